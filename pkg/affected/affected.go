@@ -1,0 +1,221 @@
+// Package affected decides which projects a set of changed paths affects,
+// and why. It is pure: no git, no files, no terminal.
+package affected
+
+import (
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Status of an affected project.
+type Status string
+
+const (
+	Modified Status = "modified"
+	// Added: the project does not exist at the merge-base.
+	Added Status = "added"
+	// Deleted: the project exists at the merge-base but not at HEAD. Its
+	// infrastructure still exists and needs a destroy.
+	Deleted Status = "deleted"
+	// Renamed: the project's directory moved. In geodesic the state key
+	// derives from the path, so this is a new state unless migrated.
+	Renamed Status = "renamed"
+)
+
+// Reason kinds.
+const (
+	KindFile        = "file"         // a file inside the project changed
+	KindModule      = "module"       // a file inside a local module it uses changed
+	KindWatch       = "watch"        // the project's watch glob matched
+	KindGlobalWatch = "global-watch" // a global watch glob matched
+	KindEnvrc       = "envrc"        // a parent directory's .envrc changed
+)
+
+// Change is a changed path.
+type Change struct {
+	Path string
+	// Action is added, deleted or modified.
+	Action string
+}
+
+// Reason explains why a project is affected.
+type Reason struct {
+	Kind string `json:"kind"`
+	Path string `json:"path"`
+	// Via is the chain of directories from the project to the module that
+	// holds Path (module reasons), or the glob that matched (watch reasons).
+	Via []string `json:"via,omitempty"`
+}
+
+// Project is an affected project.
+type Project struct {
+	Name   string `json:"name"`
+	Dir    string `json:"dir"`
+	Status Status `json:"status"`
+	// From is the old directory of a renamed project.
+	From    string   `json:"from,omitempty"`
+	Reasons []Reason `json:"reasons"`
+}
+
+// Input is everything the decision depends on.
+type Input struct {
+	Changes []Change
+	// Head is the graph at the commit examined; Base at the merge-base.
+	Head, Base *project.Graph
+	// Watch are the global watch globs.
+	Watch []string
+}
+
+// Compute returns the affected projects sorted by directory.
+func Compute(in Input) []Project {
+	head := index(in.Head)
+	base := index(in.Base)
+	byDir := map[string]*Project{}
+	add := func(p project.Project, r Reason) {
+		ap := byDir[p.Dir]
+		if ap == nil {
+			ap = &Project{Name: p.Name, Dir: p.Dir, Status: Modified}
+			byDir[p.Dir] = ap
+		}
+		for _, have := range ap.Reasons {
+			if have.Kind == r.Kind && have.Path == r.Path {
+				return
+			}
+		}
+		ap.Reasons = append(ap.Reasons, r)
+	}
+
+	for _, c := range in.Changes {
+		// 1. Inside a project: the deepest project directory that holds it.
+		if p, ok := head.owner(c.Path); ok {
+			add(p, Reason{Kind: KindFile, Path: c.Path})
+		}
+		// 2. Inside a local module a project uses.
+		for dir := path.Dir(c.Path); ; dir = path.Dir(dir) {
+			for _, u := range head.users[dir] {
+				add(in.Head.Projects[u.project], Reason{Kind: KindModule, Path: c.Path, Via: u.chain})
+			}
+			if dir == "." {
+				break
+			}
+		}
+		// 3. Watch globs.
+		for _, g := range in.Watch {
+			if matchGlob(g, c.Path) {
+				for _, p := range in.Head.Projects {
+					add(p, Reason{Kind: KindGlobalWatch, Path: c.Path, Via: []string{g}})
+				}
+			}
+		}
+		for _, p := range in.Head.Projects {
+			for _, g := range p.Watch {
+				if matchGlob(g, c.Path) {
+					add(p, Reason{Kind: KindWatch, Path: c.Path, Via: []string{g}})
+				}
+			}
+		}
+		// 4. A .envrc in a parent directory (direnv source_up).
+		if path.Base(c.Path) == ".envrc" {
+			dir := path.Dir(c.Path)
+			for _, p := range in.Head.Projects {
+				if dir == "." || strings.HasPrefix(p.Dir, dir+"/") {
+					add(p, Reason{Kind: KindEnvrc, Path: c.Path})
+				}
+			}
+		}
+	}
+
+	// Statuses: added where absent at the merge-base; deleted projects come
+	// from the merge-base graph; a deleted and an added project with the
+	// same files are one renamed project.
+	var deleted []project.Project
+	for _, p := range in.Base.Projects {
+		if _, still := head.byDir[p.Dir]; !still {
+			deleted = append(deleted, p)
+		}
+	}
+	for dir, ap := range byDir {
+		if _, existed := base.byDir[dir]; !existed {
+			ap.Status = Added
+		}
+	}
+	for _, old := range deleted {
+		var renamedTo *Project
+		for _, ap := range byDir {
+			if ap.Status == Added && old.Fingerprint != "" && head.byDir[ap.Dir].Fingerprint == old.Fingerprint {
+				renamedTo = ap
+				break
+			}
+		}
+		if renamedTo != nil {
+			renamedTo.Status = Renamed
+			renamedTo.From = old.Dir
+			continue
+		}
+		dp := &Project{Name: old.Name, Dir: old.Dir, Status: Deleted}
+		for _, c := range in.Changes {
+			if owner, ok := base.owner(c.Path); ok && owner.Dir == old.Dir {
+				dp.Reasons = append(dp.Reasons, Reason{Kind: KindFile, Path: c.Path})
+			}
+		}
+		byDir[old.Dir] = dp
+	}
+
+	out := make([]Project, 0, len(byDir))
+	for _, p := range byDir {
+		out = append(out, *p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out
+}
+
+// matchGlob matches a path, or any directory above it, so that a glob
+// naming a directory covers everything inside.
+func matchGlob(g, p string) bool {
+	for cur := p; cur != "." && cur != "/"; cur = path.Dir(cur) {
+		if ok, _ := doublestar.Match(g, cur); ok {
+			return true
+		}
+	}
+	return false
+}
+
+type use struct {
+	project int
+	chain   []string
+}
+
+type graphIndex struct {
+	byDir map[string]project.Project
+	users map[string][]use
+}
+
+func index(g *project.Graph) graphIndex {
+	ix := graphIndex{byDir: map[string]project.Project{}, users: map[string][]use{}}
+	if g == nil {
+		return ix
+	}
+	for i, p := range g.Projects {
+		ix.byDir[p.Dir] = p
+		for _, m := range p.Modules {
+			ix.users[m.Dir] = append(ix.users[m.Dir], use{project: i, chain: m.Chain})
+		}
+	}
+	return ix
+}
+
+// owner returns the deepest project whose directory holds p.
+func (ix graphIndex) owner(p string) (project.Project, bool) {
+	for dir := path.Dir(p); ; dir = path.Dir(dir) {
+		if pr, ok := ix.byDir[dir]; ok {
+			return pr, true
+		}
+		if dir == "." || dir == "/" {
+			return project.Project{}, false
+		}
+	}
+}

@@ -1,0 +1,265 @@
+// Package cache keeps atoll's derived data under the repository's git
+// directory. Every entry is keyed by git object hashes (and the settings
+// that shaped it), so an entry can never be stale; a file that is corrupt,
+// truncated or written by another atoll version is ignored and rebuilt,
+// never trusted.
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/project"
+)
+
+// format changes whenever the layout of a payload changes.
+const format = 1
+
+const (
+	magic = "atoll-cache"
+	// keepEntries bounds the number of graph and result files.
+	keepEntries = 64
+)
+
+type envelope struct {
+	Magic   string
+	Format  int
+	Version string
+	Kind    string
+	Key     string
+	Sum     [32]byte
+	Payload []byte
+}
+
+// Store is a cache directory. A nil *Store caches nothing.
+type Store struct {
+	dir     string
+	version string
+
+	mu         sync.Mutex
+	calls      map[string][]project.Call
+	callsDirty bool
+	mbs        map[string]git.Hash
+	mbsDirty   bool
+}
+
+// Open returns the store at dir for an atoll build version. Nothing is read
+// until asked for.
+func Open(dir, version string) *Store {
+	return &Store{dir: dir, version: version}
+}
+
+// Dir is where the store keeps its files.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(kind, key string) string {
+	return filepath.Join(s.dir, kind+"-"+key)
+}
+
+// load decodes the entry kind/key into v; false when absent or untrustworthy.
+func (s *Store) load(kind, key string, v any) bool {
+	if s == nil {
+		return false
+	}
+	p := s.path(kind, key)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return false
+	}
+	var env envelope
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&env); err != nil ||
+		env.Magic != magic || env.Format != format || env.Version != s.version ||
+		env.Kind != kind || env.Key != key || sha256.Sum256(env.Payload) != env.Sum {
+		_ = os.Remove(p)
+		return false
+	}
+	if err := gob.NewDecoder(bytes.NewReader(env.Payload)).Decode(v); err != nil {
+		_ = os.Remove(p)
+		return false
+	}
+	return true
+}
+
+// save writes an entry atomically: a reader sees the old file or the new
+// one, never half of one.
+func (s *Store) save(kind, key string, v any) error {
+	if s == nil {
+		return nil
+	}
+	var payload bytes.Buffer
+	if err := gob.NewEncoder(&payload).Encode(v); err != nil {
+		return fmt.Errorf("encode cache %s: %w", kind, err)
+	}
+	env := envelope{Magic: magic, Format: format, Version: s.version, Kind: kind, Key: key,
+		Sum: sha256.Sum256(payload.Bytes()), Payload: payload.Bytes()}
+	var out bytes.Buffer
+	if err := gob.NewEncoder(&out).Encode(env); err != nil {
+		return fmt.Errorf("encode cache %s: %w", kind, err)
+	}
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.dir, ".tmp-"+kind+"-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(out.Bytes())
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), s.path(kind, key)); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// Graph returns the cached discovery result for key.
+func (s *Store) Graph(key string) (*project.Graph, bool) {
+	var g project.Graph
+	if !s.load("graph", key, &g) {
+		return nil, false
+	}
+	return &g, true
+}
+
+// SetGraph caches a discovery result.
+func (s *Store) SetGraph(key string, g *project.Graph) error {
+	if err := s.save("graph", key, g); err != nil {
+		return err
+	}
+	return s.prune("graph-")
+}
+
+// Load decodes a cached value of any gob-encodable type.
+func (s *Store) Load(kind, key string, v any) bool { return s.load(kind, key, v) }
+
+// Save caches a value of any gob-encodable type under kind/key and keeps
+// at most a bounded number of entries of that kind.
+func (s *Store) Save(kind, key string, v any) error {
+	if err := s.save(kind, key, v); err != nil {
+		return err
+	}
+	return s.prune(kind + "-")
+}
+
+// prune removes the oldest entries of one kind beyond keepEntries.
+func (s *Store) prune(prefix string) error {
+	if s == nil {
+		return nil
+	}
+	matches, err := filepath.Glob(filepath.Join(s.dir, prefix+"*"))
+	if err != nil || len(matches) <= keepEntries {
+		return err
+	}
+	type aged struct {
+		p string
+		t int64
+	}
+	var files []aged
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil {
+			files = append(files, aged{m, fi.ModTime().UnixNano()})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].t > files[j].t })
+	for _, f := range files[min(keepEntries, len(files)):] {
+		_ = os.Remove(f.p)
+	}
+	return nil
+}
+
+// Calls implements project.Cache.
+func (s *Store) Calls(id string) ([]project.Call, bool) {
+	if s == nil {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls == nil {
+		s.calls = map[string][]project.Call{}
+		s.load("calls", "all", &s.calls)
+	}
+	c, ok := s.calls[id]
+	return c, ok
+}
+
+// SetCalls implements project.Cache.
+func (s *Store) SetCalls(id string, calls []project.Call) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls == nil {
+		s.calls = map[string][]project.Call{}
+	}
+	if calls == nil {
+		calls = []project.Call{}
+	}
+	s.calls[id] = calls
+	s.callsDirty = true
+}
+
+func mbKey(a, b git.Hash) string { return a.String() + b.String() }
+
+// MergeBase implements git.MergeBaseCache.
+func (s *Store) MergeBase(a, b git.Hash) (git.Hash, bool) {
+	if s == nil {
+		return git.Hash{}, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mbs == nil {
+		s.mbs = map[string]git.Hash{}
+		s.load("mergebase", "all", &s.mbs)
+	}
+	mb, ok := s.mbs[mbKey(a, b)]
+	return mb, ok
+}
+
+// SetMergeBase implements git.MergeBaseCache.
+func (s *Store) SetMergeBase(a, b, mb git.Hash) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.mbs == nil {
+		s.mbs = map[string]git.Hash{}
+	}
+	if len(s.mbs) > 4096 {
+		s.mbs = map[string]git.Hash{}
+	}
+	s.mbs[mbKey(a, b)] = mb
+	s.mbsDirty = true
+}
+
+// Flush writes what changed since Open.
+func (s *Store) Flush() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	if s.callsDirty {
+		errs = append(errs, s.save("calls", "all", s.calls))
+		s.callsDirty = false
+	}
+	if s.mbsDirty {
+		errs = append(errs, s.save("mergebase", "all", s.mbs))
+		s.mbsDirty = false
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,176 @@
+// Package cli holds atoll's cobra commands. Each command parses and
+// validates its flags into an Options struct and hands it to a run function
+// that does the work; the work itself lives in the domain packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/atoll-tf/atoll/pkg/build"
+	"github.com/atoll-tf/atoll/pkg/cache"
+	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/scan"
+	"github.com/atoll-tf/atoll/pkg/ui"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Main runs atoll with the process's arguments and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, ui.System(), os.Args[1:])
+}
+
+// Run executes one command line and returns its exit code.
+func Run(ctx context.Context, io *ui.IO, args []string) int {
+	root := NewRootCmd(io)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	s := ui.NewStyles(io.Err, io.Color)
+	if ctx.Err() != nil {
+		printError(io.Err, s, errors.New("interrupted"), "")
+		return ExitInterrupted
+	}
+	var se *silentError
+	if errors.As(err, &se) {
+		return se.code
+	}
+	code, hint := classify(err)
+	if code == ExitFailure && isCobraUsage(err) {
+		code = ExitUsage
+	}
+	printError(io.Err, s, err, hint)
+	if code == ExitUsage && cmd != nil {
+		fmt.Fprintf(io.Err, "\n%s", cmd.UsageString())
+	}
+	return code
+}
+
+// silentError carries an exit code whose story was already told on screen.
+type silentError struct{ code int }
+
+func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// isCobraUsage recognises the errors cobra itself returns for bad command
+// lines (unknown commands, wrong argument counts).
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "invalid argument", "unknown flag", "unknown shorthand flag", "flag needs an argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Globals are the flags every command has.
+type Globals struct {
+	Chdir      string
+	ConfigFile string
+	NoCache    bool
+}
+
+// NewRootCmd builds the command tree.
+func NewRootCmd(io *ui.IO) *cobra.Command {
+	g := &Globals{}
+	root := &cobra.Command{
+		Use:   "atoll",
+		Short: "Apply-before-merge Terraform for monorepos",
+		Long: `atoll makes "apply before merge" Terraform work safe in a monorepo.
+
+Terraform has no rollback, so merging first and applying after lets main drift
+from production. atoll serves the other order: branch, plan, get approval,
+apply from the branch, and merge only when the apply succeeded.
+
+  atoll changed    which projects this branch affects, and why
+  atoll projects   the Terraform root projects atoll sees
+  atoll demo       try it all in a throw-away sandbox
+
+` + ExitCodesHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       build.Version,
+	}
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetVersionTemplate("atoll {{.Version}}\n")
+	pf := root.PersistentFlags()
+	pf.StringVarP(&g.Chdir, "chdir", "C", "", "run as if atoll was started in `DIR`")
+	pf.StringVar(&g.ConfigFile, "config", "", "configuration `FILE` (default: atoll.yaml at the repository root)")
+	pf.BoolVar(&g.NoCache, "no-cache", false, "do not read or write atoll's cache (also ATOLL_NO_CACHE=1)")
+	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
+	_ = root.MarkPersistentFlagDirname("chdir")
+
+	root.AddCommand(
+		NewCmdChanged(io, g, nil),
+		NewCmdProjects(io, g, nil),
+		NewCmdVersion(io),
+	)
+	return root
+}
+
+// session is an opened repository with its configuration and cache.
+type session struct {
+	Repo   *git.Repo
+	Config *config.Config
+	Cache  *cache.Store
+}
+
+// Close releases the repository.
+func (s *session) Close() error { return s.Repo.Close() }
+
+// open finds the repository, loads the configuration (flags bound from fs)
+// and opens the cache.
+func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
+	dir := g.Chdir
+	if dir == "" {
+		dir = "."
+	}
+	repo, err := git.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := config.Load(repo.Root, g.ConfigFile, fs)
+	if err != nil {
+		_ = repo.Close()
+		return nil, err
+	}
+	s := &session{Repo: repo, Config: cfg}
+	if !g.NoCache && !truthy(os.Getenv("ATOLL_NO_CACHE")) {
+		s.Cache = cache.Open(scan.CacheDir(repo), build.Version+"+"+build.Commit)
+	}
+	return s, nil
+}
+
+func truthy(v string) bool {
+	return v != "" && v != "0" && v != "false"
+}
+
+// outputFlag registers -o/--output with completion of its values.
+func outputFlag(cmd *cobra.Command, p *string, def string, values ...string) {
+	cmd.Flags().StringVarP(p, "output", "o", def, "output `FORMAT`: "+strings.Join(values, ", "))
+	_ = cmd.RegisterFlagCompletionFunc("output", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return values, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+func checkOutput(v string, values ...string) error {
+	for _, x := range values {
+		if v == x {
+			return nil
+		}
+	}
+	return usagef("--output %q is not one of %s", v, strings.Join(values, ", "))
+}

@@ -1,0 +1,313 @@
+// Package config loads atoll's settings: command-line flags override ATOLL_*
+// environment variables, which override atoll.yaml at the repository root,
+// which overrides the defaults. Every invocation gets its own viper instance.
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// FileName is the configuration file atoll reads at the repository root.
+const FileName = "atoll.yaml"
+
+// Config is the resolved configuration.
+type Config struct {
+	// Base is the ref to compare against; empty means "find the default".
+	Base string `mapstructure:"base" json:"base,omitempty"`
+	// Roots are the directories searched for projects; empty means "conf"
+	// when the repository has one (geodesic layout), else the whole repository.
+	Roots []string `mapstructure:"roots" json:"roots,omitempty"`
+	// Exclude are globs of directories never scanned for projects.
+	Exclude []string `mapstructure:"exclude" json:"exclude,omitempty"`
+	// Watch are globs whose changes affect every project.
+	Watch []string `mapstructure:"watch" json:"watch,omitempty"`
+	// Projects declare or adjust single projects.
+	Projects []Project `mapstructure:"projects" json:"projects,omitempty"`
+
+	// File is the configuration file that was read, empty when none exists.
+	File string `mapstructure:"-" json:"-"`
+}
+
+// Project is one entry under projects:.
+type Project struct {
+	Dir       string   `mapstructure:"dir" json:"dir"`
+	Name      string   `mapstructure:"name" json:"name,omitempty"`
+	Watch     []string `mapstructure:"watch" json:"watch,omitempty"`
+	DependsOn []string `mapstructure:"depends_on" json:"depends_on,omitempty"`
+}
+
+// Error is an invalid configuration: it names the file, the key and, when
+// it can be found, the line.
+type Error struct {
+	File string
+	Key  string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if loc == "" {
+		loc = "configuration"
+	}
+	if e.Line > 0 {
+		loc = fmt.Sprintf("%s:%d", loc, e.Line)
+	}
+	if e.Key != "" {
+		return fmt.Sprintf("%s: key %q: %s", loc, e.Key, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", loc, e.Msg)
+}
+
+// Load reads the configuration for the repository at root. file overrides
+// the location of atoll.yaml; flags (may be nil) are bound by name: a flag
+// named "base" overrides the key base.
+func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	v.SetEnvPrefix("ATOLL")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
+	v.AutomaticEnv()
+	for _, k := range []string{"base", "roots", "exclude", "watch"} {
+		_ = v.BindEnv(k)
+	}
+	if flags != nil {
+		if f := flags.Lookup("base"); f != nil {
+			_ = v.BindPFlag("base", f)
+		}
+	}
+
+	explicit := file != ""
+	if !explicit {
+		file = filepath.Join(root, FileName)
+	}
+	var raw []byte
+	if b, err := os.ReadFile(file); err == nil {
+		raw = b
+		if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
+			return nil, yamlError(file, b, err)
+		}
+	} else if explicit || !errors.Is(err, os.ErrNotExist) {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("cannot read: %v", err)}
+	} else {
+		file = ""
+	}
+
+	var c Config
+	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) {
+		dc.ErrorUnused = true
+		dc.ErrorUnset = false
+	}); err != nil {
+		return nil, decodeError(file, raw, err)
+	}
+	c.File = file
+	if err := c.Validate(raw); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks values; raw (may be nil) is the file's bytes, used to
+// point at the offending line.
+func (c *Config) Validate(raw []byte) error {
+	bad := func(key, format string, args ...any) error {
+		return &Error{File: c.File, Key: key, Line: lineOf(raw, key), Msg: fmt.Sprintf(format, args...)}
+	}
+	for i, r := range c.Roots {
+		if msg := checkRelDir(r); msg != "" {
+			return bad(fmt.Sprintf("roots[%d]", i), "%s", msg)
+		}
+	}
+	globs := map[string][]string{"exclude": c.Exclude, "watch": c.Watch}
+	for _, k := range []string{"exclude", "watch"} {
+		for i, g := range globs[k] {
+			if msg := checkGlob(g); msg != "" {
+				return bad(fmt.Sprintf("%s[%d]", k, i), "%s", msg)
+			}
+		}
+	}
+	dirs, names := map[string]int{}, map[string]int{}
+	for i, p := range c.Projects {
+		key := fmt.Sprintf("projects[%d]", i)
+		if p.Dir == "" {
+			return bad(key+".dir", "every project needs a dir (the project directory relative to the repository root)")
+		}
+		if msg := checkRelDir(p.Dir); msg != "" {
+			return bad(key+".dir", "%s", msg)
+		}
+		c.Projects[i].Dir = path.Clean(p.Dir)
+		if j, dup := dirs[c.Projects[i].Dir]; dup {
+			return bad(key+".dir", "%q is already declared by projects[%d]", p.Dir, j)
+		}
+		dirs[c.Projects[i].Dir] = i
+		if p.Name != "" {
+			if strings.ContainsAny(p.Name, " \t\n") {
+				return bad(key+".name", "%q: a name may not contain white space", p.Name)
+			}
+			if j, dup := names[p.Name]; dup {
+				return bad(key+".name", "%q is already used by projects[%d]", p.Name, j)
+			}
+			names[p.Name] = i
+		}
+		for j, g := range p.Watch {
+			if msg := checkGlob(g); msg != "" {
+				return bad(fmt.Sprintf("%s.watch[%d]", key, j), "%s", msg)
+			}
+		}
+		for j, d := range p.DependsOn {
+			if d == "" {
+				return bad(fmt.Sprintf("%s.depends_on[%d]", key, j), "empty project reference")
+			}
+		}
+	}
+	return nil
+}
+
+func checkRelDir(d string) string {
+	switch {
+	case d == "":
+		return "empty path"
+	case path.IsAbs(d) || filepath.IsAbs(d):
+		return fmt.Sprintf("%q is absolute: write it relative to the repository root", d)
+	case d == ".." || strings.HasPrefix(path.Clean(d), "../"):
+		return fmt.Sprintf("%q leaves the repository", d)
+	}
+	return ""
+}
+
+func checkGlob(g string) string {
+	if g == "" {
+		return "empty glob"
+	}
+	if strings.HasPrefix(g, "/") || strings.HasPrefix(g, "../") {
+		return fmt.Sprintf("%q: globs are relative to the repository root", g)
+	}
+	if !doublestar.ValidatePattern(g) {
+		return fmt.Sprintf("%q is not a valid glob (doublestar syntax: *, **, ?, [abc], {a,b})", g)
+	}
+	return ""
+}
+
+// Hash identifies the settings that decide which projects exist and what
+// affects them; caches are keyed by it.
+func (c *Config) Hash() string {
+	b, _ := json.Marshal(c)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:8])
+}
+
+// ProjectByDir returns the entry for dir, if declared.
+func (c *Config) ProjectByDir(dir string) (Project, bool) {
+	for _, p := range c.Projects {
+		if p.Dir == dir {
+			return p, true
+		}
+	}
+	return Project{}, false
+}
+
+// Keys lists every key atoll.yaml accepts, for documentation and completion.
+func Keys() []string {
+	k := []string{"base", "roots", "exclude", "watch", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on"}
+	sort.Strings(k)
+	return k
+}
+
+func yamlError(file string, raw []byte, err error) error {
+	msg := err.Error()
+	line := 0
+	var te *yaml.TypeError
+	var n yaml.Node
+	if yerr := yaml.Unmarshal(raw, &n); yerr != nil {
+		msg = yerr.Error()
+		_, _ = fmt.Sscanf(strings.TrimPrefix(msg, "yaml: "), "line %d:", &line)
+	} else if errors.As(err, &te) {
+		msg = strings.Join(te.Errors, "; ")
+	}
+	return &Error{File: file, Line: line, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// decodeError turns mapstructure's messages into ones that name the key.
+func decodeError(file string, raw []byte, err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "has invalid keys: "); i >= 0 {
+		keys := strings.Split(strings.TrimSpace(msg[i+len("has invalid keys: "):]), ", ")
+		first := strings.SplitN(keys[0], "\n", 2)[0]
+		prefix := strings.TrimSpace(msg[:i])
+		prefix = strings.TrimPrefix(prefix, "decoding failed due to the following error(s):")
+		prefix = strings.TrimSpace(strings.TrimPrefix(prefix, "'"))
+		prefix = strings.TrimSuffix(prefix, "'")
+		key := first
+		if prefix != "" {
+			key = prefix + "." + first
+		}
+		return &Error{File: file, Key: key, Line: lineOf(raw, key), Msg: "unknown key; valid keys are " + strings.Join(Keys(), ", ")}
+	}
+	msg = strings.TrimSpace(strings.TrimPrefix(msg, "decoding failed due to the following error(s):"))
+	key := ""
+	if i := strings.Index(msg, "'"); i >= 0 {
+		if j := strings.Index(msg[i+1:], "'"); j >= 0 {
+			key = msg[i+1 : i+1+j]
+		}
+	}
+	return &Error{File: file, Key: key, Line: lineOf(raw, key), Msg: "invalid value: " + msg}
+}
+
+// lineOf finds the line of a dotted key such as projects[1].watch in raw YAML.
+func lineOf(raw []byte, key string) int {
+	if len(raw) == 0 || key == "" {
+		return 0
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(raw, &doc) != nil || len(doc.Content) == 0 {
+		return 0
+	}
+	n := doc.Content[0]
+	line := 0
+	for _, part := range strings.Split(key, ".") {
+		name, idx := part, -1
+		if i := strings.Index(part, "["); i >= 0 && strings.HasSuffix(part, "]") {
+			name = part[:i]
+			_, _ = fmt.Sscanf(part[i:], "[%d]", &idx)
+		}
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == name {
+				line = n.Content[i].Line
+				n = n.Content[i+1]
+				found = true
+				break
+			}
+		}
+		if !found {
+			return line
+		}
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}

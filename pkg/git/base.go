@@ -1,0 +1,133 @@
+package git
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Base rules, in the order they are tried.
+const (
+	RuleExplicit    = "explicit"     // --base, ATOLL_BASE or atoll.yaml
+	RuleOriginHead  = "origin-head"  // refs/remotes/origin/HEAD
+	RuleOrigin      = "origin"       // origin/main, then origin/master
+	RuleLocal       = "local"        // main, then master
+	RuleFirstParent = "first-parent" // HEAD is the base tip: compare with HEAD^
+)
+
+// Comparison is what a branch is compared against and how that was chosen.
+type Comparison struct {
+	Head Head
+	// Base is the base ref as resolved.
+	Base Ref
+	// Rule is the rule that chose Base.
+	Rule string
+	// Tried lists the refs looked at, in order, for messages.
+	Tried []string
+	// MergeBase is the commit the diff starts from: merge-base(HEAD, base),
+	// or HEAD's first parent when HEAD is the base tip (the zero hash for a
+	// root commit: everything is new).
+	MergeBase Hash
+}
+
+// BaseNotFoundError says no base ref could be resolved.
+type BaseNotFoundError struct {
+	Explicit string
+	Tried    []string
+}
+
+func (e *BaseNotFoundError) Error() string {
+	if e.Explicit != "" {
+		return fmt.Sprintf("base ref %q does not exist in this repository (tried %s)", e.Explicit, strings.Join(e.Tried, ", "))
+	}
+	return fmt.Sprintf("no base branch found (tried %s)", strings.Join(e.Tried, ", "))
+}
+
+// ResolveBase finds the base to compare HEAD with: the explicit ref when
+// given, else the remote's default branch, origin/main, origin/master, then
+// local main and master. It never guesses beyond that list.
+func (r *Repo) ResolveBase(explicit string) (Comparison, error) {
+	head, err := r.Head()
+	if err != nil {
+		return Comparison{}, err
+	}
+	cmp := Comparison{Head: head}
+	found := false
+	if explicit != "" {
+		cmp.Tried = []string{explicit}
+		ref, ok, err := r.ResolveRevision(explicit)
+		if err != nil {
+			return cmp, err
+		}
+		if !ok {
+			return cmp, &BaseNotFoundError{Explicit: explicit, Tried: []string{explicit, "refs/heads/" + explicit, "refs/remotes/" + explicit, "refs/tags/" + explicit}}
+		}
+		cmp.Base, cmp.Rule, found = ref, RuleExplicit, true
+	} else {
+		candidates := []struct{ ref, rule string }{
+			{"refs/remotes/origin/HEAD", RuleOriginHead},
+			{"refs/remotes/origin/main", RuleOrigin},
+			{"refs/remotes/origin/master", RuleOrigin},
+			{"refs/heads/main", RuleLocal},
+			{"refs/heads/master", RuleLocal},
+		}
+		for _, c := range candidates {
+			cmp.Tried = append(cmp.Tried, c.ref)
+			ref, ok, err := r.ResolveRef(c.ref)
+			if err != nil {
+				return cmp, err
+			}
+			if !ok {
+				continue
+			}
+			if c.rule == RuleOriginHead {
+				if t, ok := r.SymbolicTarget(c.ref); ok {
+					ref.Name = t
+				}
+			}
+			cmp.Base, cmp.Rule, found = ref, c.rule, true
+			break
+		}
+		if !found {
+			return cmp, &BaseNotFoundError{Tried: cmp.Tried}
+		}
+	}
+
+	if cmp.Base.SHA == head.SHA {
+		// On the base branch itself: what did the last commit change?
+		c, err := r.Commit(head.SHA)
+		if err != nil {
+			return cmp, err
+		}
+		cmp.Rule = RuleFirstParent
+		if len(c.Parents) > 0 {
+			cmp.MergeBase = c.Parents[0]
+		}
+		return cmp, nil
+	}
+	mb, err := r.cachedMergeBase(head.SHA, cmp.Base.SHA)
+	if err != nil {
+		return cmp, err
+	}
+	cmp.MergeBase = mb
+	return cmp, nil
+}
+
+// MergeBaseCache remembers merge-bases; a pair of commits has the same
+// merge-base forever, so an entry can never be stale.
+type MergeBaseCache interface {
+	MergeBase(a, b Hash) (Hash, bool)
+	SetMergeBase(a, b, mb Hash)
+}
+
+func (r *Repo) cachedMergeBase(a, b Hash) (Hash, error) {
+	if r.MergeBases != nil {
+		if mb, ok := r.MergeBases.MergeBase(a, b); ok {
+			return mb, nil
+		}
+	}
+	mb, err := r.MergeBase(a, b)
+	if err == nil && r.MergeBases != nil {
+		r.MergeBases.SetMergeBase(a, b, mb)
+	}
+	return mb, err
+}

@@ -1,0 +1,106 @@
+package git
+
+import (
+	"path"
+
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Action says what happened to a path between two trees.
+type Action string
+
+const (
+	Added    Action = "added"
+	Deleted  Action = "deleted"
+	Modified Action = "modified"
+)
+
+// Change is one file that differs between two trees. A rename shows as a
+// deletion of the old path and an addition of the new one, so both sides
+// of it are always seen.
+type Change struct {
+	Path   string
+	Action Action
+}
+
+// DiffTrees lists the files that differ between trees a and b (either may be
+// the zero hash for the empty tree). Subtrees with equal hashes are skipped
+// without being read, which is what makes a diff of two commits of a large
+// monorepo cost as much as the change, not as much as the repository.
+func (r *Repo) DiffTrees(a, b Hash) ([]Change, error) {
+	var out []Change
+	err := r.diff(a, b, "", &out)
+	return out, err
+}
+
+func (r *Repo) diff(a, b Hash, prefix string, out *[]Change) error {
+	if a == b {
+		return nil
+	}
+	ta, err := r.tree(a)
+	if err != nil {
+		return err
+	}
+	tb, err := r.tree(b)
+	if err != nil {
+		return err
+	}
+	inB := make(map[string]object.TreeEntry, len(tb.Entries))
+	for _, e := range tb.Entries {
+		inB[e.Name] = e
+	}
+	for _, ea := range ta.Entries {
+		p := path.Join(prefix, ea.Name)
+		eb, ok := inB[ea.Name]
+		delete(inB, ea.Name)
+		if !ok {
+			if err := r.side(ea, p, Deleted, out); err != nil {
+				return err
+			}
+			continue
+		}
+		if ea.Hash == eb.Hash && ea.Mode == eb.Mode {
+			continue
+		}
+		aDir, bDir := ea.Mode == filemode.Dir, eb.Mode == filemode.Dir
+		switch {
+		case aDir && bDir:
+			if err := r.diff(fromPlumbing(ea.Hash), fromPlumbing(eb.Hash), p, out); err != nil {
+				return err
+			}
+		case !aDir && !bDir:
+			*out = append(*out, Change{Path: p, Action: Modified})
+		default:
+			if err := r.side(ea, p, Deleted, out); err != nil {
+				return err
+			}
+			if err := r.side(eb, p, Added, out); err != nil {
+				return err
+			}
+		}
+	}
+	// Entries only in b, in b's order.
+	for _, eb := range tb.Entries {
+		if _, ok := inB[eb.Name]; !ok {
+			continue
+		}
+		if err := r.side(eb, path.Join(prefix, eb.Name), Added, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// side records every file under an entry that exists on one side only.
+func (r *Repo) side(e object.TreeEntry, p string, act Action, out *[]Change) error {
+	if e.Mode != filemode.Dir {
+		if e.Mode != filemode.Submodule {
+			*out = append(*out, Change{Path: p, Action: act})
+		}
+		return nil
+	}
+	return r.walk(fromPlumbing(e.Hash), p, nil, func(f Entry) {
+		*out = append(*out, Change{Path: f.Path, Action: act})
+	})
+}

@@ -1,0 +1,121 @@
+package git
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Entry is one file of a tree, at its repository-relative slash path.
+type Entry struct {
+	Path    string
+	Blob    Hash
+	Symlink bool
+}
+
+// tree reads one tree object; the zero hash is the empty tree.
+func (r *Repo) tree(h Hash) (*object.Tree, error) {
+	if h.IsZero() {
+		return &object.Tree{}, nil
+	}
+	if t, ok := r.trees.Load(h); ok {
+		return t.(*object.Tree), nil
+	}
+	r.mu.Lock()
+	t, err := object.GetTree(r.repo.Storer, toPlumbing(h))
+	r.mu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("read tree %s: %w", h.Short(), err)
+	}
+	r.trees.Store(h, t)
+	return t, nil
+}
+
+// Files lists every file under the tree, depth first in tree order. skipDir
+// is asked about each directory (slash path) and prunes it when it says yes.
+// Submodules (gitlinks) are not files and are left out.
+func (r *Repo) Files(treeHash Hash, skipDir func(dir string) bool) ([]Entry, error) {
+	var out []Entry
+	err := r.walk(treeHash, "", skipDir, func(e Entry) { out = append(out, e) })
+	return out, err
+}
+
+func (r *Repo) walk(h Hash, prefix string, skipDir func(string) bool, emit func(Entry)) error {
+	t, err := r.tree(h)
+	if err != nil {
+		return err
+	}
+	for _, e := range t.Entries {
+		p := path.Join(prefix, e.Name)
+		switch e.Mode {
+		case filemode.Dir:
+			if skipDir != nil && skipDir(p) {
+				continue
+			}
+			if err := r.walk(fromPlumbing(e.Hash), p, skipDir, emit); err != nil {
+				return err
+			}
+		case filemode.Submodule:
+		default:
+			emit(Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink})
+		}
+	}
+	return nil
+}
+
+// SubtreeHash returns the hash of the directory dir inside a root tree, or
+// ok=false when there is no such directory.
+func (r *Repo) SubtreeHash(root Hash, dir string) (Hash, bool, error) {
+	if dir == "" || dir == "." {
+		return root, true, nil
+	}
+	t, err := r.tree(root)
+	if err != nil {
+		return Hash{}, false, err
+	}
+	sub, err := t.Tree(dir)
+	if err != nil {
+		if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
+			return Hash{}, false, nil
+		}
+		return Hash{}, false, err
+	}
+	return fromPlumbing(sub.Hash), true, nil
+}
+
+// ReadBlob returns the bytes of a blob.
+func (r *Repo) ReadBlob(h Hash) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	obj, err := r.repo.Storer.EncodedObject(plumbing.BlobObject, toPlumbing(h))
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h.Short(), err)
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", h.Short(), err)
+	}
+	defer rd.Close()
+	return io.ReadAll(rd)
+}
+
+// ReadCommitted returns the committed bytes of the file at path whose blob
+// is h. It reads the work-tree copy when that copy hashes to exactly h (the
+// common case, and far cheaper than inflating packed objects) and the object
+// database otherwise, so uncommitted edits never leak into the answer.
+func (r *Repo) ReadCommitted(p string, h Hash) ([]byte, error) {
+	full := filepath.Join(r.Root, filepath.FromSlash(p))
+	if fi, err := os.Lstat(full); err == nil && fi.Mode().IsRegular() {
+		if b, err := os.ReadFile(full); err == nil && fromPlumbing(plumbing.ComputeHash(plumbing.BlobObject, b)) == h {
+			return b, nil
+		}
+	}
+	return r.ReadBlob(h)
+}

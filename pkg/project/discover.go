@@ -1,0 +1,548 @@
+// Package project finds the Terraform root projects of a repository and the
+// local modules each one uses, transitively. It is pure over a Tree: the same
+// code answers for a commit (read through go-git) or for a map in a test.
+package project
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// File is one file of a tree.
+type File struct {
+	Path string
+	// ID identifies the content (a git blob hash); files with equal IDs have
+	// equal bytes. Empty when unknown (an uncommitted file).
+	ID      string
+	Symlink bool
+}
+
+// Tree is a snapshot of repository files.
+type Tree interface {
+	// Files lists the files, pruning every directory for which skip is true.
+	Files(skip func(dir string) bool) ([]File, error)
+	// Read returns a file's bytes (for a symlink: its target).
+	Read(f File) ([]byte, error)
+}
+
+// Cache remembers parsed module calls by file ID. Implementations must be
+// safe for concurrent use.
+type Cache interface {
+	Calls(id string) ([]Call, bool)
+	SetCalls(id string, calls []Call)
+}
+
+// Graph is what discovery found.
+type Graph struct {
+	Projects []Project `json:"projects"`
+	// Warnings are problems that did not stop discovery.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// Project is a Terraform root module.
+type Project struct {
+	Name string `json:"name"`
+	Dir  string `json:"dir"`
+	// Declared is true when atoll.yaml lists the project.
+	Declared bool `json:"declared,omitempty"`
+	// FromModule is true for geodesic projects whose .envrc exports
+	// TF_CLI_INIT_FROM_MODULE: their code comes from elsewhere at init.
+	FromModule bool `json:"from_module,omitempty"`
+	// Modules are the local module directories used, transitively, each
+	// with the chain of directories that leads to it from the project.
+	Modules   []ModuleUse `json:"modules,omitempty"`
+	Watch     []string    `json:"watch,omitempty"`
+	DependsOn []string    `json:"depends_on,omitempty"`
+	// Fingerprint identifies the files directly in Dir (names and contents),
+	// so a moved project can be told from a deleted one.
+	Fingerprint string `json:"fingerprint,omitempty"`
+}
+
+// ModuleUse is one local module directory a project depends on.
+type ModuleUse struct {
+	Dir string `json:"dir"`
+	// Chain runs from the project directory to Dir (both included).
+	Chain []string `json:"chain"`
+}
+
+// Options tune discovery.
+type Options struct {
+	Cache Cache
+	// Workers parse files in parallel; 0 means one per CPU.
+	Workers int
+}
+
+// Error is a problem in the repository's configuration that makes the
+// answer unknowable (a module cycle, a source that leaves the repository).
+type Error struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.File == "" {
+		return e.Msg
+	}
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+var fromModuleRe = regexp.MustCompile(`(?m)^\s*export\s+TF_CLI_INIT_FROM_MODULE=`)
+
+// neverScanned are directory names that hold no project inputs.
+var neverScanned = map[string]bool{".git": true, ".terraform": true}
+
+// DefaultRoots picks the roots when the configuration sets none: conf/ in
+// a geodesic layout, else the whole repository.
+func DefaultRoots(files []File) []string {
+	for _, f := range files {
+		if strings.HasPrefix(f.Path, "conf/") {
+			return []string{"conf"}
+		}
+	}
+	return []string{"."}
+}
+
+// SkipFunc returns the pruning rule for cfg: directories that are never
+// scanned and those matching an exclude glob.
+func SkipFunc(cfg *config.Config) func(string) bool {
+	return func(dir string) bool {
+		if neverScanned[path.Base(dir)] {
+			return true
+		}
+		for _, g := range cfg.Exclude {
+			if ok, _ := doublestar.Match(g, dir); ok {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// Discover finds the projects of tree under cfg.
+func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
+	files, err := tree.Files(SkipFunc(cfg))
+	if err != nil {
+		return nil, err
+	}
+	d := &discovery{
+		cfg:     cfg,
+		tree:    tree,
+		opt:     opt,
+		byDir:   map[string][]File{},
+		isFile:  map[string]File{},
+		calls:   map[string][]dirCall{},
+		parsed:  map[string]bool{},
+		targets: map[string]bool{},
+	}
+	for _, f := range files {
+		d.byDir[path.Dir(f.Path)] = append(d.byDir[path.Dir(f.Path)], f)
+		d.isFile[f.Path] = f
+	}
+	roots := cfg.Roots
+	if len(roots) == 0 {
+		roots = DefaultRoots(files)
+	}
+	return d.run(roots)
+}
+
+type dirCall struct {
+	Call
+	File   string
+	Target string
+}
+
+type discovery struct {
+	cfg      *config.Config
+	tree     Tree
+	opt      Options
+	byDir    map[string][]File
+	isFile   map[string]File
+	calls    map[string][]dirCall
+	parsed   map[string]bool
+	targets  map[string]bool
+	warnings []string
+}
+
+func underRoot(dir string, roots []string) bool {
+	for _, r := range roots {
+		r = path.Clean(r)
+		if r == "." || dir == r || strings.HasPrefix(dir, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *discovery) hasTerraform(dir string) bool {
+	for _, f := range d.byDir[dir] {
+		if IsTerraformFile(f.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *discovery) run(roots []string) (*Graph, error) {
+	// Candidates: directories under the roots with configuration files or a
+	// geodesic -from-module .envrc, plus every declared project.
+	candidates := map[string]bool{}
+	fromModule := map[string]bool{}
+	for dir, files := range d.byDir {
+		if !underRoot(dir, roots) {
+			continue
+		}
+		if d.hasTerraform(dir) {
+			candidates[dir] = true
+		}
+		for _, f := range files {
+			if path.Base(f.Path) == ".envrc" && !f.Symlink {
+				b, err := d.tree.Read(f)
+				if err != nil {
+					return nil, err
+				}
+				if fromModuleRe.Match(b) {
+					candidates[dir] = true
+					fromModule[dir] = true
+				}
+			}
+		}
+	}
+	for _, p := range d.cfg.Projects {
+		candidates[p.Dir] = true
+	}
+
+	// Parse the candidates, then whatever their local sources reach, until
+	// nothing new is reached.
+	frontier := keys(candidates)
+	for len(frontier) > 0 {
+		if err := d.parseDirs(frontier); err != nil {
+			return nil, err
+		}
+		var next []string
+		for _, dir := range frontier {
+			for _, c := range d.calls[dir] {
+				if !d.parsed[c.Target] && !contains(next, c.Target) {
+					next = append(next, c.Target)
+				}
+			}
+		}
+		sort.Strings(next)
+		frontier = next
+	}
+	if err := d.checkCycles(); err != nil {
+		return nil, err
+	}
+
+	g := &Graph{}
+	names := map[string]string{}
+	for _, dir := range keys(candidates) {
+		decl, declared := d.cfg.ProjectByDir(dir)
+		if d.targets[dir] && !declared {
+			continue // a module, not a project
+		}
+		if declared && !d.hasTerraform(dir) && !fromModule[dir] && len(d.byDir[dir]) == 0 && !d.isDirPrefix(dir) {
+			d.warnings = append(d.warnings, fmt.Sprintf("%s: declared in %s but the directory does not exist in this commit", dir, cfgName(d.cfg)))
+		}
+		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromModule[dir], Modules: d.closure(dir), Fingerprint: d.fingerprint(dir)}
+		if declared {
+			if decl.Name != "" {
+				p.Name = decl.Name
+			}
+			p.Watch = decl.Watch
+			p.DependsOn = append([]string(nil), decl.DependsOn...)
+		}
+		if other, dup := names[p.Name]; dup {
+			return nil, &Error{File: cfgName(d.cfg), Msg: fmt.Sprintf("project name %q is used by both %s and %s: give one of them another name", p.Name, other, dir)}
+		}
+		names[p.Name] = dir
+		g.Projects = append(g.Projects, p)
+	}
+	sort.Slice(g.Projects, func(i, j int) bool { return g.Projects[i].Dir < g.Projects[j].Dir })
+	if err := checkDependsOn(g, d.cfg); err != nil {
+		return nil, err
+	}
+	sort.Strings(d.warnings)
+	g.Warnings = d.warnings
+	return g, nil
+}
+
+func (d *discovery) fingerprint(dir string) string {
+	files := d.byDir[dir]
+	if len(files) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	for _, f := range files {
+		if f.ID == "" {
+			return "" // uncommitted content has no identity to compare
+		}
+		fmt.Fprintf(h, "%s\x00%s\x00", path.Base(f.Path), f.ID)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+func cfgName(c *config.Config) string {
+	if c.File != "" {
+		return path.Base(c.File)
+	}
+	return config.FileName
+}
+
+func (d *discovery) isDirPrefix(dir string) bool {
+	for k := range d.byDir {
+		if strings.HasPrefix(k, dir+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// parseDirs reads and parses the configuration files of dirs in parallel.
+func (d *discovery) parseDirs(dirs []string) error {
+	var todo []File
+	for _, dir := range dirs {
+		if d.parsed[dir] {
+			continue
+		}
+		d.parsed[dir] = true
+		for _, f := range d.byDir[dir] {
+			if IsTerraformFile(f.Path) {
+				todo = append(todo, f)
+			}
+		}
+	}
+	results := make([][]Call, len(todo))
+	errs := make([]error, len(todo))
+	workers := d.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				results[i], errs[i] = d.parseFile(todo[i])
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i, f := range todo {
+		dir := path.Dir(f.Path)
+		for _, c := range results[i] {
+			if !IsLocal(c.Source) {
+				continue
+			}
+			target, err := d.resolve(dir, c, f.Path)
+			if err != nil {
+				return err
+			}
+			if len(d.byDir[target]) == 0 && !d.isDirPrefix(target) {
+				d.warnings = append(d.warnings, fmt.Sprintf("%s:%d: module %q: source %q names %s, which does not exist in this commit", f.Path, c.Line, c.Name, c.Source, target))
+			}
+			d.calls[dir] = append(d.calls[dir], dirCall{Call: c, File: f.Path, Target: target})
+			d.targets[target] = true
+		}
+	}
+	return nil
+}
+
+func (d *discovery) parseFile(f File) ([]Call, error) {
+	if f.Symlink {
+		return nil, nil // its target is parsed where it lives, if inside the repository
+	}
+	if f.ID != "" && d.opt.Cache != nil {
+		if c, ok := d.opt.Cache.Calls(f.ID); ok {
+			return c, nil
+		}
+	}
+	b, err := d.tree.Read(f)
+	if err != nil {
+		return nil, err
+	}
+	calls, err := ParseCalls(f.Path, b)
+	if err != nil {
+		return nil, err
+	}
+	if f.ID != "" && d.opt.Cache != nil {
+		d.opt.Cache.SetCalls(f.ID, calls)
+	}
+	return calls, nil
+}
+
+// resolve turns a local source into the repository-relative directory it
+// names, following symlinks that stay inside the repository.
+func (d *discovery) resolve(dir string, c Call, file string) (string, error) {
+	src := strings.TrimSuffix(strings.SplitN(c.Source, "//", 2)[0], "/")
+	target := path.Join(dir, src)
+	outside := func(how string) error {
+		return &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q %s, outside the repository; atoll cannot track what it does not hold: vendor the module into the repository or give it a remote source", c.Name, c.Source, how)}
+	}
+	if target == ".." || strings.HasPrefix(target, "../") {
+		return "", outside("resolves to " + target)
+	}
+	// Follow symlinked path components (at most a few hops: a loop is an error).
+	for hops := 0; hops < 16; hops++ {
+		link, rest, ok := d.symlinkPrefix(target)
+		if !ok {
+			return target, nil
+		}
+		b, err := d.tree.Read(link)
+		if err != nil {
+			return "", err
+		}
+		dest := string(b)
+		if path.IsAbs(dest) {
+			return "", outside("goes through symlink " + link.Path + " -> " + dest)
+		}
+		next := path.Join(path.Dir(link.Path), dest, rest)
+		if next == ".." || strings.HasPrefix(next, "../") {
+			return "", outside("goes through symlink " + link.Path + " -> " + dest)
+		}
+		target = next
+	}
+	return "", &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q goes through a symlink loop", c.Name, c.Source)}
+}
+
+// symlinkPrefix finds a symlink among p and its parents.
+func (d *discovery) symlinkPrefix(p string) (File, string, bool) {
+	parts := strings.Split(p, "/")
+	for i := 1; i <= len(parts); i++ {
+		pre := strings.Join(parts[:i], "/")
+		if f, ok := d.isFile[pre]; ok && f.Symlink {
+			return f, strings.Join(parts[i:], "/"), true
+		}
+	}
+	return File{}, "", false
+}
+
+// checkCycles fails on any cycle of local module calls, naming each call.
+func (d *discovery) checkCycles() error {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var stack []dirCall
+	var visit func(dir string) error
+	visit = func(dir string) error {
+		color[dir] = grey
+		for _, c := range d.calls[dir] {
+			switch color[c.Target] {
+			case grey:
+				start := 0
+				for i, s := range stack {
+					if path.Dir(s.File) == c.Target {
+						start = i
+						break
+					}
+				}
+				var parts []string
+				for _, s := range append(stack[start:], c) {
+					parts = append(parts, fmt.Sprintf("%s:%d (module %q)", s.File, s.Line, s.Name))
+				}
+				return &Error{File: c.File, Line: c.Line, Msg: "module cycle: " + strings.Join(parts, " -> ") + " -> back to " + c.Target + "; Terraform cannot load a module that calls itself"}
+			case white:
+				stack = append(stack, c)
+				if err := visit(c.Target); err != nil {
+					return err
+				}
+				stack = stack[:len(stack)-1]
+			}
+		}
+		color[dir] = black
+		return nil
+	}
+	for _, dir := range keys(d.parsed) {
+		if color[dir] == white {
+			if err := visit(dir); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// closure lists the modules reachable from dir, breadth first so each
+// chain is a shortest one.
+func (d *discovery) closure(dir string) []ModuleUse {
+	chains := map[string][]string{dir: {dir}}
+	queue := []string{dir}
+	var out []ModuleUse
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, c := range d.calls[cur] {
+			if _, seen := chains[c.Target]; seen {
+				continue
+			}
+			chain := append(append([]string{}, chains[cur]...), c.Target)
+			chains[c.Target] = chain
+			out = append(out, ModuleUse{Dir: c.Target, Chain: chain})
+			queue = append(queue, c.Target)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out
+}
+
+func checkDependsOn(g *Graph, cfg *config.Config) error {
+	known := map[string]string{}
+	for _, p := range g.Projects {
+		known[p.Name] = p.Dir
+		known[p.Dir] = p.Dir
+	}
+	for i, p := range g.Projects {
+		for j, dep := range p.DependsOn {
+			dir, ok := known[dep]
+			if !ok {
+				return &Error{File: cfgName(cfg), Msg: fmt.Sprintf("project %s: depends_on %q names no project (use a project name or directory; `atoll projects` lists them)", p.Name, dep)}
+			}
+			g.Projects[i].DependsOn[j] = dir
+		}
+	}
+	return nil
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

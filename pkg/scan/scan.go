@@ -1,0 +1,211 @@
+// Package scan answers "which projects does this branch affect?" by wiring
+// the repository, the configuration, discovery and the affected rules
+// together, with caches keyed by git object hashes.
+package scan
+
+import (
+	"path/filepath"
+	"sort"
+
+	"github.com/atoll-tf/atoll/pkg/affected"
+	"github.com/atoll-tf/atoll/pkg/cache"
+	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/project"
+)
+
+// Options for a scan.
+type Options struct {
+	// Uncommitted adds the work tree's staged, unstaged, deleted and
+	// untracked files to the change and to discovery.
+	Uncommitted bool
+	// Cache is where derived data is kept; nil disables caching.
+	Cache *cache.Store
+}
+
+// Result is the answer of Changed.
+type Result struct {
+	Comparison  git.Comparison     `json:"-"`
+	Uncommitted bool               `json:"uncommitted"`
+	Projects    []affected.Project `json:"projects"`
+	Warnings    []string           `json:"warnings,omitempty"`
+	// Changes are the changed paths the decision was made from.
+	Changes []affected.Change `json:"-"`
+}
+
+// CacheDir is where atoll keeps its cache for a repository.
+func CacheDir(repo *git.Repo) string {
+	return filepath.Join(repo.CommonDir, "atoll", "cache")
+}
+
+// Changed computes the affected projects of HEAD against the base.
+func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
+	if opt.Cache != nil {
+		repo.MergeBases = opt.Cache
+		defer func() { _ = opt.Cache.Flush() }()
+	}
+	cmp, err := repo.ResolveBase(cfg.Base)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Comparison: cmp, Uncommitted: opt.Uncommitted}
+
+	resultKey := cmp.Head.SHA.String() + "-" + cmp.MergeBase.String() + "-" + cfg.Hash()
+	if !opt.Uncommitted {
+		var cached struct {
+			Projects []affected.Project
+			Warnings []string
+			Changes  []affected.Change
+		}
+		if opt.Cache.Load("result", resultKey, &cached) {
+			res.Projects, res.Warnings, res.Changes = cached.Projects, cached.Warnings, cached.Changes
+			return res, nil
+		}
+	}
+
+	headCommit, err := repo.Commit(cmp.Head.SHA)
+	if err != nil {
+		return nil, err
+	}
+	var baseTree git.Hash
+	if !cmp.MergeBase.IsZero() {
+		mb, err := repo.Commit(cmp.MergeBase)
+		if err != nil {
+			return nil, err
+		}
+		baseTree = mb.Tree
+	}
+	diff, err := repo.DiffTrees(baseTree, headCommit.Tree)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]affected.Change, 0, len(diff))
+	seen := map[string]bool{}
+	for _, c := range diff {
+		changes = append(changes, affected.Change{Path: c.Path, Action: string(c.Action)})
+		seen[c.Path] = true
+	}
+
+	headTree := &commitTree{repo: repo, root: headCommit.Tree}
+	if opt.Uncommitted {
+		wt, err := repo.WorktreeChanges()
+		if err != nil {
+			return nil, err
+		}
+		headTree.overlay = wt
+		for _, c := range wt {
+			if seen[c.Path] {
+				continue
+			}
+			act := string(git.Modified)
+			switch {
+			case c.Deleted:
+				act = string(git.Deleted)
+			case c.Code == "??" || c.Code[0] == 'A':
+				act = string(git.Added)
+			}
+			changes = append(changes, affected.Change{Path: c.Path, Action: act})
+		}
+		sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
+	}
+
+	headGraph, err := graph(repo, cfg, headTree, opt)
+	if err != nil {
+		return nil, err
+	}
+	baseGraph, err := graph(repo, cfg, &commitTree{repo: repo, root: baseTree}, Options{Cache: opt.Cache})
+	if err != nil {
+		return nil, err
+	}
+	res.Changes = changes
+	res.Projects = affected.Compute(affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch})
+	res.Warnings = headGraph.Warnings
+	if !opt.Uncommitted {
+		_ = opt.Cache.Save("result", resultKey, struct {
+			Projects []affected.Project
+			Warnings []string
+			Changes  []affected.Change
+		}{res.Projects, res.Warnings, res.Changes})
+	}
+	return res, nil
+}
+
+// Projects discovers the projects of a commit (or, with uncommitted, of the
+// work tree on top of HEAD).
+func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) (*project.Graph, error) {
+	c, err := repo.Commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	t := &commitTree{repo: repo, root: c.Tree}
+	if opt.Uncommitted {
+		if t.overlay, err = repo.WorktreeChanges(); err != nil {
+			return nil, err
+		}
+	}
+	defer func() { _ = opt.Cache.Flush() }()
+	return graph(repo, cfg, t, opt)
+}
+
+// graph discovers a tree's projects, through the cache when the tree is a
+// commit's (the key is the tree hash: the same files always give the same
+// graph under the same settings).
+func graph(repo *git.Repo, cfg *config.Config, t *commitTree, opt Options) (*project.Graph, error) {
+	cacheable := len(t.overlay) == 0
+	key := t.root.String() + "-" + cfg.Hash()
+	if cacheable {
+		if g, ok := opt.Cache.Graph(key); ok {
+			return g, nil
+		}
+	}
+	var pc project.Cache
+	if opt.Cache != nil {
+		pc = opt.Cache
+	}
+	g, err := project.Discover(t, cfg, project.Options{Cache: pc})
+	if err != nil {
+		return nil, err
+	}
+	if cacheable {
+		_ = opt.Cache.SetGraph(key, g)
+	}
+	return g, nil
+}
+
+// Report is the machine-readable form of a Result: what `atoll changed
+// --output json` prints, and what every other rendering is made from.
+type Report struct {
+	Head struct {
+		Branch string `json:"branch,omitempty"`
+		SHA    string `json:"sha"`
+	} `json:"head"`
+	Base struct {
+		Ref   string   `json:"ref"`
+		SHA   string   `json:"sha"`
+		Rule  string   `json:"rule"`
+		Tried []string `json:"tried"`
+	} `json:"base"`
+	// MergeBase is empty when HEAD is a root commit on the base branch.
+	MergeBase   string             `json:"merge_base"`
+	Uncommitted bool               `json:"uncommitted"`
+	Projects    []affected.Project `json:"projects"`
+	Warnings    []string           `json:"warnings"`
+}
+
+// Report builds the report of a result.
+func (r *Result) Report() *Report {
+	rep := &Report{Uncommitted: r.Uncommitted, Projects: r.Projects, Warnings: r.Warnings}
+	c := r.Comparison
+	rep.Head.Branch, rep.Head.SHA = c.Head.Branch, c.Head.SHA.String()
+	rep.Base.Ref, rep.Base.SHA, rep.Base.Rule, rep.Base.Tried = c.Base.Name, c.Base.SHA.String(), c.Rule, c.Tried
+	if !c.MergeBase.IsZero() {
+		rep.MergeBase = c.MergeBase.String()
+	}
+	if rep.Projects == nil {
+		rep.Projects = []affected.Project{}
+	}
+	if rep.Warnings == nil {
+		rep.Warnings = []string{}
+	}
+	return rep
+}

@@ -1,0 +1,59 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/lipgloss/table"
+)
+
+// ProjectsTable renders discovered projects as a terminal table.
+func ProjectsTable(w io.Writer, s *Styles, g *project.Graph) error {
+	t := table.New().Border(lipgloss.RoundedBorder()).BorderStyle(s.Border).
+		Headers("PROJECT", "LOCAL MODULES", "NOTES").
+		StyleFunc(func(row, col int) lipgloss.Style {
+			if row == table.HeaderRow {
+				return s.Header.Padding(0, 1)
+			}
+			return s.Cell()
+		})
+	for _, p := range g.Projects {
+		name := p.Name
+		if p.Name != p.Dir {
+			name += "\n" + s.Muted.Render(p.Dir)
+		}
+		var mods []string
+		for _, m := range p.Modules {
+			mods = append(mods, m.Dir)
+		}
+		var notes []string
+		if p.Declared {
+			notes = append(notes, "declared in atoll.yaml")
+		}
+		if p.FromModule {
+			notes = append(notes, "code from TF_CLI_INIT_FROM_MODULE")
+		}
+		if len(p.Watch) > 0 {
+			notes = append(notes, "watch: "+strings.Join(p.Watch, ", "))
+		}
+		if len(p.DependsOn) > 0 {
+			notes = append(notes, "after: "+strings.Join(p.DependsOn, ", "))
+		}
+		t.Row(name, s.Muted.Render(orDash(strings.Join(mods, "\n"))), strings.Join(notes, "\n"))
+	}
+	_, err := fmt.Fprintln(w, t.Render())
+	if err == nil {
+		_, err = fmt.Fprintf(w, "%d %s\n", len(g.Projects), plural(len(g.Projects), "project", "projects"))
+	}
+	return err
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
