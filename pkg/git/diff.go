@@ -22,6 +22,9 @@ const (
 type Change struct {
 	Path   string
 	Action Action
+	// Old and New are the file on each side (Old is zero for an addition,
+	// New for a deletion).
+	Old, New Entry
 }
 
 // DiffTrees lists the files that differ between trees a and b (either may be
@@ -70,7 +73,7 @@ func (r *Repo) diff(a, b Hash, prefix string, out *[]Change) error {
 				return err
 			}
 		case !aDir && !bDir:
-			*out = append(*out, Change{Path: p, Action: Modified})
+			*out = append(*out, Change{Path: p, Action: Modified, Old: entryOf(ea, p), New: entryOf(eb, p)})
 		default:
 			if err := r.side(ea, p, Deleted, out); err != nil {
 				return err
@@ -94,13 +97,24 @@ func (r *Repo) diff(a, b Hash, prefix string, out *[]Change) error {
 
 // side records every file under an entry that exists on one side only.
 func (r *Repo) side(e object.TreeEntry, p string, act Action, out *[]Change) error {
+	add := func(f Entry) {
+		c := Change{Path: f.Path, Action: act}
+		if act == Deleted {
+			c.Old = f
+		} else {
+			c.New = f
+		}
+		*out = append(*out, c)
+	}
 	if e.Mode != filemode.Dir {
 		if e.Mode != filemode.Submodule {
-			*out = append(*out, Change{Path: p, Action: act})
+			add(entryOf(e, p))
 		}
 		return nil
 	}
-	return r.walk(fromPlumbing(e.Hash), p, nil, func(f Entry) {
-		*out = append(*out, Change{Path: f.Path, Action: act})
-	})
+	return r.walk(fromPlumbing(e.Hash), p, nil, add)
+}
+
+func entryOf(e object.TreeEntry, p string) Entry {
+	return Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink}
 }

@@ -60,7 +60,8 @@ type Repo struct {
 	storage   *filesystem.Storage
 	trees     sync.Map // Hash -> *object.Tree, decoded trees shared by walks
 	// mu serialises object reads: go-git's pack reader shares file offsets.
-	mu sync.Mutex
+	mu         sync.Mutex
+	indexStats map[string]indexStat
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.
 	MergeBases MergeBaseCache
 }

@@ -48,13 +48,17 @@ func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 		return Hash{}, err
 	}
 	var found []Hash
+	isResult := map[Hash]bool{}
 	for q.hasNonStale(flags) {
 		c := heap.Pop(&q).(queued).c
 		f := flags[c.SHA] & (fromOne | fromTwo | stale)
-		if f&(fromOne|fromTwo) == fromOne|fromTwo && f&stale == 0 {
-			found = append(found, c.SHA)
+		if f == fromOne|fromTwo {
+			if !isResult[c.SHA] {
+				isResult[c.SHA] = true
+				found = append(found, c.SHA)
+			}
+			// Everything below a common ancestor is a worse answer.
 			f |= stale
-			flags[c.SHA] |= stale
 		}
 		for _, p := range c.Parents {
 			if flags[p]&f == f {
@@ -66,10 +70,13 @@ func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 			}
 		}
 	}
-	if len(found) == 0 {
-		return Hash{}, ErrUnrelated
+	// A result reached later from a better result is stale: drop it.
+	for _, h := range found {
+		if flags[h]&stale == 0 {
+			return h, nil
+		}
 	}
-	return found[0], nil
+	return Hash{}, ErrUnrelated
 }
 
 type queued struct{ c Commit }

@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
-	"path/filepath"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -107,15 +105,12 @@ func (r *Repo) ReadBlob(h Hash) ([]byte, error) {
 }
 
 // ReadCommitted returns the committed bytes of the file at path whose blob
-// is h. It reads the work-tree copy when that copy hashes to exactly h (the
+// is h. It reads the work-tree copy when that copy provably holds h (the
 // common case, and far cheaper than inflating packed objects) and the object
 // database otherwise, so uncommitted edits never leak into the answer.
 func (r *Repo) ReadCommitted(p string, h Hash) ([]byte, error) {
-	full := filepath.Join(r.Root, filepath.FromSlash(p))
-	if fi, err := os.Lstat(full); err == nil && fi.Mode().IsRegular() {
-		if b, err := os.ReadFile(full); err == nil && fromPlumbing(plumbing.ComputeHash(plumbing.BlobObject, b)) == h {
-			return b, nil
-		}
+	if b, ok := r.readWorktree(p, h); ok {
+		return b, nil
 	}
 	return r.ReadBlob(h)
 }

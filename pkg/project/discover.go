@@ -286,12 +286,17 @@ func (d *discovery) fingerprint(dir string) string {
 	if len(files) == 0 {
 		return ""
 	}
-	h := sha256.New()
+	lines := make([]string, 0, len(files))
 	for _, f := range files {
 		if f.ID == "" {
 			return "" // uncommitted content has no identity to compare
 		}
-		fmt.Fprintf(h, "%s\x00%s\x00", path.Base(f.Path), f.ID)
+		lines = append(lines, path.Base(f.Path)+"\x00"+f.ID+"\x00")
+	}
+	sort.Strings(lines)
+	h := sha256.New()
+	for _, l := range lines {
+		h.Write([]byte(l))
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }

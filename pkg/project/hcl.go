@@ -61,6 +61,9 @@ func ParseCalls(name string, src []byte) ([]Call, error) {
 	if strings.HasSuffix(name, ".json") {
 		f, diags = hcljson.Parse(src, name)
 	} else {
+		if calls, ok := quickCalls(src); ok {
+			return calls, nil
+		}
 		f, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
 	}
 	if err := firstError(diags); err != nil {

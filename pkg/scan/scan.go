@@ -52,11 +52,7 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 
 	resultKey := cmp.Head.SHA.String() + "-" + cmp.MergeBase.String() + "-" + cfg.Hash()
 	if !opt.Uncommitted {
-		var cached struct {
-			Projects []affected.Project
-			Warnings []string
-			Changes  []affected.Change
-		}
+		var cached cachedResult
 		if opt.Cache.Load("result", resultKey, &cached) {
 			res.Projects, res.Warnings, res.Changes = cached.Projects, cached.Warnings, cached.Changes
 			return res, nil
@@ -86,14 +82,12 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 		seen[c.Path] = true
 	}
 
-	headTree := &commitTree{repo: repo, root: headCommit.Tree}
+	var overlay []git.WorktreeChange
 	if opt.Uncommitted {
-		wt, err := repo.WorktreeChanges()
-		if err != nil {
+		if overlay, err = repo.WorktreeChanges(); err != nil {
 			return nil, err
 		}
-		headTree.overlay = wt
-		for _, c := range wt {
+		for _, c := range overlay {
 			if seen[c.Path] {
 				continue
 			}
@@ -109,11 +103,29 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 		sort.Slice(changes, func(i, j int) bool { return changes[i].Path < changes[j].Path })
 	}
 
-	headGraph, err := graph(repo, cfg, headTree, opt)
+	// The head's files are listed once; the merge-base's are derived from
+	// them and the diff, instead of walking a second, almost equal tree.
+	var headFiles []git.Entry
+	lister := func() ([]git.Entry, error) {
+		if headFiles == nil {
+			var err error
+			if headFiles, err = listCommit(repo, headCommit.Tree); err != nil {
+				return nil, err
+			}
+		}
+		return headFiles, nil
+	}
+	headGraph, err := graph(cfg, opt.Cache, headCommit.Tree, overlay, func() (project.Tree, error) {
+		files, err := lister()
+		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	baseGraph, err := graph(repo, cfg, &commitTree{repo: repo, root: baseTree}, Options{Cache: opt.Cache})
+	baseGraph, err := graph(cfg, opt.Cache, baseTree, nil, func() (project.Tree, error) {
+		files, err := lister()
+		return &snapshot{repo: repo, entries: patch(files, diff)}, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -121,13 +133,15 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 	res.Projects = affected.Compute(affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch})
 	res.Warnings = headGraph.Warnings
 	if !opt.Uncommitted {
-		_ = opt.Cache.Save("result", resultKey, struct {
-			Projects []affected.Project
-			Warnings []string
-			Changes  []affected.Change
-		}{res.Projects, res.Warnings, res.Changes})
+		_ = opt.Cache.Save("result", resultKey, cachedResult{res.Projects, res.Warnings, res.Changes})
 	}
 	return res, nil
+}
+
+type cachedResult struct {
+	Projects []affected.Project
+	Warnings []string
+	Changes  []affected.Change
 }
 
 // Projects discovers the projects of a commit (or, with uncommitted, of the
@@ -137,37 +151,44 @@ func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) 
 	if err != nil {
 		return nil, err
 	}
-	t := &commitTree{repo: repo, root: c.Tree}
+	var overlay []git.WorktreeChange
 	if opt.Uncommitted {
-		if t.overlay, err = repo.WorktreeChanges(); err != nil {
+		if overlay, err = repo.WorktreeChanges(); err != nil {
 			return nil, err
 		}
 	}
 	defer func() { _ = opt.Cache.Flush() }()
-	return graph(repo, cfg, t, opt)
+	return graph(cfg, opt.Cache, c.Tree, overlay, func() (project.Tree, error) {
+		files, err := listCommit(repo, c.Tree)
+		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
+	})
 }
 
 // graph discovers a tree's projects, through the cache when the tree is a
-// commit's (the key is the tree hash: the same files always give the same
-// graph under the same settings).
-func graph(repo *git.Repo, cfg *config.Config, t *commitTree, opt Options) (*project.Graph, error) {
-	cacheable := len(t.overlay) == 0
-	key := t.root.String() + "-" + cfg.Hash()
+// commit's: the key is the tree hash, since the same files always give the
+// same graph under the same settings.
+func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, open func() (project.Tree, error)) (*project.Graph, error) {
+	cacheable := len(overlay) == 0
+	key := tree.String() + "-" + cfg.Hash()
 	if cacheable {
-		if g, ok := opt.Cache.Graph(key); ok {
+		if g, ok := store.Graph(key); ok {
 			return g, nil
 		}
 	}
+	t, err := open()
+	if err != nil {
+		return nil, err
+	}
 	var pc project.Cache
-	if opt.Cache != nil {
-		pc = opt.Cache
+	if store != nil {
+		pc = store
 	}
 	g, err := project.Discover(t, cfg, project.Options{Cache: pc})
 	if err != nil {
 		return nil, err
 	}
 	if cacheable {
-		_ = opt.Cache.SetGraph(key, g)
+		_ = store.SetGraph(key, g)
 	}
 	return g, nil
 }

@@ -4,46 +4,88 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
+	"sort"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
 )
 
-// commitTree is a commit's files, optionally overlaid with the work tree's
+// snapshot is a commit's files, optionally overlaid with the work tree's
 // uncommitted changes.
-type commitTree struct {
+type snapshot struct {
 	repo    *git.Repo
-	root    git.Hash
+	entries []git.Entry
 	overlay []git.WorktreeChange
 }
 
-func (t *commitTree) Files(skip func(string) bool) ([]project.File, error) {
-	var entries []git.Entry
-	if !t.root.IsZero() {
-		var err error
-		if entries, err = t.repo.Files(t.root, skip); err != nil {
-			return nil, err
+// listCommit lists a commit tree's files: from the index when it provably
+// holds that tree, else from the tree objects.
+func listCommit(repo *git.Repo, tree git.Hash) ([]git.Entry, error) {
+	if tree.IsZero() {
+		return nil, nil
+	}
+	if e, ok := repo.IndexFiles(tree); ok {
+		return e, nil
+	}
+	return repo.Files(tree, nil)
+}
+
+// patch turns the listing of one side of a diff into the other side's:
+// given the files of the new tree, it returns the files of the old one.
+func patch(newFiles []git.Entry, diff []git.Change) []git.Entry {
+	changed := make(map[string]git.Change, len(diff))
+	for _, c := range diff {
+		changed[c.Path] = c
+	}
+	out := make([]git.Entry, 0, len(newFiles))
+	for _, e := range newFiles {
+		if _, ok := changed[e.Path]; !ok {
+			out = append(out, e)
 		}
+	}
+	for _, c := range diff {
+		if c.Action != git.Added {
+			out = append(out, c.Old)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func (t *snapshot) Files(skip func(string) bool) ([]project.File, error) {
+	skipMemo := map[string]bool{}
+	var skipped func(dir string) bool
+	skipped = func(dir string) bool {
+		if dir == "." || dir == "/" {
+			return false
+		}
+		if v, ok := skipMemo[dir]; ok {
+			return v
+		}
+		v := skipped(path.Dir(dir)) || skip(dir)
+		skipMemo[dir] = v
+		return v
 	}
 	changed := map[string]git.WorktreeChange{}
 	for _, c := range t.overlay {
 		changed[c.Path] = c
 	}
-	out := make([]project.File, 0, len(entries)+len(t.overlay))
-	for _, e := range entries {
+	out := make([]project.File, 0, len(t.entries)+len(t.overlay))
+	for _, e := range t.entries {
+		if skipped(path.Dir(e.Path)) {
+			continue
+		}
 		if c, ok := changed[e.Path]; ok {
 			delete(changed, e.Path)
-			if c.Deleted {
-				continue
+			if !c.Deleted {
+				out = append(out, t.worktreeFile(e.Path))
 			}
-			out = append(out, t.worktreeFile(e.Path))
 			continue
 		}
 		out = append(out, project.File{Path: e.Path, ID: e.Blob.String(), Symlink: e.Symlink})
 	}
 	for _, c := range t.overlay {
-		if _, left := changed[c.Path]; !left || c.Deleted || skipped(c.Path, skip) {
+		if _, left := changed[c.Path]; !left || c.Deleted || skipped(path.Dir(c.Path)) {
 			continue
 		}
 		out = append(out, t.worktreeFile(c.Path))
@@ -51,21 +93,12 @@ func (t *commitTree) Files(skip func(string) bool) ([]project.File, error) {
 	return out, nil
 }
 
-func skipped(p string, skip func(string) bool) bool {
-	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
-		if skip(dir) {
-			return true
-		}
-	}
-	return false
-}
-
-func (t *commitTree) worktreeFile(p string) project.File {
+func (t *snapshot) worktreeFile(p string) project.File {
 	fi, err := os.Lstat(filepath.Join(t.repo.Root, filepath.FromSlash(p)))
 	return project.File{Path: p, Symlink: err == nil && fi.Mode()&os.ModeSymlink != 0}
 }
 
-func (t *commitTree) Read(f project.File) ([]byte, error) {
+func (t *snapshot) Read(f project.File) ([]byte, error) {
 	if f.ID == "" {
 		full := filepath.Join(t.repo.Root, filepath.FromSlash(f.Path))
 		if f.Symlink {
@@ -79,9 +112,4 @@ func (t *commitTree) Read(f project.File) ([]byte, error) {
 		return t.repo.ReadBlob(h)
 	}
 	return t.repo.ReadCommitted(f.Path, h)
-}
-
-// under reports whether p is dir or inside it.
-func under(p, dir string) bool {
-	return dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
