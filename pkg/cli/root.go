@@ -116,6 +116,7 @@ apply from the branch, and merge only when the apply succeeded.
 	root.AddCommand(
 		NewCmdChanged(io, g, nil),
 		NewCmdProjects(io, g, nil),
+		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)
 	return root

@@ -28,7 +28,12 @@ func JSON(w io.Writer, v any) error {
 func FormatReason(r affected.Reason) string {
 	switch r.Kind {
 	case affected.KindModule:
-		return strings.Join(append(append([]string{}, r.Via...), r.Path), " <- ")
+		// The last module of the chain holds Path, which names it already.
+		via := r.Via
+		if len(via) > 1 {
+			via = via[:len(via)-1]
+		}
+		return strings.Join(append(append([]string{}, via...), r.Path), " <- ")
 	case affected.KindWatch, affected.KindGlobalWatch:
 		if len(r.Via) > 0 {
 			return fmt.Sprintf("%s (matches %s)", r.Path, r.Via[0])

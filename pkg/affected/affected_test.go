@@ -1,0 +1,126 @@
+package affected
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/project"
+)
+
+var head = &project.Graph{Projects: []project.Project{
+	{Name: "conf/prod/vpc", Dir: "conf/prod/vpc", Fingerprint: "vpc", Modules: []project.ModuleUse{
+		{Dir: "modules/network", Chain: []string{"conf/prod/vpc", "modules/network"}},
+		{Dir: "modules/subnets", Chain: []string{"conf/prod/vpc", "modules/network", "modules/subnets"}},
+	}},
+	{Name: "eks", Dir: "conf/prod/eks", Fingerprint: "eks", Watch: []string{"config/eks/**"}},
+	{Name: "conf/prod/eks/addons", Dir: "conf/prod/eks/addons", Fingerprint: "addons"},
+	{Name: "conf/staging/app", Dir: "conf/staging/app", Fingerprint: "app"},
+}}
+
+func names(ps []Project) map[string]Project {
+	m := map[string]Project{}
+	for _, p := range ps {
+		m[p.Dir] = p
+	}
+	return m
+}
+
+func TestRules(t *testing.T) {
+	tests := []struct {
+		name    string
+		changes []string
+		watch   []string
+		want    map[string][]Reason
+	}{
+		{"file inside a project", []string{"conf/staging/app/terraform.tfvars"}, nil,
+			map[string][]Reason{"conf/staging/app": {{Kind: KindFile, Path: "conf/staging/app/terraform.tfvars"}}}},
+		{"nested project owns its files", []string{"conf/prod/eks/addons/main.tf"}, nil,
+			map[string][]Reason{"conf/prod/eks/addons": {{Kind: KindFile, Path: "conf/prod/eks/addons/main.tf"}}}},
+		{"transitive module", []string{"modules/subnets/main.tf"}, nil,
+			map[string][]Reason{"conf/prod/vpc": {{Kind: KindModule, Path: "modules/subnets/main.tf", Via: []string{"conf/prod/vpc", "modules/network", "modules/subnets"}}}}},
+		{"file in a module's subdirectory", []string{"modules/network/templates/x.tpl"}, nil,
+			map[string][]Reason{"conf/prod/vpc": {{Kind: KindModule, Path: "modules/network/templates/x.tpl", Via: []string{"conf/prod/vpc", "modules/network"}}}}},
+		{"project watch glob", []string{"config/eks/values.yaml"}, nil,
+			map[string][]Reason{"conf/prod/eks": {{Kind: KindWatch, Path: "config/eks/values.yaml", Via: []string{"config/eks/**"}}}}},
+		{"global watch naming a directory covers its files", []string{"shared/versions/aws.tf"}, []string{"shared/versions"},
+			map[string][]Reason{
+				"conf/prod/vpc":        {{Kind: KindGlobalWatch, Path: "shared/versions/aws.tf", Via: []string{"shared/versions"}}},
+				"conf/prod/eks":        {{Kind: KindGlobalWatch, Path: "shared/versions/aws.tf", Via: []string{"shared/versions"}}},
+				"conf/prod/eks/addons": {{Kind: KindGlobalWatch, Path: "shared/versions/aws.tf", Via: []string{"shared/versions"}}},
+				"conf/staging/app":     {{Kind: KindGlobalWatch, Path: "shared/versions/aws.tf", Via: []string{"shared/versions"}}},
+			}},
+		{"parent .envrc", []string{"conf/prod/.envrc"}, nil,
+			map[string][]Reason{
+				"conf/prod/vpc":        {{Kind: KindEnvrc, Path: "conf/prod/.envrc"}},
+				"conf/prod/eks":        {{Kind: KindEnvrc, Path: "conf/prod/.envrc"}},
+				"conf/prod/eks/addons": {{Kind: KindEnvrc, Path: "conf/prod/.envrc"}},
+			}},
+		{"a project's own .envrc is a file of that project only", []string{"conf/prod/eks/.envrc"}, nil,
+			map[string][]Reason{
+				"conf/prod/eks":        {{Kind: KindFile, Path: "conf/prod/eks/.envrc"}},
+				"conf/prod/eks/addons": {{Kind: KindEnvrc, Path: "conf/prod/eks/.envrc"}},
+			}},
+		{"unrelated file", []string{"README.md", "modules/unused/main.tf", "conf/prodx/y"}, nil, map[string][]Reason{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ch []Change
+			for _, p := range tt.changes {
+				ch = append(ch, Change{Path: p, Action: "modified"})
+			}
+			got := names(Compute(Input{Changes: ch, Head: head, Base: head, Watch: tt.watch}))
+			if len(got) != len(tt.want) {
+				t.Fatalf("affected = %v, want %v", got, tt.want)
+			}
+			for dir, reasons := range tt.want {
+				if p, ok := got[dir]; !ok || !reflect.DeepEqual(p.Reasons, reasons) || p.Status != Modified {
+					t.Errorf("%s = %+v, want reasons %+v", dir, p, reasons)
+				}
+			}
+		})
+	}
+}
+
+func TestStatuses(t *testing.T) {
+	base := &project.Graph{Projects: []project.Project{
+		{Name: "conf/old", Dir: "conf/old", Fingerprint: "old"},
+		{Name: "conf/moved", Dir: "conf/moved", Fingerprint: "same"},
+		{Name: "conf/kept", Dir: "conf/kept", Fingerprint: "kept"},
+	}}
+	headG := &project.Graph{Projects: []project.Project{
+		{Name: "conf/kept", Dir: "conf/kept", Fingerprint: "kept2"},
+		{Name: "conf/new", Dir: "conf/new", Fingerprint: "new"},
+		{Name: "conf/renamed", Dir: "conf/renamed", Fingerprint: "same"},
+	}}
+	changes := []Change{
+		{Path: "conf/kept/main.tf", Action: "modified"},
+		{Path: "conf/new/main.tf", Action: "added"},
+		{Path: "conf/old/main.tf", Action: "deleted"},
+		{Path: "conf/moved/main.tf", Action: "deleted"},
+		{Path: "conf/renamed/main.tf", Action: "added"},
+	}
+	got := names(Compute(Input{Changes: changes, Head: headG, Base: base}))
+	want := map[string]Status{"conf/kept": Modified, "conf/new": Added, "conf/old": Deleted, "conf/renamed": Renamed}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for dir, st := range want {
+		if got[dir].Status != st {
+			t.Errorf("%s: status %s, want %s", dir, got[dir].Status, st)
+		}
+	}
+	if got["conf/renamed"].From != "conf/moved" {
+		t.Errorf("renamed from %q, want conf/moved", got["conf/renamed"].From)
+	}
+	if r := got["conf/old"].Reasons; len(r) != 1 || r[0].Path != "conf/old/main.tf" {
+		t.Errorf("deleted project reasons = %v", r)
+	}
+}
+
+func TestSortedAndDeduplicated(t *testing.T) {
+	ch := []Change{{Path: "conf/staging/app/a", Action: "modified"}, {Path: "conf/prod/vpc/b", Action: "modified"}, {Path: "conf/prod/vpc/b", Action: "modified"}}
+	got := Compute(Input{Changes: ch, Head: head, Base: head})
+	if len(got) != 2 || got[0].Dir != "conf/prod/vpc" || got[1].Dir != "conf/staging/app" || len(got[0].Reasons) != 1 {
+		t.Errorf("got %+v", got)
+	}
+}

@@ -1,0 +1,5 @@
+# Production cluster: uses the cluster module only.
+module "cluster" {
+  source = "../../../modules/cluster"
+  name   = "prod"
+}

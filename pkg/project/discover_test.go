@@ -1,0 +1,283 @@
+package project
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/config"
+)
+
+// mapTree is an in-memory Tree; paths ending in "@" are symlinks to the
+// content.
+type mapTree map[string]string
+
+func (m mapTree) Files(skip func(string) bool) ([]File, error) {
+	var out []File
+	for p, c := range m {
+		link := strings.HasSuffix(p, "@")
+		p = strings.TrimSuffix(p, "@")
+		skipped := false
+		for dir := parent(p); dir != "."; dir = parent(dir) {
+			if skip(dir) {
+				skipped = true
+			}
+		}
+		if !skipped {
+			out = append(out, File{Path: p, ID: fmt.Sprintf("%x", c), Symlink: link})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+func (m mapTree) Read(f File) ([]byte, error) {
+	if f.Symlink {
+		return []byte(m[f.Path+"@"]), nil
+	}
+	c, ok := m[f.Path]
+	if !ok {
+		return nil, errors.New("no such file: " + f.Path)
+	}
+	return []byte(c), nil
+}
+
+func parent(p string) string {
+	i := strings.LastIndex(p, "/")
+	if i < 0 {
+		return "."
+	}
+	return p[:i]
+}
+
+func mod(src string) string { return fmt.Sprintf("module \"m\" {\n  source = %q\n}\n", src) }
+
+func dirs(g *Graph) []string {
+	var out []string
+	for _, p := range g.Projects {
+		out = append(out, p.Dir)
+	}
+	return out
+}
+
+func TestDiscover(t *testing.T) {
+	tests := []struct {
+		name     string
+		tree     mapTree
+		cfg      config.Config
+		projects []string
+	}{
+		{
+			name: "geodesic layout: conf is the root, modules are not projects",
+			tree: mapTree{
+				"conf/prod/vpc/main.tf":         mod("../../../modules/network"),
+				"conf/prod/eks/main.tf":         `resource "terraform_data" "x" {}`,
+				"modules/network/main.tf":       mod("../subnets"),
+				"modules/subnets/main.tf":       "",
+				"README.md":                     "",
+				"conf/prod/vpc/.terraform/x.tf": "never scanned",
+			},
+			projects: []string{"conf/prod/eks", "conf/prod/vpc"},
+		},
+		{
+			name: "typical monorepo: the whole repository, used directories are modules",
+			tree: mapTree{
+				"stacks/a/main.tf":      mod("../../shared/m"),
+				"shared/m/main.tf":      "",
+				"shared/unused/main.tf": "",
+				"stacks/b/main.tf.json": `{"resource": {}}`,
+				"stacks/c/main.tofu":    "",
+			},
+			projects: []string{"shared/unused", "stacks/a", "stacks/b", "stacks/c"},
+		},
+		{
+			name: "tfvars-only geodesic project pulls its code with -from-module",
+			tree: mapTree{
+				"conf/app/.envrc":           "export TF_CLI_INIT_FROM_MODULE=git::https://example.com/app.git\n",
+				"conf/app/terraform.tfvars": "x = 1",
+				"conf/other/.envrc":         "export TF_VAR_x=1\n",
+			},
+			projects: []string{"conf/app"},
+		},
+		{
+			name: "declared module directory is a project; exclusions prune",
+			tree: mapTree{
+				"conf/a/main.tf":          mod("../shared"),
+				"conf/shared/main.tf":     "",
+				"conf/examples/x/main.tf": "",
+			},
+			cfg:      config.Config{Projects: []config.Project{{Dir: "conf/shared"}}, Exclude: []string{"conf/examples"}},
+			projects: []string{"conf/a", "conf/shared"},
+		},
+		{
+			name:     "explicit roots",
+			tree:     mapTree{"live/a/main.tf": "", "conf/b/main.tf": ""},
+			cfg:      config.Config{Roots: []string{"live"}},
+			projects: []string{"live/a"},
+		},
+		{
+			name: "paths with spaces and non-ASCII names",
+			tree: mapTree{
+				"conf/my project/main.tf": mod("../../modules/ré seau"),
+				"modules/ré seau/main.tf": "",
+			},
+			projects: []string{"conf/my project"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			g, err := Discover(tt.tree, &cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dirs(g); !reflect.DeepEqual(got, tt.projects) {
+				t.Errorf("projects = %v, want %v", got, tt.projects)
+			}
+		})
+	}
+}
+
+func TestModuleClosureAndChains(t *testing.T) {
+	tree := mapTree{
+		"conf/prod/vpc/main.tf":         mod("../../../modules/network"),
+		"modules/network/main.tf":       mod("../subnets"),
+		"modules/network/extra.tf":      "module \"remote\" {\n  source = \"terraform-aws-modules/vpc/aws\"\n}\n",
+		"modules/subnets/main.tf":       mod("./inner"),
+		"modules/subnets/inner/main.tf": "",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Projects) != 1 {
+		t.Fatalf("projects = %v", dirs(g))
+	}
+	want := []ModuleUse{
+		{Dir: "modules/network", Chain: []string{"conf/prod/vpc", "modules/network"}},
+		{Dir: "modules/subnets", Chain: []string{"conf/prod/vpc", "modules/network", "modules/subnets"}},
+		{Dir: "modules/subnets/inner", Chain: []string{"conf/prod/vpc", "modules/network", "modules/subnets", "modules/subnets/inner"}},
+	}
+	if got := g.Projects[0].Modules; !reflect.DeepEqual(got, want) {
+		t.Errorf("modules = %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDiscoverErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		tree mapTree
+		want string
+	}{
+		{"source leaves the repository", mapTree{"conf/a/main.tf": mod("../../../outside")}, "conf/a/main.tf:2: module \"m\": source \"../../../outside\" resolves to ../outside, outside the repository"},
+		{"module cycle", mapTree{
+			"conf/a/main.tf":    mod("../../modules/x"),
+			"modules/x/main.tf": mod("../y"),
+			"modules/y/main.tf": mod("../x"),
+		}, "module cycle: modules/x/main.tf:2 (module \"m\") -> modules/y/main.tf:2 (module \"m\") -> back to modules/x"},
+		{"invalid HCL", mapTree{"conf/a/main.tf": "module \"m\" {\n  source = \n}\n"}, "conf/a/main.tf:2:"},
+		{"unclosed block", mapTree{"conf/a/main.tf": "resource \"x\" \"y\" {\n"}, "conf/a/main.tf:1:"},
+		{"source is an expression", mapTree{"conf/a/main.tf": "module \"m\" {\n  source = var.x\n}\n"}, "conf/a/main.tf:2:12: module \"m\": source must be a literal string"},
+		{"symlink that leaves the repository", mapTree{
+			"conf/a/main.tf": mod("../../modules/link"),
+			"modules/link@":  "../../elsewhere",
+		}, "goes through symlink modules/link -> ../../elsewhere, outside the repository"},
+		{"depends_on names nothing", mapTree{"conf/a/main.tf": ""}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := &config.Config{}
+			if tt.want == "" {
+				cfg.Projects = []config.Project{{Dir: "conf/a", DependsOn: []string{"conf/nope"}}}
+				tt.want = `depends_on "conf/nope" names no project`
+			}
+			_, err := Discover(tt.tree, cfg, Options{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSymlinkInsideRepositoryIsFollowed(t *testing.T) {
+	tree := mapTree{
+		"conf/a/main.tf":     mod("../../modules/current"),
+		"modules/current@":   "v2",
+		"modules/v2/main.tf": "",
+		"conf/a/outside.tf@": "/etc/passwd",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Projects[0].Modules; len(got) != 1 || got[0].Dir != "modules/v2" {
+		t.Errorf("modules = %+v, want modules/v2 through the symlink", got)
+	}
+}
+
+func TestMissingModuleIsAWarning(t *testing.T) {
+	g, err := Discover(mapTree{"conf/a/main.tf": mod("../../modules/gone")}, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Warnings) != 1 || !strings.Contains(g.Warnings[0], "modules/gone, which does not exist") {
+		t.Errorf("warnings = %v", g.Warnings)
+	}
+}
+
+func TestDeclaredNamesAndDependsOn(t *testing.T) {
+	cfg := &config.Config{Projects: []config.Project{
+		{Dir: "conf/eks", Name: "eks", DependsOn: []string{"vpc"}},
+		{Dir: "conf/vpc", Name: "vpc", Watch: []string{"shared/*.yaml"}},
+	}}
+	g, err := Discover(mapTree{"conf/eks/main.tf": "", "conf/vpc/main.tf": ""}, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Projects[0].Name != "eks" || !reflect.DeepEqual(g.Projects[0].DependsOn, []string{"conf/vpc"}) {
+		t.Errorf("eks = %+v, want depends_on resolved to the directory", g.Projects[0])
+	}
+	if !reflect.DeepEqual(cfg.Projects[0].DependsOn, []string{"vpc"}) {
+		t.Errorf("discovery changed the configuration: %v", cfg.Projects[0].DependsOn)
+	}
+	dup := &config.Config{Projects: []config.Project{{Dir: "conf/vpc", Name: "conf/eks"}}}
+	if _, err := Discover(mapTree{"conf/eks/main.tf": "", "conf/vpc/main.tf": ""}, dup, Options{}); err == nil || !strings.Contains(err.Error(), "used by both") {
+		t.Errorf("duplicate names: err = %v", err)
+	}
+}
+
+type countingCache struct {
+	m    map[string][]Call
+	hits int
+}
+
+func (c *countingCache) Calls(id string) ([]Call, bool) {
+	v, ok := c.m[id]
+	if ok {
+		c.hits++
+	}
+	return v, ok
+}
+func (c *countingCache) SetCalls(id string, v []Call) { c.m[id] = v }
+
+func TestCacheIsUsedByContentID(t *testing.T) {
+	tree := mapTree{"conf/a/main.tf": mod("../../modules/m"), "conf/b/main.tf": mod("../../modules/m"), "modules/m/main.tf": ""}
+	c := &countingCache{m: map[string][]Call{}}
+	first, err := Discover(tree, &config.Config{}, Options{Cache: c, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := Discover(tree, &config.Config{}, Options{Cache: c, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.hits < 2 {
+		t.Errorf("cache hits = %d, want the second run to read from the cache", c.hits)
+	}
+	if !reflect.DeepEqual(first, second) {
+		t.Errorf("cached discovery differs:\n%+v\n%+v", first, second)
+	}
+}
