@@ -143,17 +143,22 @@ func Compute(in Input) []Project {
 			ap.Status = Added
 		}
 	}
-	for _, old := range deleted {
-		var renamedTo *Project
-		for _, ap := range byDir {
-			if ap.Status == Added && old.Fingerprint != "" && head.byDir[ap.Dir].Fingerprint == old.Fingerprint {
-				renamedTo = ap
-				break
-			}
+	// A deleted and an added project are one moved project when their files
+	// are identical and no other deleted or added project shares them.
+	addedBy := map[string][]*Project{}
+	for _, ap := range byDir {
+		if fp := head.byDir[ap.Dir].Fingerprint; ap.Status == Added && fp != "" {
+			addedBy[fp] = append(addedBy[fp], ap)
 		}
-		if renamedTo != nil {
-			renamedTo.Status = Renamed
-			renamedTo.From = old.Dir
+	}
+	deletedBy := map[string]int{}
+	for _, old := range deleted {
+		deletedBy[old.Fingerprint]++
+	}
+	for _, old := range deleted {
+		if to := addedBy[old.Fingerprint]; old.Fingerprint != "" && len(to) == 1 && deletedBy[old.Fingerprint] == 1 {
+			to[0].Status = Renamed
+			to[0].From = old.Dir
 			continue
 		}
 		dp := &Project{Name: old.Name, Dir: old.Dir, Status: Deleted}

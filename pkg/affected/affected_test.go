@@ -124,3 +124,18 @@ func TestSortedAndDeduplicated(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+// Identical geodesic projects (same files, state key from the path) make a
+// move ambiguous: then they are reported as deleted and added, not guessed.
+func TestAmbiguousMoveIsNotARename(t *testing.T) {
+	base := &project.Graph{Projects: []project.Project{
+		{Name: "conf/a", Dir: "conf/a", Fingerprint: "same"},
+		{Name: "conf/b", Dir: "conf/b", Fingerprint: "same"},
+	}}
+	headG := &project.Graph{Projects: []project.Project{{Name: "conf/c", Dir: "conf/c", Fingerprint: "same"}}}
+	changes := []Change{{Path: "conf/a/main.tf", Action: "deleted"}, {Path: "conf/b/main.tf", Action: "deleted"}, {Path: "conf/c/main.tf", Action: "added"}}
+	got := names(Compute(Input{Changes: changes, Head: headG, Base: base}))
+	if got["conf/a"].Status != Deleted || got["conf/b"].Status != Deleted || got["conf/c"].Status != Added {
+		t.Errorf("got %+v", got)
+	}
+}

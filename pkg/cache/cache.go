@@ -27,6 +27,8 @@ const (
 	magic = "atoll-cache"
 	// keepEntries bounds the number of graph and result files.
 	keepEntries = 64
+	// maxCalls bounds the parsed-file cache (about 100 bytes an entry).
+	maxCalls = 200_000
 )
 
 type envelope struct {
@@ -202,6 +204,10 @@ func (s *Store) SetCalls(id string, calls []project.Call) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.calls == nil {
+		s.calls = map[string][]project.Call{}
+	}
+	if len(s.calls) >= maxCalls {
+		// Old blobs accumulate as history moves; start over rather than grow.
 		s.calls = map[string][]project.Call{}
 	}
 	if calls == nil {

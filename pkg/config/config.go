@@ -243,30 +243,26 @@ func yamlError(file string, raw []byte, err error) error {
 	return &Error{File: file, Line: line, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
-// decodeError turns mapstructure's messages into ones that name the key.
+// decodeError turns mapstructure's messages ("'projects[0]' has invalid
+// keys: nmae", "'roots[0]' expected type 'string', got ...") into errors
+// that name the key and its line.
 func decodeError(file string, raw []byte, err error) error {
-	msg := err.Error()
-	if i := strings.Index(msg, "has invalid keys: "); i >= 0 {
-		keys := strings.Split(strings.TrimSpace(msg[i+len("has invalid keys: "):]), ", ")
-		first := strings.SplitN(keys[0], "\n", 2)[0]
-		prefix := strings.TrimSpace(msg[:i])
-		prefix = strings.TrimPrefix(prefix, "decoding failed due to the following error(s):")
-		prefix = strings.TrimSpace(strings.TrimPrefix(prefix, "'"))
-		prefix = strings.TrimSuffix(prefix, "'")
-		key := first
+	msg := strings.TrimSpace(strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):"))
+	msg = strings.TrimSpace(strings.SplitN(msg, "\n", 2)[0])
+	prefix, rest := "", msg
+	if strings.HasPrefix(msg, "'") {
+		if i := strings.Index(msg[1:], "'"); i >= 0 {
+			prefix, rest = msg[1:1+i], strings.TrimSpace(msg[2+i:])
+		}
+	}
+	if keys, ok := strings.CutPrefix(rest, "has invalid keys: "); ok {
+		key := strings.TrimSpace(strings.Split(keys, ",")[0])
 		if prefix != "" {
-			key = prefix + "." + first
+			key = prefix + "." + key
 		}
 		return &Error{File: file, Key: key, Line: lineOf(raw, key), Msg: "unknown key; valid keys are " + strings.Join(Keys(), ", ")}
 	}
-	msg = strings.TrimSpace(strings.TrimPrefix(msg, "decoding failed due to the following error(s):"))
-	key := ""
-	if i := strings.Index(msg, "'"); i >= 0 {
-		if j := strings.Index(msg[i+1:], "'"); j >= 0 {
-			key = msg[i+1 : i+1+j]
-		}
-	}
-	return &Error{File: file, Key: key, Line: lineOf(raw, key), Msg: "invalid value: " + msg}
+	return &Error{File: file, Key: prefix, Line: lineOf(raw, prefix), Msg: "invalid value: " + rest}
 }
 
 // lineOf finds the line of a dotted key such as projects[1].watch in raw YAML.

@@ -92,8 +92,10 @@ func (r *Repo) ResolveBase(explicit string) (Comparison, error) {
 		}
 	}
 
-	if cmp.Base.SHA == head.SHA {
-		// On the base branch itself: what did the last commit change?
+	if cmp.Base.SHA == head.SHA && (head.Branch == "" || head.Branch == branchName(cmp.Base.Name)) {
+		// On the base branch itself (or a detached checkout of its tip, as
+		// CI builds a push to main): what did the last commit change? A new
+		// branch that has no commits of its own yet changes nothing.
 		c, err := r.Commit(head.SHA)
 		if err != nil {
 			return cmp, err
@@ -110,6 +112,20 @@ func (r *Repo) ResolveBase(explicit string) (Comparison, error) {
 	}
 	cmp.MergeBase = mb
 	return cmp, nil
+}
+
+// branchName is the branch a ref names: refs/heads/main and
+// refs/remotes/origin/main are both "main".
+func branchName(ref string) string {
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+		return b
+	}
+	if r, ok := strings.CutPrefix(ref, "refs/remotes/"); ok {
+		if _, b, ok := strings.Cut(r, "/"); ok {
+			return b
+		}
+	}
+	return ""
 }
 
 // MergeBaseCache remembers merge-bases; a pair of commits has the same

@@ -98,6 +98,12 @@ func TestOnTheBaseBranchComparesWithFirstParent(t *testing.T) {
 	if cmp.Rule != git.RuleFirstParent || !cmp.MergeBase.IsZero() {
 		t.Errorf("root commit on main: %+v (want first-parent against the empty tree)", cmp)
 	}
+	s.Git("checkout", "-q", "-b", "fresh")
+	cmp, _ = open(t, s.Work).ResolveBase("")
+	if cmp.Rule == git.RuleFirstParent || cmp.MergeBase != cmp.Head.SHA {
+		t.Errorf("a new branch with no commits of its own: %+v, want merge-base = HEAD (nothing changed)", cmp)
+	}
+	s.Git("checkout", "-q", "main")
 	s.Commit("second", map[string]string{"b.tf": ""})
 	s.Git("push", "-q", "origin", "main")
 	cmp, _ = open(t, s.Work).ResolveBase("")

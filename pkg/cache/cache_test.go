@@ -1,0 +1,118 @@
+package cache
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/project"
+)
+
+var graph = &project.Graph{Projects: []project.Project{{Name: "a", Dir: "conf/a", Modules: []project.ModuleUse{{Dir: "m", Chain: []string{"conf/a", "m"}}}}}}
+
+func TestRoundTrip(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Open(dir, "v1")
+	if err := s.SetGraph("k", graph); err != nil {
+		t.Fatal(err)
+	}
+	s.SetCalls("blob", []project.Call{{Name: "m", Source: "../m", Line: 2}})
+	a, b, mb := git.Hash{1}, git.Hash{2}, git.Hash{3}
+	s.SetMergeBase(a, b, mb)
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := Open(dir, "v1")
+	if g, ok := fresh.Graph("k"); !ok || !reflect.DeepEqual(g, graph) {
+		t.Errorf("graph = %+v, %v", g, ok)
+	}
+	if c, ok := fresh.Calls("blob"); !ok || c[0].Source != "../m" {
+		t.Errorf("calls = %v, %v", c, ok)
+	}
+	if got, ok := fresh.MergeBase(a, b); !ok || got != mb {
+		t.Errorf("merge-base = %v, %v", got, ok)
+	}
+	if _, ok := fresh.Graph("other"); ok {
+		t.Error("a missing key was found")
+	}
+}
+
+func TestUntrustworthyEntriesAreIgnoredAndRemoved(t *testing.T) {
+	t.Parallel()
+	tests := map[string]func(path string){
+		"truncated":   func(p string) { b, _ := os.ReadFile(p); _ = os.WriteFile(p, b[:len(b)/2], 0o644) },
+		"bit flipped": func(p string) { b, _ := os.ReadFile(p); b[len(b)-5] ^= 0xff; _ = os.WriteFile(p, b, 0o644) },
+		"garbage":     func(p string) { _ = os.WriteFile(p, []byte("not a cache file"), 0o644) },
+		"empty":       func(p string) { _ = os.WriteFile(p, nil, 0o644) },
+	}
+	for name, damage := range tests {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := Open(dir, "v1")
+			if err := s.SetGraph("k", graph); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, "graph-k")
+			damage(p)
+			if g, ok := Open(dir, "v1").Graph("k"); ok {
+				t.Fatalf("damaged entry was trusted: %+v", g)
+			}
+			if _, err := os.Stat(p); !os.IsNotExist(err) {
+				t.Error("damaged entry was left behind")
+			}
+		})
+	}
+}
+
+func TestOtherVersionAndRenamedEntriesAreIgnored(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := Open(dir, "v1").SetGraph("k", graph); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Open(dir, "v2").Graph("k"); ok {
+		t.Error("an entry written by another version was trusted")
+	}
+	if err := Open(dir, "v1").SetGraph("k", graph); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "graph-k"), filepath.Join(dir, "graph-j")); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Open(dir, "v1").Graph("j"); ok {
+		t.Error("an entry stored under another key was trusted")
+	}
+}
+
+func TestNilStoreCachesNothing(t *testing.T) {
+	t.Parallel()
+	var s *Store
+	if err := s.SetGraph("k", graph); err != nil {
+		t.Fatal(err)
+	}
+	s.SetCalls("x", nil)
+	if _, ok := s.Calls("x"); ok {
+		t.Error("nil store returned a value")
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPruneKeepsABoundedNumber(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Open(dir, "v1")
+	for i := 0; i < keepEntries+10; i++ {
+		if err := s.Save("result", string(rune('a'+i%26))+string(rune('a'+i/26)), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, _ := filepath.Glob(filepath.Join(dir, "result-*"))
+	if len(m) != keepEntries {
+		t.Errorf("%d entries kept, want %d", len(m), keepEntries)
+	}
+}

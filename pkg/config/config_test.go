@@ -1,0 +1,134 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+)
+
+func write(t *testing.T, content string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestZeroConfig(t *testing.T) {
+	c, err := Load(t.TempDir(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.File != "" || c.Base != "" || len(c.Roots) != 0 || len(c.Projects) != 0 {
+		t.Errorf("zero config = %+v", c)
+	}
+}
+
+func TestFullFile(t *testing.T) {
+	dir := write(t, `base: origin/develop
+roots: [conf]
+exclude: ["conf/**/examples"]
+watch: [".tool-versions"]
+projects:
+  - dir: conf/prod/eks/
+    name: prod-eks
+    watch: ["config/eks/**"]
+    depends_on: [conf/prod/vpc]
+`)
+	c, err := Load(dir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Config{Base: "origin/develop", Roots: []string{"conf"}, Exclude: []string{"conf/**/examples"}, Watch: []string{".tool-versions"},
+		Projects: []Project{{Dir: "conf/prod/eks", Name: "prod-eks", Watch: []string{"config/eks/**"}, DependsOn: []string{"conf/prod/vpc"}}},
+		File: filepath.Join(dir, FileName)}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("got  %+v\nwant %+v", c, want)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := write(t, "base: from-file\n")
+	c, _ := Load(dir, "", nil)
+	if c.Base != "from-file" {
+		t.Errorf("file: base = %q", c.Base)
+	}
+	t.Setenv("ATOLL_BASE", "from-env")
+	t.Setenv("ATOLL_ROOTS", "live,conf")
+	c, _ = Load(dir, "", nil)
+	if c.Base != "from-env" || !reflect.DeepEqual(c.Roots, []string{"live", "conf"}) {
+		t.Errorf("env: base = %q roots = %v", c.Base, c.Roots)
+	}
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	fs.String("base", "", "")
+	c, _ = Load(dir, "", fs)
+	if c.Base != "from-env" {
+		t.Errorf("an unset flag overrode the environment: %q", c.Base)
+	}
+	_ = fs.Parse([]string{"--base", "from-flag"})
+	c, _ = Load(dir, "", fs)
+	if c.Base != "from-flag" {
+		t.Errorf("flag: base = %q", c.Base)
+	}
+}
+
+func TestErrorsNameFileKeyAndLine(t *testing.T) {
+	tests := []struct {
+		name, yaml, key string
+		line            int
+		msg             string
+	}{
+		{"unknown top-level key", "base: main\nroot: [conf]\n", "root", 2, "unknown key"},
+		{"unknown project key", "projects:\n  - dir: conf/a\n    nmae: a\n", "projects[0].nmae", 3, "unknown key"},
+		{"wrong type", "roots: {a: b}\n", "roots[0]", 1, "invalid value"},
+		{"wrong type in a project", "projects:\n  - dir: a\n    watch: {x: 1}\n", "projects[0].watch[0]", 3, "expected type 'string'"},
+		{"absolute root", "roots: [/conf]\n", "roots[0]", 1, "absolute"},
+		{"root leaves the repository", "roots: [../x]\n", "roots[0]", 1, "leaves the repository"},
+		{"invalid glob", "watch: [\"a/[b\"]\n", "watch[0]", 1, "not a valid glob"},
+		{"project without dir", "projects:\n  - name: a\n", "projects[0].dir", 2, "needs a dir"},
+		{"duplicate dir", "projects:\n  - dir: conf/a\n  - dir: conf/a/\n", "projects[1].dir", 3, "already declared"},
+		{"duplicate name", "projects:\n  - dir: conf/a\n    name: x\n  - dir: conf/b\n    name: x\n", "projects[1].name", 5, "already used"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := write(t, tt.yaml)
+			_, err := Load(dir, "", nil)
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("err = %v, want *config.Error", err)
+			}
+			if ce.File != filepath.Join(dir, FileName) || ce.Key != tt.key || ce.Line != tt.line || !strings.Contains(ce.Msg, tt.msg) {
+				t.Errorf("got %+v (%v), want key %q line %d msg ~%q", ce, err, tt.key, tt.line, tt.msg)
+			}
+		})
+	}
+}
+
+func TestInvalidYAML(t *testing.T) {
+	dir := write(t, "base: [unclosed\n")
+	_, err := Load(dir, "", nil)
+	if err == nil || !strings.Contains(err.Error(), FileName) || !strings.Contains(err.Error(), "invalid YAML") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestExplicitMissingFile(t *testing.T) {
+	_, err := Load(t.TempDir(), "/nonexistent/atoll.yaml", nil)
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/atoll.yaml") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestHashChangesWithSettings(t *testing.T) {
+	a := &Config{Roots: []string{"conf"}}
+	b := &Config{Roots: []string{"live"}}
+	if a.Hash() == b.Hash() || a.Hash() != (&Config{Roots: []string{"conf"}, File: "elsewhere"}).Hash() {
+		t.Error("Hash must follow the settings and ignore where they came from")
+	}
+}
