@@ -13,10 +13,10 @@ import (
 func TestCompletionOfProjectsAndFlags(t *testing.T) {
 	t.Parallel()
 	s := sandbox.New(t, map[string]string{
-		"conf/prod/vpc/main.tf":   "module \"n\" {\n  source = \"../../../modules/network\"\n}\n",
+		"conf/prod/vpc/main.tf":    "module \"n\" {\n  source = \"../../../modules/network\"\n}\n",
 		"conf/staging/vpc/main.tf": "",
-		"modules/network/main.tf": "",
-		"atoll.yaml":              "projects:\n  - dir: conf/staging/vpc\n    name: staging-vpc\n",
+		"modules/network/main.tf":  "",
+		"atoll.yaml":               "projects:\n  - dir: conf/staging/vpc\n    name: staging-vpc\n",
 	})
 	complete := func(args ...string) string {
 		var out bytes.Buffer

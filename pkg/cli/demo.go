@@ -29,7 +29,9 @@ feature branch that edits one shared module and one project, and run
 atoll changed on it, narrating each step. The sandbox is kept so you can cd
 into it and try commands yourself.
 
-Needs git on PATH.`,
+Needs git on PATH.
+
+` + ExitCodesHelp,
 		Example: `  atoll demo
   atoll demo --dir /tmp/atoll-demo`,
 		Args: cobra.NoArgs,

@@ -75,7 +75,7 @@ func classify(err error) (int, string) {
 	case errors.As(err, &ue):
 		return ExitUsage, ""
 	case errors.As(err, &cfgErr):
-		return ExitInput, "fix the key in the file; `atoll help config` and docs/configuration.md list every key"
+		return ExitInput, "fix that setting; docs/configuration.md describes every key"
 	case errors.As(err, &synErr):
 		return ExitInput, "fix the syntax at that position; `terraform validate` in that directory shows the same problem"
 	case errors.As(err, &prjErr):

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -143,7 +144,11 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := config.Load(repo.Root, g.ConfigFile, fs)
+	file := g.ConfigFile
+	if file != "" && !filepath.IsAbs(file) && g.Chdir != "" {
+		file = filepath.Join(g.Chdir, file) // relative to -C, like everything else
+	}
+	cfg, err := config.Load(repo.Root, file, fs)
 	if err != nil {
 		_ = repo.Close()
 		return nil, err

@@ -15,6 +15,7 @@ func NewCmdVersion(io *ui.IO) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "version",
 		Short:   "Print atoll's version, commit and build date",
+		Long:    "Print atoll's version, the commit it was built from and the build date.\n\n" + ExitCodesHelp,
 		Args:    cobra.NoArgs,
 		Example: "  atoll version\n  atoll version --output json",
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -117,10 +117,45 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 		return nil, decodeError(file, raw, err)
 	}
 	c.File = file
+	c.normalize()
 	if err := c.Validate(raw); err != nil {
-		return nil, err
+		return nil, envError(err)
 	}
 	return &c, nil
+}
+
+// normalize trims the spaces a comma-separated environment list leaves and
+// the trailing slash of a directory glob ("policies/" means "policies").
+func (c *Config) normalize() {
+	for _, list := range []*[]string{&c.Roots, &c.Exclude, &c.Watch} {
+		for i, v := range *list {
+			v = strings.TrimSpace(v)
+			if len(v) > 1 {
+				v = strings.TrimSuffix(v, "/")
+			}
+			(*list)[i] = v
+		}
+	}
+	for i := range c.Projects {
+		for j, g := range c.Projects[i].Watch {
+			c.Projects[i].Watch[j] = strings.TrimSuffix(strings.TrimSpace(g), "/")
+		}
+	}
+}
+
+// envError blames an ATOLL_* variable, not the file, for a bad value that
+// came from the environment.
+func envError(err error) error {
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key == "" {
+		return err
+	}
+	top := strings.SplitN(strings.SplitN(ce.Key, "[", 2)[0], ".", 2)[0]
+	name := "ATOLL_" + strings.ToUpper(top)
+	if os.Getenv(name) != "" {
+		return &Error{File: "environment variable " + name, Key: ce.Key, Msg: ce.Msg}
+	}
+	return err
 }
 
 // Validate checks values; raw (may be nil) is the file's bytes, used to

@@ -47,7 +47,7 @@ projects:
 	}
 	want := &Config{Base: "origin/develop", Roots: []string{"conf"}, Exclude: []string{"conf/**/examples"}, Watch: []string{".tool-versions"},
 		Projects: []Project{{Dir: "conf/prod/eks", Name: "prod-eks", Watch: []string{"config/eks/**"}, DependsOn: []string{"conf/prod/vpc"}}},
-		File: filepath.Join(dir, FileName)}
+		File:     filepath.Join(dir, FileName)}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)
 	}
@@ -130,5 +130,20 @@ func TestHashChangesWithSettings(t *testing.T) {
 	b := &Config{Roots: []string{"live"}}
 	if a.Hash() == b.Hash() || a.Hash() != (&Config{Roots: []string{"conf"}, File: "elsewhere"}).Hash() {
 		t.Error("Hash must follow the settings and ignore where they came from")
+	}
+}
+
+func TestEnvironmentValuesAreBlamedOnTheVariable(t *testing.T) {
+	dir := write(t, "roots: [conf]\n")
+	t.Setenv("ATOLL_ROOTS", "/abs, live/ ")
+	_, err := Load(dir, "", nil)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.File != "environment variable ATOLL_ROOTS" || ce.Line != 0 {
+		t.Fatalf("err = %v", err)
+	}
+	t.Setenv("ATOLL_ROOTS", "conf/prod, conf/staging/")
+	c, err := Load(dir, "", nil)
+	if err != nil || !reflect.DeepEqual(c.Roots, []string{"conf/prod", "conf/staging"}) {
+		t.Errorf("roots = %q, %v; want spaces and trailing slashes trimmed", c.Roots, err)
 	}
 }

@@ -59,7 +59,7 @@ func (r *Repo) ResolveBase(explicit string) (Comparison, error) {
 			return cmp, err
 		}
 		if !ok {
-			return cmp, &BaseNotFoundError{Explicit: explicit, Tried: []string{explicit, "refs/heads/" + explicit, "refs/remotes/" + explicit, "refs/tags/" + explicit}}
+			return cmp, &BaseNotFoundError{Explicit: explicit, Tried: []string{explicit, "refs/heads/" + explicit, "refs/remotes/" + explicit, "refs/remotes/origin/" + explicit, "refs/tags/" + explicit}}
 		}
 		cmp.Base, cmp.Rule, found = ref, RuleExplicit, true
 	} else {

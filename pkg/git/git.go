@@ -206,7 +206,7 @@ func (r *Repo) SymbolicTarget(name string) (string, bool) {
 // ResolveRevision resolves what a user typed: a branch, a remote branch, a
 // tag, a full or abbreviated SHA, or an expression like HEAD~2.
 func (r *Repo) ResolveRevision(rev string) (Ref, bool, error) {
-	for _, full := range []string{rev, "refs/heads/" + rev, "refs/remotes/" + rev, "refs/tags/" + rev} {
+	for _, full := range []string{rev, "refs/heads/" + rev, "refs/remotes/" + rev, "refs/remotes/origin/" + rev, "refs/tags/" + rev} {
 		if !strings.HasPrefix(full, "refs/") && full != "HEAD" {
 			continue
 		}

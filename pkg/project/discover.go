@@ -81,6 +81,11 @@ type Options struct {
 	Cache Cache
 	// Workers parse files in parallel; 0 means one per CPU.
 	Workers int
+	// Lenient discovers an older commit (the merge-base) only for which
+	// projects existed there: problems that would be errors at HEAD (a file
+	// that does not parse, a bad source, a dangling depends_on) are ignored,
+	// since the branch being examined may be what fixes them.
+	Lenient bool
 }
 
 // Error is a problem in the repository's configuration that makes the
@@ -244,7 +249,7 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		sort.Strings(next)
 		frontier = next
 	}
-	if err := d.checkCycles(); err != nil {
+	if err := d.checkCycles(); err != nil && !d.opt.Lenient {
 		return nil, err
 	}
 
@@ -273,7 +278,7 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		g.Projects = append(g.Projects, p)
 	}
 	sort.Slice(g.Projects, func(i, j int) bool { return g.Projects[i].Dir < g.Projects[j].Dir })
-	if err := checkDependsOn(g, d.cfg); err != nil {
+	if err := checkDependsOn(g, d.cfg, d.opt.Lenient); err != nil {
 		return nil, err
 	}
 	sort.Strings(d.warnings)
@@ -303,7 +308,7 @@ func (d *discovery) fingerprint(dir string) string {
 
 func cfgName(c *config.Config) string {
 	if c.File != "" {
-		return path.Base(c.File)
+		return c.File
 	}
 	return config.FileName
 }
@@ -345,6 +350,10 @@ func (d *discovery) parseDirs(dirs []string) error {
 			defer wg.Done()
 			for i := range next {
 				results[i], errs[i] = d.parseFile(todo[i])
+				var se *SyntaxError
+				if d.opt.Lenient && errors.As(errs[i], &se) {
+					results[i], errs[i] = nil, nil
+				}
 			}
 		}()
 	}
@@ -364,6 +373,10 @@ func (d *discovery) parseDirs(dirs []string) error {
 			}
 			target, err := d.resolve(dir, c, f.Path)
 			if err != nil {
+				var pe *Error
+				if d.opt.Lenient && errors.As(err, &pe) {
+					continue
+				}
 				return err
 			}
 			if len(d.byDir[target]) == 0 && !d.isDirPrefix(target) {
@@ -516,19 +529,72 @@ func (d *discovery) closure(dir string) []ModuleUse {
 	return out
 }
 
-func checkDependsOn(g *Graph, cfg *config.Config) error {
+// checkDependsOn resolves depends_on references to directories and fails
+// on references to nothing and on cycles.
+func checkDependsOn(g *Graph, cfg *config.Config, lenient bool) error {
 	known := map[string]string{}
 	for _, p := range g.Projects {
 		known[p.Name] = p.Dir
 		known[p.Dir] = p.Dir
 	}
+	where := func(dir string, j int) (string, int) {
+		for i, p := range cfg.Projects {
+			if p.Dir == dir {
+				return fmt.Sprintf("projects[%d].depends_on[%d]", i, j), i
+			}
+		}
+		return "depends_on", -1
+	}
+	after := map[string][]string{}
 	for i, p := range g.Projects {
+		var deps []string
 		for j, dep := range p.DependsOn {
 			dir, ok := known[dep]
 			if !ok {
-				return &Error{File: cfgName(cfg), Msg: fmt.Sprintf("project %s: depends_on %q names no project (use a project name or directory; `atoll projects` lists them)", p.Name, dep)}
+				if lenient {
+					continue
+				}
+				key, _ := where(p.Dir, j)
+				return &Error{File: cfgName(cfg), Msg: fmt.Sprintf("%s: project %s: depends_on %q names no project (use a project name or directory; `atoll projects` lists them)", key, p.Name, dep)}
 			}
-			g.Projects[i].DependsOn[j] = dir
+			deps = append(deps, dir)
+		}
+		g.Projects[i].DependsOn = deps
+		after[p.Dir] = deps
+	}
+	// A cycle would leave no valid order to plan and apply in.
+	state := map[string]int{}
+	var path []string
+	var visit func(dir string) error
+	visit = func(dir string) error {
+		state[dir] = 1
+		path = append(path, dir)
+		for _, dep := range after[dir] {
+			switch state[dep] {
+			case 1:
+				if lenient {
+					continue
+				}
+				i := 0
+				for path[i] != dep {
+					i++
+				}
+				return &Error{File: cfgName(cfg), Msg: "depends_on cycle: " + strings.Join(append(append([]string{}, path[i:]...), dep), " -> ") + "; no order can satisfy it"}
+			case 0:
+				if err := visit(dep); err != nil {
+					return err
+				}
+			}
+		}
+		path = path[:len(path)-1]
+		state[dir] = 2
+		return nil
+	}
+	for _, p := range g.Projects {
+		if state[p.Dir] == 0 {
+			if err := visit(p.Dir); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

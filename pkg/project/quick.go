@@ -1,5 +1,7 @@
 package project
 
+import "strings"
+
 // A quick reader for module calls in native-syntax files.
 //
 // Building a full HCL syntax tree costs about 0.3 ms for a small file; a
@@ -10,7 +12,10 @@ package project
 // bracket depth. Whenever it meets something it does not fully understand
 // it says so (ok=false) and the caller falls back to the HCL parser, which
 // then also produces the precise file:line:col diagnostic. A differential
-// fuzz test holds the two readers to the same answers.
+// fuzz test holds the two readers to the same answers on every file HCL
+// accepts. On a file HCL rejects, the quick reader may still answer when the
+// damage is outside what it reads (say, a dangling operator in a resource):
+// atoll is not a linter, and `terraform validate` reports those.
 
 type quick struct {
 	src  []byte
@@ -310,6 +315,7 @@ func trimSpace(s string) string {
 // brace of a one-line block) that ends it at bracket depth zero.
 func (q *quick) skipExpr() bool {
 	depth := 0
+	empty := true // an attribute with no value is HCL's error to report
 	for q.pos < len(q.src) {
 		q.skipBlank(depth > 0)
 		if q.pos >= len(q.src) {
@@ -318,9 +324,12 @@ func (q *quick) skipExpr() bool {
 		c := q.src[q.pos]
 		switch {
 		case c == '\n' && depth == 0:
-			return true
+			return !empty
 		case c == '}' && depth == 0:
-			return true // end of a one-line block; the caller consumes it
+			return !empty // end of a one-line block; the caller consumes it
+		}
+		empty = false
+		switch {
 		case c == '"':
 			if !q.skipString() {
 				return false
@@ -339,7 +348,7 @@ func (q *quick) skipExpr() bool {
 			q.pos++
 		}
 	}
-	return depth == 0
+	return depth == 0 && !empty
 }
 
 // skipUntilClose skips to the bracket that closes an already opened one.
@@ -369,9 +378,28 @@ func (q *quick) skipUntilClose(close byte) bool {
 			if depth == 0 {
 				return c == close
 			}
+		case c == '=' && q.danglingAssignment():
+			return false
 		default:
 			q.pos++
 		}
 	}
 	return false
+}
+
+// danglingAssignment reports whether the '=' at pos is an assignment with
+// no value on its line ("input =" then a newline), which HCL rejects.
+func (q *quick) danglingAssignment() bool {
+	if q.pos > 0 && strings.IndexByte("=!<>", q.src[q.pos-1]) >= 0 {
+		return false
+	}
+	if n := q.peekAt(1); n == '=' || n == '>' {
+		return false
+	}
+	save, line := q.pos, q.line
+	q.pos++
+	q.skipBlank(false)
+	n := q.peek()
+	q.pos, q.line = save, line
+	return n == '\n' || n == 0 || n == '}'
 }

@@ -58,6 +58,8 @@ var quickSeeds = []string{
 	"module \"unicode\" {\n  source = \"./ré seau\"\n}\n",
 	"module \"twice\" {\n  source = \"./a\"\n  source = \"./b\"\n}\n",
 	"a = 1\nmodule \"m\" {\n  source = \"./m\" \n}\n",
+	"resource \"terraform_data\" \"a\" {\n  input =\n}\n",
+	"module \"m\" {\n  source = \"./m\"\n  count =\n}\n",
 }
 
 // TestQuickReaderAgreesWithHCL: whenever the quick reader answers, its

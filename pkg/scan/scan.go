@@ -115,14 +115,14 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 		}
 		return headFiles, nil
 	}
-	headGraph, err := graph(cfg, opt.Cache, headCommit.Tree, overlay, func() (project.Tree, error) {
+	headGraph, err := graph(cfg, opt.Cache, headCommit.Tree, overlay, false, func() (project.Tree, error) {
 		files, err := lister()
 		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	baseGraph, err := graph(cfg, opt.Cache, baseTree, nil, func() (project.Tree, error) {
+	baseGraph, err := graph(cfg, opt.Cache, baseTree, nil, true, func() (project.Tree, error) {
 		files, err := lister()
 		return &snapshot{repo: repo, entries: patch(files, diff)}, err
 	})
@@ -158,7 +158,7 @@ func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) 
 		}
 	}
 	defer func() { _ = opt.Cache.Flush() }()
-	return graph(cfg, opt.Cache, c.Tree, overlay, func() (project.Tree, error) {
+	return graph(cfg, opt.Cache, c.Tree, overlay, false, func() (project.Tree, error) {
 		files, err := listCommit(repo, c.Tree)
 		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
 	})
@@ -167,9 +167,12 @@ func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) 
 // graph discovers a tree's projects, through the cache when the tree is a
 // commit's: the key is the tree hash, since the same files always give the
 // same graph under the same settings.
-func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, open func() (project.Tree, error)) (*project.Graph, error) {
+func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, lenient bool, open func() (project.Tree, error)) (*project.Graph, error) {
 	cacheable := len(overlay) == 0
 	key := tree.String() + "-" + cfg.Hash()
+	if lenient {
+		key += "-lenient"
+	}
 	if cacheable {
 		if g, ok := store.Graph(key); ok {
 			return g, nil
@@ -183,7 +186,7 @@ func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.
 	if store != nil {
 		pc = store
 	}
-	g, err := project.Discover(t, cfg, project.Options{Cache: pc})
+	g, err := project.Discover(t, cfg, project.Options{Cache: pc, Lenient: lenient})
 	if err != nil {
 		return nil, err
 	}
