@@ -281,3 +281,35 @@ func TestCacheIsUsedByContentID(t *testing.T) {
 		t.Errorf("cached discovery differs:\n%+v\n%+v", first, second)
 	}
 }
+
+func TestDependsOnCycle(t *testing.T) {
+	cfg := &config.Config{Projects: []config.Project{
+		{Dir: "conf/a", DependsOn: []string{"conf/b"}},
+		{Dir: "conf/b", DependsOn: []string{"conf/a"}},
+	}}
+	_, err := Discover(mapTree{"conf/a/main.tf": "", "conf/b/main.tf": ""}, cfg, Options{})
+	if err == nil || !strings.Contains(err.Error(), "depends_on cycle: conf/a -> conf/b -> conf/a") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestLenientForTheMergeBase: an older commit is read only for which
+// projects existed; its errors are the branch's to fix, not to fail on.
+func TestLenientForTheMergeBase(t *testing.T) {
+	tree := mapTree{
+		"conf/a/main.tf": "resource \"x\" \"y\" {\n",
+		"conf/b/main.tf": mod("../../../outside"),
+		"conf/c/main.tf": "",
+	}
+	cfg := &config.Config{Projects: []config.Project{{Dir: "conf/c", DependsOn: []string{"conf/not-yet"}}}}
+	if _, err := Discover(tree, cfg, Options{}); err == nil {
+		t.Fatal("strict discovery accepted a broken tree")
+	}
+	g, err := Discover(tree, cfg, Options{Lenient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dirs(g); !reflect.DeepEqual(got, []string{"conf/a", "conf/b", "conf/c"}) {
+		t.Errorf("projects = %v", got)
+	}
+}
