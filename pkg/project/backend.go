@@ -1,0 +1,82 @@
+package project
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	hcljson "github.com/hashicorp/hcl/v2/json"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var (
+	terraformSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
+	backendSchema   = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "cloud"}}}
+	localSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "path"}}}
+)
+
+// StateProblem checks, on disk, that a root module's state will outlive a
+// scratch directory. atoll runs Terraform in throw-away checkouts, so a
+// local backend with a relative (or the default) path would write the state
+// where nobody will find it again. It returns an explanation, or "" when the
+// state goes somewhere durable (a remote backend, or an absolute path).
+func StateProblem(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && IsTerraformFile(e.Name()) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	found := false
+	for _, name := range names {
+		src, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return "", err
+		}
+		var f *hcl.File
+		var diags hcl.Diagnostics
+		if strings.HasSuffix(name, ".json") {
+			f, diags = hcljson.Parse(src, name)
+		} else {
+			f, diags = hclsyntax.ParseConfig(src, name, hcl.InitialPos)
+		}
+		if err := firstError(diags); err != nil {
+			return "", err
+		}
+		content, _, _ := f.Body.PartialContent(terraformSchema)
+		for _, tb := range content.Blocks {
+			bc, _, _ := tb.Body.PartialContent(backendSchema)
+			for _, b := range bc.Blocks {
+				found = true
+				if b.Type == "cloud" || b.Labels[0] != "local" {
+					continue
+				}
+				lc, _, _ := b.Body.PartialContent(localSchema)
+				attr, ok := lc.Attributes["path"]
+				if !ok {
+					return fmt.Sprintf("%s:%d: the local backend has no path, so the state would be written to terraform.tfstate inside atoll's scratch checkout and lost; configure a remote backend, or an absolute path", name, b.DefRange.Start.Line), nil
+				}
+				v, d := attr.Expr.Value(nil)
+				if d.HasErrors() || v.Type() != cty.String || v.IsNull() {
+					return fmt.Sprintf("%s:%d: the local backend's path is not a literal string", name, attr.Range.Start.Line), nil
+				}
+				if !filepath.IsAbs(v.AsString()) {
+					return fmt.Sprintf("%s:%d: the local backend's path %q is relative, so the state would be written inside atoll's scratch checkout and lost; configure a remote backend, or an absolute path", name, attr.Range.Start.Line, v.AsString()), nil
+				}
+			}
+		}
+	}
+	if !found {
+		return "no backend is configured, so Terraform would keep the state in terraform.tfstate inside atoll's scratch checkout, where it is lost; configure a remote backend (or a local one with an absolute path)", nil
+	}
+	return "", nil
+}

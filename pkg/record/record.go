@@ -1,0 +1,278 @@
+// Package record keeps the plan and apply records that bind Terraform work
+// to the commit it was made from. Records are JSON files written
+// atomically and sealed with a checksum, so a half-written or edited record
+// is detected and refused, never trusted.
+package record
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// FormatVersion changes when the record layout does.
+const FormatVersion = 1
+
+// Counts are a plan's resource changes; a replacement counts once.
+type Counts struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Replace int `json:"replace"`
+	Destroy int `json:"destroy"`
+	Import  int `json:"import"`
+}
+
+// Any reports whether the counts describe any change.
+func (c Counts) Any() bool { return c.Add+c.Change+c.Replace+c.Destroy+c.Import > 0 }
+
+// Plan binds a saved plan to what it was made from.
+type Plan struct {
+	Format    int    `json:"format"`
+	Project   string `json:"project"`
+	Dir       string `json:"dir"`
+	Workspace string `json:"workspace"`
+	Head      string `json:"head"`
+	Branch    string `json:"branch,omitempty"`
+	BaseRef   string `json:"base_ref"`
+	BaseSHA   string `json:"base_sha"`
+	MergeBase string `json:"merge_base"`
+	// InputsHash identifies exactly the files the plan was made from.
+	InputsHash       string    `json:"inputs_hash"`
+	TerraformBin     string    `json:"terraform_bin"`
+	TerraformVersion string    `json:"terraform_version"`
+	Time             time.Time `json:"time"`
+	Counts           Counts    `json:"counts"`
+	HasChanges       bool      `json:"has_changes"`
+	Destroy          bool      `json:"destroy,omitempty"`
+	// Dirty plans were made from the work tree, not from a commit.
+	Dirty bool `json:"dirty,omitempty"`
+	// Workdir is the scratch directory the plan must be applied in.
+	Workdir    string `json:"workdir"`
+	PlanFile   string `json:"plan_file"`
+	PlanSHA256 string `json:"plan_sha256"`
+	LogFile    string `json:"log_file"`
+	// Consumed is set, before Terraform starts, by the apply that uses the
+	// plan: a plan is never applied twice, even after a failed apply.
+	Consumed   bool      `json:"consumed,omitempty"`
+	ConsumedAt time.Time `json:"consumed_at,omitempty"`
+	Checksum   string    `json:"checksum"`
+}
+
+// Apply records one apply (or destroy) of one project.
+type Apply struct {
+	Format     int       `json:"format"`
+	Project    string    `json:"project"`
+	Dir        string    `json:"dir"`
+	Head       string    `json:"head"`
+	Branch     string    `json:"branch,omitempty"`
+	InputsHash string    `json:"inputs_hash"`
+	Success    bool      `json:"success"`
+	Destroy    bool      `json:"destroy,omitempty"`
+	Counts     Counts    `json:"counts"`
+	Changed    []string  `json:"changed,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	Started    time.Time `json:"started"`
+	Finished   time.Time `json:"finished"`
+	Who        string    `json:"who"`
+	// Force is the reason given to override a refusal, if any.
+	Force    string `json:"force,omitempty"`
+	Checksum string `json:"checksum"`
+}
+
+// TamperedError says a record or its plan file changed after it was written.
+type TamperedError struct{ Path, What string }
+
+func (e *TamperedError) Error() string {
+	return fmt.Sprintf("%s: %s", e.Path, e.What)
+}
+
+// Store is the record directory of one repository.
+type Store struct{ Root string }
+
+// Slug names a project directory on disk: readable and unique.
+func Slug(dir string) string {
+	h := sha256.Sum256([]byte(dir))
+	s := strings.NewReplacer("/", "-", " ", "_").Replace(dir)
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return s + "-" + hex.EncodeToString(h[:3])
+}
+
+// PlanDir is where the plan of a project at a commit is kept.
+func (s Store) PlanDir(dir, head string) string {
+	return filepath.Join(s.Root, "plans", Slug(dir), head)
+}
+
+func (s Store) applyDir(dir string) string {
+	return filepath.Join(s.Root, "applies", Slug(dir))
+}
+
+// seal computes the checksum of v with its Checksum field empty.
+func seal(v any, sum *string) (string, error) {
+	*sum = ""
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// writeJSON writes v to path atomically (temp file + rename).
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-record-*")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// FileSHA256 hashes a file.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// SavePlan seals and writes a plan record into its plan directory.
+func (s Store) SavePlan(p *Plan) (string, error) {
+	p.Format = FormatVersion
+	sum, err := seal(p, &p.Checksum)
+	if err != nil {
+		return "", err
+	}
+	p.Checksum = sum
+	path := filepath.Join(s.PlanDir(p.Dir, p.Head), "record.json")
+	return path, writeJSON(path, p)
+}
+
+// LoadPlan reads the plan record of a project at a commit and verifies the
+// record's seal and the plan file's hash. A missing record is os.ErrNotExist.
+func (s Store) LoadPlan(dir, head string) (*Plan, error) {
+	path := filepath.Join(s.PlanDir(dir, head), "record.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, &TamperedError{Path: path, What: "the plan record is not valid JSON (truncated or edited)"}
+	}
+	want := p.Checksum
+	got, err := seal(&p, &p.Checksum)
+	p.Checksum = want
+	if err != nil || got != want || p.Format != FormatVersion {
+		return nil, &TamperedError{Path: path, What: "the plan record was altered after it was written (checksum mismatch)"}
+	}
+	if p.PlanFile != "" {
+		sum, err := FileSHA256(p.PlanFile)
+		if err != nil {
+			return nil, &TamperedError{Path: p.PlanFile, What: "the plan file is missing"}
+		}
+		if sum != p.PlanSHA256 {
+			return nil, &TamperedError{Path: p.PlanFile, What: "the plan file was altered after planning (checksum mismatch)"}
+		}
+	}
+	return &p, nil
+}
+
+// Plans lists the readable plan records of a project, newest first.
+func (s Store) Plans(dir string) ([]*Plan, error) {
+	matches, err := filepath.Glob(filepath.Join(s.Root, "plans", Slug(dir), "*", "record.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Plan
+	for _, m := range matches {
+		head := filepath.Base(filepath.Dir(m))
+		if p, err := s.LoadPlan(dir, head); err == nil {
+			out = append(out, p)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	return out, nil
+}
+
+// SaveApply seals and writes an apply record.
+func (s Store) SaveApply(a *Apply) (string, error) {
+	a.Format = FormatVersion
+	sum, err := seal(a, &a.Checksum)
+	if err != nil {
+		return "", err
+	}
+	a.Checksum = sum
+	name := fmt.Sprintf("%s-%s.json", a.Finished.UTC().Format("20060102T150405.000000000Z"), shortSHA(a.Head))
+	path := filepath.Join(s.applyDir(a.Dir), name)
+	return path, writeJSON(path, a)
+}
+
+// Applies lists the apply records of a project, newest first. A record that
+// fails its seal is an error: history that cannot be trusted must not be
+// read as "never applied".
+func (s Store) Applies(dir string) ([]*Apply, error) {
+	matches, err := filepath.Glob(filepath.Join(s.applyDir(dir), "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*Apply
+	for _, m := range matches {
+		b, err := os.ReadFile(m)
+		if err != nil {
+			return nil, err
+		}
+		var a Apply
+		if err := json.Unmarshal(b, &a); err != nil {
+			return nil, &TamperedError{Path: m, What: "the apply record is not valid JSON"}
+		}
+		want := a.Checksum
+		got, err := seal(&a, &a.Checksum)
+		a.Checksum = want
+		if err != nil || got != want {
+			return nil, &TamperedError{Path: m, What: "the apply record was altered after it was written (checksum mismatch)"}
+		}
+		out = append(out, &a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Finished.After(out[j].Finished) })
+	return out, nil
+}
+
+func shortSHA(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+// Package runner plans and applies projects: it materialises each project's
+// files from a commit, runs Terraform through pkg/tf, binds saved plans to
+// the commit and base they were made from, and orders applies by
+// depends_on. Commands stay thin; this is where the work happens.
+package runner
+
+import (
+	"time"
+
+	"github.com/atoll-tf/atoll/pkg/record"
+)
+
+// Status is the outcome of one project in a run.
+type Status string
+
+const (
+	StatusPlanned      Status = "planned"    // plan saved, with changes
+	StatusNoChanges    Status = "no-changes" // plan saved, nothing to do
+	StatusApplied      Status = "applied"
+	StatusFailed       Status = "failed"        // Terraform (or atoll) failed
+	StatusRefused      Status = "refused"       // a safety check refused to run it
+	StatusSkipped      Status = "skipped"       // not run: a dependency failed, or --fail-fast
+	StatusNeedsDestroy Status = "needs-destroy" // deleted project, not planned
+)
+
+// Counts are a plan's resource changes (see record.Counts).
+type Counts = record.Counts
+
+// ProjectResult is one project's outcome.
+type ProjectResult struct {
+	Name     string        `json:"name"`
+	Dir      string        `json:"dir"`
+	Status   Status        `json:"status"`
+	Counts   Counts        `json:"counts"`
+	Duration time.Duration `json:"duration_ns"`
+	// Error says what went wrong (failed, refused, skipped); Hint how to fix it.
+	Error string `json:"error,omitempty"`
+	Hint  string `json:"hint,omitempty"`
+	// Workdir is the scratch directory Terraform ran in.
+	Workdir  string `json:"workdir,omitempty"`
+	PlanFile string `json:"plan_file,omitempty"`
+	Record   string `json:"record,omitempty"`
+	LogFile  string `json:"log_file,omitempty"`
+	// PlanText is Terraform's human-readable plan (for Markdown output).
+	PlanText string `json:"-"`
+	// Changed lists resources an apply changed, also when it failed midway.
+	Changed []string `json:"changed,omitempty"`
+}
+
+// Summary counts outcomes.
+type Summary struct {
+	Total       int `json:"total"`
+	WithChanges int `json:"with_changes"`
+	NoChanges   int `json:"no_changes"`
+	Applied     int `json:"applied"`
+	Failed      int `json:"failed"`
+	Refused     int `json:"refused"`
+	Skipped     int `json:"skipped"`
+}
+
+// Report is a plan or apply run: what `--output json` prints.
+type Report struct {
+	Command   string          `json:"command"` // plan or apply
+	Head      string          `json:"head"`
+	Branch    string          `json:"branch,omitempty"`
+	Base      string          `json:"base_ref"`
+	BaseSHA   string          `json:"base_sha"`
+	MergeBase string          `json:"merge_base"`
+	Projects  []ProjectResult `json:"projects"`
+	Summary   Summary         `json:"summary"`
+}
+
+// Summarize fills in the summary from the project results.
+func (r *Report) Summarize() {
+	s := Summary{Total: len(r.Projects)}
+	for _, p := range r.Projects {
+		switch p.Status {
+		case StatusPlanned:
+			s.WithChanges++
+		case StatusNoChanges:
+			s.NoChanges++
+		case StatusApplied:
+			s.Applied++
+		case StatusFailed:
+			s.Failed++
+		case StatusRefused:
+			s.Refused++
+		case StatusSkipped, StatusNeedsDestroy:
+			s.Skipped++
+		}
+	}
+	r.Summary = s
+}
+
+// Phase is a step of one project's run, for progress display.
+type Phase string
+
+const (
+	PhaseQueued      Phase = "queued"
+	PhaseMaterialize Phase = "checkout"
+	PhaseInit        Phase = "init"
+	PhasePlan        Phase = "plan"
+	PhaseApply       Phase = "apply"
+	PhaseDone        Phase = "done"
+)
+
+// Event reports progress of one project.
+type Event struct {
+	Time    time.Time
+	Project string
+	Phase   Phase
+	// Result is set when Phase is PhaseDone.
+	Result *ProjectResult
+}

@@ -1,0 +1,86 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestScheduleOrderAndFailures(t *testing.T) {
+	t.Parallel()
+	jobs := []Job{
+		{Dir: "vpc"},
+		{Dir: "eks", DependsOn: []string{"vpc"}},
+		{Dir: "app", DependsOn: []string{"eks"}},
+		{Dir: "dns"},
+		{Dir: "mail", DependsOn: []string{"dns", "outside-the-run"}},
+	}
+	var mu sync.Mutex
+	var order []string
+	out := Schedule(context.Background(), jobs, 2, false, func(_ context.Context, dir string) bool {
+		mu.Lock()
+		order = append(order, dir)
+		mu.Unlock()
+		return dir != "eks"
+	})
+	pos := map[string]int{}
+	for i, d := range order {
+		pos[d] = i
+	}
+	if pos["eks"] < pos["vpc"] || pos["mail"] < pos["dns"] {
+		t.Errorf("order %v breaks depends_on", order)
+	}
+	if !out["vpc"].OK || out["eks"].OK || !out["eks"].Ran || out["app"].Ran || !out["mail"].OK {
+		t.Errorf("outcomes %+v", out)
+	}
+	if !strings.Contains(out["app"].Reason, "depends on eks, which failed") {
+		t.Errorf("app reason %q", out["app"].Reason)
+	}
+}
+
+func TestScheduleFailFastAndParallelism(t *testing.T) {
+	t.Parallel()
+	var running, peak int32
+	jobs := []Job{{Dir: "a"}, {Dir: "b"}, {Dir: "c"}, {Dir: "d"}, {Dir: "e"}}
+	out := Schedule(context.Background(), jobs, 2, true, func(_ context.Context, dir string) bool {
+		n := atomic.AddInt32(&running, 1)
+		for {
+			p := atomic.LoadInt32(&peak)
+			if n <= p || atomic.CompareAndSwapInt32(&peak, p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		atomic.AddInt32(&running, -1)
+		return dir != "a"
+	})
+	if peak != 2 {
+		t.Errorf("peak concurrency %d, want 2", peak)
+	}
+	started := 0
+	for _, o := range out {
+		if o.Ran {
+			started++
+		} else if !strings.Contains(o.Reason, "--fail-fast after a failed") {
+			t.Errorf("reason %q", o.Reason)
+		}
+	}
+	if started > 3 {
+		t.Errorf("%d jobs started after a failure with --fail-fast", started)
+	}
+}
+
+func TestScheduleInterrupted(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := Schedule(ctx, []Job{{Dir: "a"}, {Dir: "b", DependsOn: []string{"a"}}}, 1, false, func(context.Context, string) bool {
+		cancel()
+		return true
+	})
+	if !out["a"].Ran || out["b"].Ran || !strings.Contains(out["b"].Reason, "interrupted") {
+		t.Errorf("outcomes %+v", out)
+	}
+}
