@@ -155,9 +155,24 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 	}
 	s := &session{Repo: repo, Config: cfg}
 	if !g.NoCache && !truthy(os.Getenv("ATOLL_NO_CACHE")) {
-		s.Cache = cache.Open(scan.CacheDir(repo), build.Version+"+"+build.Commit)
+		s.Cache = cache.Open(scan.CacheDir(repo), cacheVersion())
 	}
 	return s, nil
+}
+
+// cacheVersion identifies the build that writes the cache, so that no
+// build trusts entries another wrote. Release builds carry their version;
+// development builds are told apart by their executable's size and time.
+func cacheVersion() string {
+	v := build.Version + "+" + build.Commit
+	if build.Version == "dev" {
+		if exe, err := os.Executable(); err == nil {
+			if fi, err := os.Stat(exe); err == nil {
+				v += fmt.Sprintf("+%d-%d", fi.Size(), fi.ModTime().UnixNano())
+			}
+		}
+	}
+	return v
 }
 
 func truthy(v string) bool {

@@ -84,7 +84,8 @@ type Options struct {
 	// Lenient discovers an older commit (the merge-base) only for which
 	// projects existed there: problems that would be errors at HEAD (a file
 	// that does not parse, a bad source, a dangling depends_on) are ignored,
-	// since the branch being examined may be what fixes them.
+	// since the branch being examined may be what fixes them, and module
+	// closures are not computed.
 	Lenient bool
 }
 
@@ -263,7 +264,12 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		if declared && !d.hasTerraform(dir) && !fromModule[dir] && len(d.byDir[dir]) == 0 && !d.isDirPrefix(dir) {
 			d.warnings = append(d.warnings, fmt.Sprintf("%s: declared in %s but the directory does not exist in this commit", dir, cfgName(d.cfg)))
 		}
-		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromModule[dir], Modules: d.closure(dir), Fingerprint: d.fingerprint(dir)}
+		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromModule[dir], Fingerprint: d.fingerprint(dir)}
+		if !d.opt.Lenient {
+			// A lenient (merge-base) graph answers only which projects
+			// existed; the module closure is HEAD's question.
+			p.Modules = d.closure(dir)
+		}
 		if declared {
 			if decl.Name != "" {
 				p.Name = decl.Name

@@ -1,0 +1,316 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// floorScript is the least work that answers "what did this branch change?":
+// the files between the merge-base and HEAD, with no projects or modules.
+const floorScript = "git diff --name-only $(git merge-base main HEAD) HEAD"
+
+// Each round runs the cases in turn (cold, incremental, then warm ones), so
+// that a burst of load on the machine hits every case alike rather than one
+// block of runs, and each run is preceded by a floor run, so the floor's
+// median comes from the same conditions.
+const (
+	rounds       = 7
+	warmPerRound = 3
+)
+
+// Targets, checked on r5000 only.
+const (
+	targetSize     = 5000
+	warmTarget     = 4.0  // × floor
+	coldTarget     = 60.0 // × floor
+	rssTargetBytes = 150e6
+)
+
+type changedRow struct {
+	Size                                    Size
+	Files                                   int
+	Floor, Cold, Incremental, Warm, NoCache Series
+}
+
+func (r changedRow) peakRSS() int64 {
+	return max(r.Cold.PeakRSS(), r.Incremental.PeakRSS(), r.Warm.PeakRSS(), r.NoCache.PeakRSS())
+}
+
+func (r changedRow) ratio(s Series) float64 {
+	return float64(s.Median()) / float64(r.Floor.Median())
+}
+
+// cell is a case's median and its ratio to the floor's.
+func (r changedRow) cell(s Series) string {
+	return fmt.Sprintf("%s (%.1f×)", ms(s.Median()), r.ratio(s))
+}
+
+// TestChangedBenchmark measures `atoll changed` on the generated monorepos
+// (see docs/performance.md). Environment:
+//
+//	ATOLL_BENCH=1          run it (otherwise the test does nothing)
+//	ATOLL_BENCH_SIZES      sizes by project count, e.g. 100,1000 (default: all)
+//	ATOLL_BENCH_REPOS      directory to keep generated repositories in between runs
+//	ATOLL_BENCH_WRITE=1    rewrite the results section of docs/performance.md
+//	ATOLL_GENREPO_DIR      genrepo source (default: ../shared/bench/genrepo)
+//
+// Use -count=1 unless ATOLL_BENCH_WRITE=1: go test cannot see that the
+// result depends on atoll's code, which the test binary does not import.
+func TestChangedBenchmark(t *testing.T) {
+	if os.Getenv("ATOLL_BENCH") != "1" {
+		t.Log("benchmark not run: set ATOLL_BENCH=1 (see docs/performance.md)")
+		return
+	}
+	sizes, err := SelectSizes(os.Getenv("ATOLL_BENCH_SIZES"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	atoll, err := Build(root, "./cmd/atoll", bin, "atoll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	genrepo, err := Build(GenrepoDir(root), ".", bin, "genrepo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos := os.Getenv("ATOLL_BENCH_REPOS")
+	if repos == "" {
+		repos = t.TempDir()
+	}
+
+	var rows []changedRow
+	for _, s := range sizes {
+		start := time.Now()
+		repo, err := Repo(genrepo, repos, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: repository ready in %.1fs (%s)", s.Name(), time.Since(start).Seconds(), repo)
+		r := measureChanged(t, atoll, repo, s)
+		t.Logf("%s: median (min-max): floor %s, warm %s, cold %s, incremental %s", s.Name(),
+			spread(r.Floor), spread(r.Warm), spread(r.Cold), spread(r.Incremental))
+		rows = append(rows, r)
+	}
+
+	table := changedTable(rows)
+	targets, failed := changedTargets(rows)
+	t.Logf("results:\n\n%s\n%s", table, targets)
+	for _, f := range failed {
+		t.Errorf("target missed: %s", f)
+	}
+
+	if os.Getenv("ATOLL_BENCH_WRITE") == "1" {
+		doc := filepath.Join(root, "docs", "performance.md")
+		old, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf("Measured on %s with atoll %s. Machine: %s.\n\n"+
+			"Medians of %d rounds of one cold, one incremental and %d warm runs, then one `--no-cache` run; "+
+			"the floor is the median of the %d floor runs, one just before each timed atoll run.\n\n%s\n%s",
+			time.Now().UTC().Format("2006-01-02"), describe(root), Machine(),
+			rounds, warmPerRound, rounds*(2+warmPerRound), table, targets)
+		updated, err := ReplaceSection(old, "changed", body)
+		if err != nil {
+			t.Fatalf("%s: %v", doc, err)
+		}
+		if err := os.WriteFile(doc, updated, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", doc)
+	}
+}
+
+// measureChanged runs the floor and the four cases on one repository,
+// checking atoll's answer on every run.
+func measureChanged(t *testing.T, atoll, repo string, s Size) changedRow {
+	t.Helper()
+	expected, err := os.ReadFile(filepath.Join(repo, ".git", "genrepo", "expected-changed.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := Env()
+	ls := exec.Command("git", "ls-files")
+	ls.Dir, ls.Env = repo, env
+	files, err := ls.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := changedRow{Size: s, Files: bytes.Count(files, []byte("\n"))}
+	atollDir := filepath.Join(repo, ".git", "atoll")
+
+	floor := func(series *Series) {
+		var out bytes.Buffer
+		cmd := exec.Command("sh", "-c", floorScript)
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = repo, env, &out, &out
+		sample, err := Run(cmd)
+		if err != nil || out.Len() == 0 {
+			t.Fatalf("%s: floor: %v\n%s", s.Name(), err, out.Bytes())
+		}
+		*series = append(*series, sample)
+	}
+	changed := func(series *Series, args ...string) {
+		var out, stderr bytes.Buffer
+		cmd := exec.Command(atoll, append([]string{"changed"}, args...)...)
+		cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = repo, env, &out, &stderr
+		sample, err := Run(cmd)
+		name := strings.Join(append([]string{"atoll"}, cmd.Args[1:]...), " ")
+		if err != nil {
+			t.Fatalf("%s: %s: %v\n%s", s.Name(), name, err, stderr.Bytes())
+		}
+		if !bytes.Equal(out.Bytes(), expected) {
+			t.Fatalf("%s: %s: wrong answer\n%s", s.Name(), name, lineDiff(out.String(), string(expected)))
+		}
+		*series = append(*series, sample)
+	}
+	removeCache := func() {
+		if err := os.RemoveAll(atollDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Incremental runs keep the per-file (module calls) and merge-base
+	// caches but must rebuild the graphs and the result.
+	removeGraphsAndResults := func() {
+		for _, kind := range []string{"result", "graph"} {
+			matches, _ := filepath.Glob(filepath.Join(atollDir, "cache", kind+"-*"))
+			if len(matches) == 0 {
+				t.Fatalf("%s: no %s-* entries in %s/cache to remove", s.Name(), kind, atollDir)
+			}
+			for _, m := range matches {
+				if err := os.Remove(m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+
+	// One untimed run of each brings the repository into the page cache.
+	removeCache()
+	var warmup Series
+	floor(&warmup)
+	changed(&warmup)
+
+	for range rounds {
+		removeCache()
+		floor(&row.Floor)
+		changed(&row.Cold)
+		removeGraphsAndResults()
+		floor(&row.Floor)
+		changed(&row.Incremental)
+		for range warmPerRound {
+			floor(&row.Floor)
+			changed(&row.Warm)
+		}
+	}
+	changed(&row.NoCache, "--no-cache")
+	return row
+}
+
+func changedTable(rows []changedRow) string {
+	var b strings.Builder
+	b.WriteString("| repo | projects / modules / commits | files | floor | warm | cold | incremental | `--no-cache` | RSS warm | RSS peak |\n")
+	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %d / %d / %d | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+			r.Size.Name(), r.Size.Projects, r.Size.Modules, r.Size.Commits, r.Files,
+			ms(r.Floor.Median()), r.cell(r.Warm), r.cell(r.Cold), r.cell(r.Incremental), r.cell(r.NoCache),
+			mb(r.Warm.PeakRSS()), mb(r.peakRSS()))
+	}
+	return b.String()
+}
+
+// changedTargets renders the targets on r5000 as a table, and returns the
+// missed ones.
+func changedTargets(rows []changedRow) (string, []string) {
+	var row *changedRow
+	for i := range rows {
+		if rows[i].Size.Projects == targetSize {
+			row = &rows[i]
+		}
+	}
+	if row == nil {
+		return fmt.Sprintf("Targets apply to r%d, which was not measured.\n", targetSize), nil
+	}
+	type target struct {
+		name, limit, measured string
+		pass                  bool
+	}
+	floor := row.Floor.Median()
+	peak := row.peakRSS()
+	targets := []target{
+		{"warm median", fmt.Sprintf("≤ %.0f× floor (%s)", warmTarget, ms(time.Duration(warmTarget*float64(floor)))),
+			row.cell(row.Warm), row.ratio(row.Warm) <= warmTarget},
+		{"cold median", fmt.Sprintf("≤ %.0f× floor (%s)", coldTarget, ms(time.Duration(coldTarget*float64(floor)))),
+			row.cell(row.Cold), row.ratio(row.Cold) <= coldTarget},
+		{"peak RSS", "< " + mb(rssTargetBytes), mb(peak), peak > 0 && peak < rssTargetBytes},
+	}
+	var b strings.Builder
+	var failed []string
+	fmt.Fprintf(&b, "| target (r%d) | limit | measured | result |\n|---|---|---|---|\n", targetSize)
+	for _, tg := range targets {
+		result := "PASS"
+		if !tg.pass {
+			result = "FAIL"
+			failed = append(failed, fmt.Sprintf("%s %s, want %s", tg.name, tg.measured, tg.limit))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | **%s** |\n", tg.name, tg.limit, tg.measured, result)
+	}
+	return b.String(), failed
+}
+
+func spread(s Series) string {
+	lo, hi := s.Range()
+	return fmt.Sprintf("%s (%.1f-%.1f)", ms(s.Median()), lo.Seconds()*1e3, hi.Seconds()*1e3)
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+
+func mb(bytes int64) string {
+	if bytes == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f MB", float64(bytes)/1e6)
+}
+
+// describe names the measured atoll source: its commit, and whether the
+// work tree had edits on top.
+func describe(root string) string {
+	out, err := exec.Command("git", "-C", root, "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "(unknown commit)"
+	}
+	return "`" + strings.TrimSpace(string(out)) + "`"
+}
+
+// lineDiff lists the lines only one side has.
+func lineDiff(got, want string) string {
+	lines := func(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
+	gotLines, wantLines := lines(got), lines(want)
+	var diff []string
+	for _, l := range wantLines {
+		if !slices.Contains(gotLines, l) {
+			diff = append(diff, "missing: "+l)
+		}
+	}
+	for _, l := range gotLines {
+		if !slices.Contains(wantLines, l) {
+			diff = append(diff, "extra:   "+l)
+		}
+	}
+	if len(diff) == 0 {
+		return "same directories, in another order, spacing or count"
+	}
+	return strings.Join(diff, "\n")
+}

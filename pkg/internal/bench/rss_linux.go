@@ -1,0 +1,15 @@
+package bench
+
+import (
+	"os"
+	"syscall"
+)
+
+// maxRSS is the peak resident set of a finished process; Linux reports it
+// in KiB.
+func maxRSS(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss * 1024
+	}
+	return 0
+}
