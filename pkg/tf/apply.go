@@ -1,0 +1,202 @@
+package tf
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
+)
+
+// ApplyResult is what an apply did, as Terraform reported it while working.
+type ApplyResult struct {
+	// Changed lists the instances Terraform finished changing, in order.
+	// After a failed or interrupted apply these changes stay made:
+	// Terraform has no rollback.
+	Changed []ResourceChange `json:"changed"`
+	// Failed lists the instances whose change errored. An instance whose
+	// creation failed in a provisioner exists, tainted, in the state.
+	Failed []FailedChange `json:"failed"`
+}
+
+// FailedChange is a change Terraform started and could not finish.
+type FailedChange struct {
+	Address string `json:"address"`
+	Action  Action `json:"action"`
+	// Message is Terraform's diagnostic about this instance, if any.
+	Message string `json:"message,omitempty"`
+}
+
+// Apply applies the saved plan planFile (absolute, or relative to dir) in dir
+// with `terraform apply -json`. It returns the result even when it fails, so
+// that the caller can say which resources were changed before the failure.
+// A plan made against an older state fails with *StalePlanError; other
+// failures are *Error.
+func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult, error) {
+	events := &applyEvents{log: writers(r.Stdout)}
+	c, err := r.command(ctx, "apply", dir, nil)
+	if err != nil {
+		return events.result(), err
+	}
+	// ApplyJSON makes this writer the handle's stdout, replacing r.Stdout;
+	// events passes a readable form of each message on to it.
+	err = c.tf.ApplyJSON(ctx, events, tfexec.DirOrPlan(planFile))
+	events.flush()
+	res := events.result()
+	if err == nil {
+		return res, nil
+	}
+	e := c.fail(err)
+	if d := formatDiagnostics(events.errors); d != "" {
+		e.Diagnostics = d
+	}
+	if events.stale || strings.Contains(e.Diagnostics, staleSummary) {
+		return res, &StalePlanError{PlanFile: planFile, Err: e}
+	}
+	return res, e
+}
+
+// applyMessage is the part of a `terraform apply -json` message used here
+// (https://developer.hashicorp.com/terraform/internals/machine-readable-ui).
+type applyMessage struct {
+	Type    string `json:"type"`
+	Message string `json:"@message"`
+	Hook    struct {
+		Resource struct {
+			Addr string `json:"addr"`
+		} `json:"resource"`
+		Action string `json:"action"`
+	} `json:"hook"`
+	Diagnostic *tfjson.Diagnostic `json:"diagnostic"`
+}
+
+// applyEvents is the stdout of `terraform apply -json`: it records what
+// happened and writes each message's text to log.
+type applyEvents struct {
+	log     io.Writer
+	partial []byte
+	changed []ResourceChange
+	failed  []FailedChange
+	errors  []tfjson.Diagnostic
+	stale   bool
+}
+
+// Write never fails, for the reason given on lenientWriter.
+func (a *applyEvents) Write(p []byte) (int, error) {
+	a.partial = append(a.partial, p...)
+	for {
+		line, rest, ok := bytes.Cut(a.partial, []byte("\n"))
+		if !ok {
+			break
+		}
+		a.line(line)
+		a.partial = rest
+	}
+	a.partial = bytes.Clone(a.partial)
+	return len(p), nil
+}
+
+func (a *applyEvents) flush() {
+	if len(a.partial) > 0 {
+		a.line(a.partial)
+		a.partial = nil
+	}
+}
+
+func (a *applyEvents) line(line []byte) {
+	var m applyMessage
+	if err := json.Unmarshal(line, &m); err != nil || m.Type == "" {
+		a.print(string(line))
+		return
+	}
+	addr, act := m.Hook.Resource.Addr, applyAction(m.Hook.Action)
+	switch m.Type {
+	case "apply_complete":
+		if act != "" {
+			a.complete(addr, act)
+		}
+	case "apply_errored":
+		a.failed = append(a.failed, FailedChange{Address: addr, Action: act})
+	case "diagnostic":
+		if d := m.Diagnostic; d != nil {
+			a.diagnostic(*d)
+			a.print(formatDiagnostics([]tfjson.Diagnostic{*d}))
+			return
+		}
+	}
+	a.print(m.Message)
+}
+
+func (a *applyEvents) print(s string) {
+	if a.log != nil {
+		fmt.Fprintln(a.log, strings.TrimRight(s, "\n"))
+	}
+}
+
+// complete records a finished change. Terraform reports a replacement as a
+// delete and a create of the same address (in either order): merge them.
+func (a *applyEvents) complete(addr string, act Action) {
+	for i, c := range a.changed {
+		if c.Address == addr && (c.Action == ActionCreate && act == ActionDelete || c.Action == ActionDelete && act == ActionCreate) {
+			a.changed[i].Action = ActionReplace
+			return
+		}
+	}
+	a.changed = append(a.changed, ResourceChange{Address: addr, Action: act})
+}
+
+func (a *applyEvents) diagnostic(d tfjson.Diagnostic) {
+	if d.Severity != tfjson.DiagnosticSeverityError {
+		return
+	}
+	if d.Summary == staleSummary {
+		a.stale = true
+	}
+	// An interrupted apply repeats "execution halted".
+	for _, seen := range a.errors {
+		if seen.Summary == d.Summary && seen.Detail == d.Detail && seen.Address == d.Address {
+			return
+		}
+	}
+	a.errors = append(a.errors, d)
+}
+
+func (a *applyEvents) result() *ApplyResult {
+	res := &ApplyResult{Changed: a.changed, Failed: a.failed}
+	if res.Changed == nil {
+		res.Changed = []ResourceChange{}
+	}
+	if res.Failed == nil {
+		res.Failed = []FailedChange{}
+	}
+	for i := range res.Failed {
+		f := &res.Failed[i]
+		for _, d := range a.errors {
+			if d.Address == f.Address {
+				f.Message = strings.TrimSpace(f.Message + "\n" + d.Summary + ": " + d.Detail)
+			}
+		}
+	}
+	return res
+}
+
+// applyAction maps the action of an apply hook; "" means nothing changed.
+func applyAction(s string) Action {
+	switch s {
+	case "create":
+		return ActionCreate
+	case "update":
+		return ActionUpdate
+	case "delete":
+		return ActionDelete
+	case "replace":
+		return ActionReplace
+	case "remove":
+		return ActionForget
+	}
+	return ""
+}

@@ -1,0 +1,231 @@
+// Package tf runs Terraform (or OpenTofu) for one project directory at a
+// time and turns what it does into typed results. It is the only importer of
+// terraform-exec and terraform-json.
+//
+// Cancelling the context of a command sends Terraform SIGINT, so that it
+// stops gracefully, writes its state and releases its lock. terraform-exec
+// starts Terraform in its own process group, so a terminal's Ctrl-C does not
+// reach it directly: the caller must turn SIGINT into a cancelled context
+// (signal.NotifyContext) and keep catching signals until the command returns.
+package tf
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+)
+
+// Runner runs Terraform commands. It is safe for concurrent use on different
+// directories when Stdout and Stderr are.
+type Runner struct {
+	// Bin is the Terraform binary (see Find).
+	Bin string
+	// Env holds variables set for every command on top of the inherited
+	// environment. Leave it empty when possible: see environ.
+	Env map[string]string
+	// Stdout and Stderr receive Terraform's full output, e.g. a log file.
+	// Either may be nil. They are written from different goroutines, so a
+	// single writer given for both must be safe for concurrent use (an
+	// *os.File is).
+	Stdout, Stderr io.Writer
+	// InterruptGrace is how long Terraform may take to stop after SIGINT
+	// before it is killed. Killing it can leave the state locked and lose
+	// track of resources created meanwhile, so be generous. Zero means
+	// terraform-exec's default, 60s.
+	InterruptGrace time.Duration
+}
+
+// stderrTail bounds how much of stderr an *Error keeps.
+const stderrTail = 16 << 10
+
+// command is one tfexec handle set up for one operation: tfexec handles are
+// stateful (ApplyJSON replaces the stdout writer for good), so none is
+// shared between operations.
+type command struct {
+	tf     *tfexec.Terraform
+	op     string
+	dir    string
+	stderr *tailBuffer
+}
+
+func (r *Runner) command(ctx context.Context, op, dir string, extraEnv map[string]string) (*command, error) {
+	c := &command{op: op, dir: dir, stderr: newTailBuffer(stderrTail)}
+	tf, err := tfexec.NewTerraform(dir, r.Bin)
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	env, err := environ(op, os.Environ(), r.Env, extraEnv)
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	if env != nil {
+		if err := tf.SetEnv(env); err != nil {
+			return nil, c.fail(err)
+		}
+	}
+	if r.InterruptGrace > 0 {
+		if err := tf.SetWaitDelay(r.InterruptGrace); err != nil {
+			return nil, c.fail(err)
+		}
+	}
+	c.tf = tf
+	// tfexec checks the version before most commands and would write
+	// `version -json` into the log; asking first caches the answer.
+	if _, _, err := tf.Version(ctx, false); err != nil {
+		return nil, c.fail(err)
+	}
+	tf.SetStdout(writers(r.Stdout))
+	tf.SetStderr(writers(r.Stderr, c.stderr))
+	return c, nil
+}
+
+// fail wraps err as an *Error carrying stderr's tail.
+func (c *command) fail(err error) *Error {
+	return &Error{Op: c.op, Dir: c.dir, Diagnostics: c.stderr.String(), Err: err}
+}
+
+// environ returns the environment of a command, or nil to let terraform-exec
+// pass the inherited one unchanged (the usual case).
+//
+// terraform-exec refuses an explicit environment holding variables it
+// manages or wants given as flags (TF_VAR_*, TF_CLI_ARGS*, TF_LOG*, ...),
+// yet passes them through when inheriting (hashicorp/terraform-exec#584).
+// So adding any variable means dropping those. Dropping TF_VAR_* or
+// TF_CLI_ARGS* where Terraform would read them would silently change what is
+// planned, so that is an error instead.
+func environ(op string, inherited []string, env, extra map[string]string) (map[string]string, error) {
+	if len(env) == 0 && len(extra) == 0 {
+		return nil, nil
+	}
+	if bad := tfexec.ProhibitedEnv(env); len(bad) > 0 {
+		slices.Sort(bad)
+		return nil, fmt.Errorf("cannot set %s for terraform: terraform-exec manages it", strings.Join(bad, ", "))
+	}
+	merged := make(map[string]string, len(inherited)+len(env)+len(extra))
+	for _, kv := range inherited {
+		k, v, _ := strings.Cut(kv, "=")
+		merged[k] = v
+	}
+	maps.Copy(merged, env)
+	maps.Copy(merged, extra)
+	var lost []string
+	for _, k := range tfexec.ProhibitedEnv(merged) {
+		if readBy(op, k) {
+			lost = append(lost, k)
+		}
+		delete(merged, k)
+	}
+	if len(lost) > 0 {
+		slices.Sort(lost)
+		return nil, fmt.Errorf("cannot pass %s on to terraform %s while also setting %s: "+
+			"terraform-exec drops such variables from an explicit environment (hashicorp/terraform-exec#584)",
+			strings.Join(lost, ", "), op, strings.Join(slices.Concat(slices.Sorted(maps.Keys(env)), slices.Sorted(maps.Keys(extra))), ", "))
+	}
+	return merged, nil
+}
+
+// readBy reports whether Terraform's op reads the inherited variable k in a
+// way terraform-exec does not override anyway (it forces TF_LOG*, TF_INPUT,
+// TF_IN_AUTOMATION and drops TF_WORKSPACE whatever the environment says).
+func readBy(op, k string) bool {
+	switch {
+	case strings.HasPrefix(k, "TF_VAR_"):
+		return op == "plan"
+	case k == "TF_CLI_ARGS":
+		return true
+	case strings.HasPrefix(k, "TF_CLI_ARGS_"):
+		return k == "TF_CLI_ARGS_"+op
+	}
+	return false
+}
+
+// writers is io.MultiWriter of the non-nil writers, made lenient.
+func writers(ws ...io.Writer) io.Writer {
+	var out []io.Writer
+	for _, w := range ws {
+		if w != nil {
+			out = append(out, lenientWriter{w})
+		}
+	}
+	return io.MultiWriter(out...)
+}
+
+// lenientWriter passes output on and never fails: tfexec stops reading
+// Terraform's output when a writer fails, and Terraform then blocks forever
+// on a full pipe (a full disk under the log file must not hang an apply).
+type lenientWriter struct{ w io.Writer }
+
+func (l lenientWriter) Write(p []byte) (int, error) {
+	_, _ = l.w.Write(p)
+	return len(p), nil
+}
+
+// Version returns the version of the binary, e.g. "1.11.4".
+func (r *Runner) Version(ctx context.Context) (string, error) {
+	// The temporary directory, not ".": `version` reads provider selections
+	// from the working directory, which does not matter here.
+	c, err := r.command(ctx, "version", os.TempDir(), nil)
+	if err != nil {
+		return "", err
+	}
+	v, _, err := c.tf.Version(ctx, false)
+	if err != nil {
+		return "", c.fail(err)
+	}
+	return v.String(), nil
+}
+
+// InitOptions are the options of Init.
+type InitOptions struct {
+	// FromModule, when set, copies that module source into the empty dir
+	// first, as `terraform init -from-module`. Terraform reads it: a local
+	// path must start with "./", "../" or "/" and is relative to dir.
+	FromModule string
+	// PluginCacheDir, when set, is created and used as TF_PLUGIN_CACHE_DIR,
+	// unless the environment already sets that variable. A relative path
+	// is relative to the current directory, not to dir.
+	PluginCacheDir string
+}
+
+// Init runs `terraform init -input=false` in dir.
+func (r *Runner) Init(ctx context.Context, dir string, opts InitOptions) error {
+	var extra map[string]string
+	if opts.PluginCacheDir != "" && !r.hasEnv("TF_PLUGIN_CACHE_DIR") {
+		cache, err := filepath.Abs(opts.PluginCacheDir)
+		if err == nil {
+			err = os.MkdirAll(cache, 0o755)
+		}
+		if err != nil {
+			return &Error{Op: "init", Dir: dir, Err: err}
+		}
+		extra = map[string]string{"TF_PLUGIN_CACHE_DIR": cache}
+	}
+	c, err := r.command(ctx, "init", dir, extra)
+	if err != nil {
+		return err
+	}
+	var initOpts []tfexec.InitOption
+	if opts.FromModule != "" {
+		initOpts = append(initOpts, tfexec.FromModule(opts.FromModule))
+	}
+	if err := c.tf.Init(ctx, initOpts...); err != nil {
+		return c.fail(err)
+	}
+	return nil
+}
+
+func (r *Runner) hasEnv(k string) bool {
+	if _, ok := r.Env[k]; ok {
+		return true
+	}
+	_, ok := os.LookupEnv(k)
+	return ok
+}
