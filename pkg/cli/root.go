@@ -95,6 +95,8 @@ from production. atoll serves the other order: branch, plan, get approval,
 apply from the branch, and merge only when the apply succeeded.
 
   atoll changed    which projects this branch affects, and why
+  atoll plan       plan them from a scratch checkout of HEAD
+  atoll apply      apply those plans, in dependency order, before merging
   atoll projects   the Terraform root projects atoll sees
   atoll demo       try it all in a throw-away sandbox
 
@@ -117,6 +119,9 @@ apply from the branch, and merge only when the apply succeeded.
 	root.AddCommand(
 		NewCmdChanged(io, g, nil),
 		NewCmdProjects(io, g, nil),
+		NewCmdPlan(io, g, nil),
+		NewCmdApply(io, g, nil),
+		NewCmdClean(io, g, nil),
 		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)

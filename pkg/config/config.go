@@ -39,6 +39,10 @@ type Config struct {
 	Watch []string `mapstructure:"watch" json:"watch,omitempty"`
 	// Projects declare or adjust single projects.
 	Projects []Project `mapstructure:"projects" json:"projects,omitempty"`
+	// Workdir is the root of atoll's scratch checkouts and plan records.
+	Workdir string `mapstructure:"workdir" json:"-"`
+	// TerraformBin is the Terraform (or OpenTofu) binary to run.
+	TerraformBin string `mapstructure:"terraform_bin" json:"-"`
 
 	// File is the configuration file that was read, empty when none exists.
 	File string `mapstructure:"-" json:"-"`
@@ -50,6 +54,9 @@ type Project struct {
 	Name      string   `mapstructure:"name" json:"name,omitempty"`
 	Watch     []string `mapstructure:"watch" json:"watch,omitempty"`
 	DependsOn []string `mapstructure:"depends_on" json:"depends_on,omitempty"`
+	// Source, when set, is copied in with terraform init -from-module
+	// before the project's own files are laid over it (geodesic style).
+	Source string `mapstructure:"source" json:"source,omitempty"`
 }
 
 // Error is an invalid configuration: it names the file, the key and, when
@@ -84,12 +91,14 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 	v.SetEnvPrefix("ATOLL")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
 	v.AutomaticEnv()
-	for _, k := range []string{"base", "roots", "exclude", "watch"} {
+	for _, k := range []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin"} {
 		_ = v.BindEnv(k)
 	}
 	if flags != nil {
-		if f := flags.Lookup("base"); f != nil {
-			_ = v.BindPFlag("base", f)
+		for key, flag := range map[string]string{"base": "base", "workdir": "workdir", "terraform_bin": "terraform-bin"} {
+			if f := flags.Lookup(flag); f != nil {
+				_ = v.BindPFlag(key, f)
+			}
 		}
 	}
 
@@ -259,7 +268,7 @@ func (c *Config) ProjectByDir(dir string) (Project, bool) {
 
 // Keys lists every key atoll.yaml accepts, for documentation and completion.
 func Keys() []string {
-	k := []string{"base", "roots", "exclude", "watch", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on"}
+	k := []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on", "projects[].source"}
 	sort.Strings(k)
 	return k
 }

@@ -116,5 +116,5 @@ func (r *Repo) side(e object.TreeEntry, p string, act Action, out *[]Change) err
 }
 
 func entryOf(e object.TreeEntry, p string) Entry {
-	return Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink}
+	return Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable}
 }

@@ -46,7 +46,7 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 		if e.Mode == filemode.Submodule {
 			continue
 		}
-		entries = append(entries, Entry{Path: e.Name, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink})
+		entries = append(entries, Entry{Path: e.Name, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable})
 		// Racily clean entries (modified in the same instant the index was
 		// written) cannot be trusted by stat; they are hashed instead.
 		if e.ModifiedAt.Before(idx.ModTime) {

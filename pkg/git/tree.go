@@ -1,7 +1,6 @@
 package git
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -16,6 +15,8 @@ type Entry struct {
 	Path    string
 	Blob    Hash
 	Symlink bool
+	// Executable is true for mode 100755.
+	Executable bool
 }
 
 // tree reads one tree object; the zero hash is the empty tree.
@@ -62,30 +63,10 @@ func (r *Repo) walk(h Hash, prefix string, skipDir func(string) bool, emit func(
 			}
 		case filemode.Submodule:
 		default:
-			emit(Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink})
+			emit(Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable})
 		}
 	}
 	return nil
-}
-
-// SubtreeHash returns the hash of the directory dir inside a root tree, or
-// ok=false when there is no such directory.
-func (r *Repo) SubtreeHash(root Hash, dir string) (Hash, bool, error) {
-	if dir == "" || dir == "." {
-		return root, true, nil
-	}
-	t, err := r.tree(root)
-	if err != nil {
-		return Hash{}, false, err
-	}
-	sub, err := t.Tree(dir)
-	if err != nil {
-		if errors.Is(err, object.ErrDirectoryNotFound) || errors.Is(err, object.ErrEntryNotFound) {
-			return Hash{}, false, nil
-		}
-		return Hash{}, false, err
-	}
-	return fromPlumbing(sub.Hash), true, nil
 }
 
 // ReadBlob returns the bytes of a blob.

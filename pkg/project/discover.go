@@ -57,8 +57,11 @@ type Project struct {
 	// Declared is true when atoll.yaml lists the project.
 	Declared bool `json:"declared,omitempty"`
 	// FromModule is true for geodesic projects whose .envrc exports
-	// TF_CLI_INIT_FROM_MODULE: their code comes from elsewhere at init.
+	// TF_CLI_INIT_FROM_MODULE, or that declare a source: their code comes
+	// from elsewhere at init.
 	FromModule bool `json:"from_module,omitempty"`
+	// Source is the declared -from-module source (else the .envrc's).
+	Source string `json:"source,omitempty"`
 	// Modules are the local module directories used, transitively, each
 	// with the chain of directories that leads to it from the project.
 	Modules   []ModuleUse `json:"modules,omitempty"`
@@ -276,6 +279,9 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 			}
 			p.Watch = decl.Watch
 			p.DependsOn = append([]string(nil), decl.DependsOn...)
+			if decl.Source != "" {
+				p.Source, p.FromModule = decl.Source, true
+			}
 		}
 		if other, dup := names[p.Name]; dup {
 			return nil, &Error{File: cfgName(d.cfg), Msg: fmt.Sprintf("project name %q is used by both %s and %s: give one of them another name", p.Name, other, dir)}

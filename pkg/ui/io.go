@@ -30,3 +30,11 @@ func System() *IO {
 	}
 	return &IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, OutTTY: tty, Color: tty && os.Getenv("NO_COLOR") == "" && os.Getenv("TERM") != "dumb"}
 }
+
+// IsTerminal reports whether f is a terminal (ATOLL_FORCE_TTY counts).
+func IsTerminal(f *os.File) bool {
+	if v := os.Getenv("ATOLL_FORCE_TTY"); v != "" && v != "0" && v != "false" {
+		return true
+	}
+	return term.IsTerminal(int(f.Fd()))
+}

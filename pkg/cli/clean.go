@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atoll-tf/atoll/pkg/ui"
+	"github.com/atoll-tf/atoll/pkg/workspace"
+	"github.com/spf13/cobra"
+)
+
+// CleanOptions are the parsed flags of `atoll clean`.
+type CleanOptions struct {
+	IO        *ui.IO
+	Globals   *Globals
+	All       bool
+	OlderThan time.Duration
+	Merged    bool
+	Workdir   string
+	Base      string
+
+	cmd *cobra.Command
+}
+
+// parseAge reads "7d", "36h" or "90m".
+func parseAge(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a number of days", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// NewCmdClean builds `atoll clean`.
+func NewCmdClean(io *ui.IO, g *Globals, runF func(*CleanOptions) error) *cobra.Command {
+	opts := &CleanOptions{IO: io, Globals: g}
+	var age string
+	cmd := &cobra.Command{
+		Use:   "clean",
+		Short: "Remove scratch checkouts of this repository",
+		Long: `Remove the scratch checkouts atoll plan and apply made for this repository
+under the work directory: all of them, those older than a given age, or those
+of commits already merged into the base branch. Leftovers of interrupted
+runs are always removed; checkouts in use by a running plan or apply are not.
+Plan and apply records are kept: apply rebuilds a checkout when it needs one.
+
+` + ExitCodesHelp,
+		Example: `  atoll clean --older-than 7d
+  atoll clean --merged
+  atoll clean --all`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if age != "" {
+				d, err := parseAge(age)
+				if err != nil {
+					return usagef("--older-than: %v", err)
+				}
+				opts.OlderThan = d
+			}
+			if !opts.All && opts.OlderThan == 0 && !opts.Merged {
+				return usagef("say what to remove: --all, --older-than AGE or --merged")
+			}
+			opts.cmd = cmd
+			if runF != nil {
+				return runF(opts)
+			}
+			return cleanRun(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.All, "all", false, "remove every checkout of this repository")
+	cmd.Flags().StringVar(&age, "older-than", "", "remove checkouts older than `AGE` (7d, 36h)")
+	cmd.Flags().BoolVar(&opts.Merged, "merged", false, "remove checkouts of commits already in the base branch")
+	cmd.Flags().StringVar(&opts.Base, "base", "", "base `REF` for --merged (as atoll changed)")
+	cmd.Flags().StringVar(&opts.Workdir, "workdir", "", "root `DIR` of scratch checkouts (ATOLL_WORKDIR)")
+	return cmd
+}
+
+func cleanRun(opts *CleanOptions) error {
+	s, err := opts.Globals.open(opts.cmd.Flags())
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	workdir, err := workspace.Resolve(s.Config.Workdir)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	co := workspace.CleanOptions{RepoID: workspace.RepoID(s.Repo), All: opts.All, OlderThan: opts.OlderThan}
+	if opts.Merged && !opts.All {
+		cmp, err := s.Repo.ResolveBase(s.Config.Base)
+		if err != nil {
+			return err
+		}
+		keepOld := opts.OlderThan == 0
+		co.Keep = func(short string) bool {
+			ref, ok, err := s.Repo.ResolveRevision(short)
+			if err != nil || !ok {
+				return keepOld // unknown commit: only age can remove it
+			}
+			merged, err := s.Repo.IsAncestor(ref.SHA, cmp.Base.SHA)
+			return err != nil || !merged
+		}
+		if opts.OlderThan == 0 {
+			co.All = true // every merged one
+		}
+	}
+	removed, err := workspace.Clean(workdir, co)
+	// Work-tree plans (--from-worktree) are never reused: --all removes them.
+	if opts.All {
+		worktrees, _ := filepath.Glob(filepath.Join(workdir, co.RepoID, "worktree-*"))
+		for _, w := range worktrees {
+			if os.RemoveAll(w) == nil {
+				removed = append(removed, w)
+			}
+		}
+	}
+	for _, r := range removed {
+		fmt.Fprintln(opts.IO.Out, r)
+	}
+	fmt.Fprintf(opts.IO.Err, "removed %d scratch %s\n", len(removed), map[bool]string{true: "directory", false: "directories"}[len(removed) == 1])
+	return err
+}

@@ -1,0 +1,81 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/atoll-tf/atoll/pkg/runner"
+	"github.com/atoll-tf/atoll/pkg/ui"
+	"github.com/spf13/cobra"
+)
+
+// PlanOptions are the parsed flags of `atoll plan`.
+type PlanOptions struct {
+	RunOptions
+	DestroyDeleted   bool
+	DetailedExitcode bool
+}
+
+// NewCmdPlan builds `atoll plan`.
+func NewCmdPlan(io *ui.IO, g *Globals, runF func(*PlanOptions) error) *cobra.Command {
+	opts := &PlanOptions{RunOptions: RunOptions{IO: io, Globals: g}}
+	cmd := &cobra.Command{
+		Use:   "plan [PROJECT...]",
+		Short: "Plan the affected projects from a scratch checkout of HEAD",
+		Long: `Plan Terraform projects from a scratch checkout of the HEAD commit, never from
+the work tree or /conf, so several branches can plan the same project at once.
+
+By default the projects atoll changed lists are planned; name projects (by
+name or directory) or pass --all instead. For each project atoll writes the
+files of the commit it needs (the project, the local modules it uses, its
+watched files) under the work directory, runs terraform init and terraform
+plan -out, and saves a plan record binding the plan to HEAD, the base and
+merge-base, and a hash of its inputs. atoll apply applies exactly those plans.
+
+Deleted projects are listed as needing a destroy; --destroy-deleted plans the
+destroy from a checkout of the merge-base.
+
+Independent projects plan in parallel (-j). Terraform's full output is in a
+log file next to each plan.
+
+` + ExitCodesHelp + `
+  With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
+		Example: `  # plan what this branch affects
+  atoll plan
+
+  # two projects, by name or directory, four at a time
+  atoll plan conf/prod/vpc prod-eks -j 4
+
+  # in CI: a PR comment, and an exit code that says whether there are changes
+  atoll plan --output markdown --detailed-exitcode > plan.md`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.validate(cmd, args); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return planRun(cmd.Context(), opts)
+		},
+		ValidArgsFunction: completeProjects(g),
+	}
+	opts.flags(cmd)
+	cmd.Flags().BoolVar(&opts.DestroyDeleted, "destroy-deleted", false, "plan a destroy for projects deleted on this branch (from the merge-base)")
+	cmd.Flags().BoolVar(&opts.FromWorktree, "from-worktree", false, "plan the work tree, uncommitted edits included (such plans are dirty: apply refuses them without --allow-dirty)")
+	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when something does, 1 on error")
+	return cmd
+}
+
+func planRun(ctx context.Context, opts *PlanOptions) error {
+	rs, err := opts.setup(ctx)
+	if err != nil {
+		return err
+	}
+	defer rs.s.Close()
+	rs.opts.DestroyDeleted = opts.DestroyDeleted
+	rep, err := opts.execute(ctx, rs, runner.Plan)
+	if err != nil {
+		return err
+	}
+	return runExit(rep, opts.DetailedExitcode)
+}

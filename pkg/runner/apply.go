@@ -1,0 +1,238 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/record"
+)
+
+// checkPlan finds the plan of a project for HEAD and refuses, with the fix,
+// when it cannot be applied as reviewed.
+func (o *Options) checkPlan(t Target) (*record.Plan, error) {
+	store := o.store()
+	head := o.Comparison.Head.SHA.String()
+	p := t.Project
+	rec, err := store.LoadPlan(p.Dir, head)
+	if errors.Is(err, os.ErrNotExist) {
+		if older, _ := store.Plans(p.Dir); len(older) > 0 {
+			return nil, &refusal{
+				msg:  fmt.Sprintf("HEAD moved since the plan: it was made at %s, HEAD is %s", short(older[0].Head), short(head)),
+				hint: "plan again at this commit (atoll plan " + p.Dir + "), review, then apply",
+			}
+		}
+		return nil, &refusal{msg: "no plan for HEAD " + short(head), hint: "run atoll plan " + p.Dir + " first, and review it"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case rec.Consumed:
+		return nil, &refusal{
+			msg:  fmt.Sprintf("the plan of %s was already used by an apply at %s", short(head), rec.ConsumedAt.Format("2006-01-02 15:04:05Z")),
+			hint: "a plan is applied once, also after a failed apply: plan again, review, then apply",
+		}
+	case rec.Dirty && !o.AllowDirty:
+		return nil, &refusal{msg: "the plan was made from the work tree (--from-worktree), not from a commit", hint: "commit, plan again, then apply; or pass --allow-dirty if you really mean it"}
+	case rec.Destroy != t.Deleted:
+		return nil, &refusal{msg: "the saved plan does not match the project's status on this branch", hint: "plan again"}
+	}
+	return rec, nil
+}
+
+// upToDate refuses to apply when the base branch moved on since the branch
+// started: main would no longer describe production after the merge.
+func (o *Options) upToDate() error {
+	c := o.Comparison
+	if c.Rule == git.RuleFirstParent {
+		return nil
+	}
+	ok, err := o.Repo.IsAncestor(c.Base.SHA, c.Head.SHA)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &refusal{
+			msg:  fmt.Sprintf("the branch is not up to date with %s (%s is not in its history)", c.Base.Name, short(c.Base.SHA.String())),
+			hint: "merge or rebase onto the base branch, plan again, review, then apply",
+		}
+	}
+	return nil
+}
+
+// Apply applies the saved plans of HEAD in depends_on order. Every
+// refusal is checked before anything runs. A plan is marked consumed
+// before Terraform starts, so it is never applied twice; each apply writes
+// an apply record, also when it fails.
+func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
+	rep := o.report("apply")
+	results := map[string]*ProjectResult{}
+	var mu sync.Mutex
+	set := func(r *ProjectResult) {
+		mu.Lock()
+		results[r.Dir] = r
+		mu.Unlock()
+		o.emit(r.Name, PhaseDone, r)
+	}
+
+	baseErr := o.upToDate()
+	if baseErr != nil && o.Force != "" {
+		baseErr = nil
+	}
+	plans := map[string]*record.Plan{}
+	byDir := map[string]Target{}
+	var jobs []Job
+	for _, t := range targets {
+		byDir[t.Project.Dir] = t
+		res := &ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir}
+		rec, err := o.checkPlan(t)
+		if err == nil {
+			err = baseErr
+		}
+		if err != nil {
+			failure(res, err)
+			set(res)
+			continue
+		}
+		plans[t.Project.Dir] = rec
+		if !rec.HasChanges {
+			res.Status, res.Error = StatusNoChanges, ""
+			set(res)
+			continue
+		}
+		jobs = append(jobs, Job{Dir: t.Project.Dir, DependsOn: t.Project.DependsOn})
+		o.emit(t.Project.Name, PhaseQueued, nil)
+	}
+
+	cos := &checkouts{o: o}
+	defer cos.close()
+	// Checkouts only for the projects that will run.
+	var runnable []Target
+	for _, j := range jobs {
+		runnable = append(runnable, byDir[j.Dir])
+	}
+	var head, base *checkoutResult
+	if ps := projectsOf(runnable, false); len(ps) > 0 {
+		head = materialize(ctx, cos, o.Comparison.Head.SHA, ps)
+	}
+	if ps := projectsOf(runnable, true); len(ps) > 0 {
+		base = materialize(ctx, cos, o.Comparison.MergeBase, ps)
+	}
+
+	outcomes := Schedule(ctx, jobs, o.jobs(), o.FailFast, func(ctx context.Context, dir string) bool {
+		t := byDir[dir]
+		co := head
+		if t.Deleted {
+			co = base
+		}
+		res := o.applyOne(ctx, t, plans[dir], co)
+		set(res)
+		return res.Status == StatusApplied
+	})
+	for _, j := range jobs {
+		if _, ok := results[j.Dir]; !ok {
+			t := byDir[j.Dir]
+			set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusSkipped, Error: outcomes[j.Dir].Reason,
+				Hint: "nothing was changed in this project; its plan is still valid"})
+		}
+	}
+	return finish(rep, results, targets), nil
+}
+
+func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult) *ProjectResult {
+	p := t.Project
+	res := &ProjectResult{Name: p.Name, Dir: p.Dir, Counts: rec.Counts, PlanFile: rec.PlanFile, LogFile: rec.LogFile + ".apply"}
+	start := o.now()
+	defer func() { res.Duration = o.now().Sub(start) }()
+	if co.err != nil {
+		failure(res, co.err)
+		return res
+	}
+	dir := co.dir(p.Dir)
+	if rec.Dirty {
+		// A plan of the work tree applies where it was made: the work tree
+		// may have changed since.
+		dir = rec.Workdir
+	}
+	res.Workdir = dir
+	if got := co.inputs[p.Dir]; !rec.Dirty && got != rec.InputsHash {
+		failure(res, &refusal{msg: "the files of the checkout differ from those the plan was made from (inputs hash)", hint: "plan again"})
+		return res
+	}
+
+	store := o.store()
+	log, err := logFile(res.LogFile)
+	if err != nil {
+		failure(res, err)
+		return res
+	}
+	defer log.Close()
+	r := o.tfRunner(log)
+	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash,
+		Destroy: rec.Destroy, Counts: rec.Counts, Started: o.now().UTC(), Who: who(), Force: o.Force}
+
+	o.emit(p.Name, PhaseInit, nil)
+	if err := prepare(ctx, r, p, dir, o.pluginCache()); err != nil {
+		failure(res, err)
+		return res
+	}
+	// Consumed before Terraform applies: whatever happens next, this plan
+	// is never applied again.
+	rec.Consumed, rec.ConsumedAt = true, o.now().UTC()
+	if _, err := store.SavePlan(rec); err != nil {
+		failure(res, err)
+		return res
+	}
+	o.emit(p.Name, PhaseApply, nil)
+	applied, err := r.Apply(ctx, dir, rec.PlanFile)
+	if applied != nil {
+		for _, c := range applied.Changed {
+			res.Changed = append(res.Changed, fmt.Sprintf("%s (%s)", c.Address, c.Action))
+		}
+	}
+	ar.Finished = o.now().UTC()
+	ar.Changed = res.Changed
+	ar.Success = err == nil
+	if err != nil {
+		ar.Error = err.Error()
+	}
+	recPath, saveErr := store.SaveApply(ar)
+	res.Record = recPath
+	if err == nil && saveErr != nil {
+		err = fmt.Errorf("applied, but the apply record could not be written: %w", saveErr)
+	}
+	if err != nil {
+		failure(res, err)
+		if applied != nil {
+			res.Hint = noRollbackHint(res.Changed, res.LogFile)
+		}
+		return res
+	}
+	res.Status = StatusApplied
+	return res
+}
+
+// noRollbackHint says what a failed apply means for the branch.
+func noRollbackHint(changed []string, log string) string {
+	var b strings.Builder
+	b.WriteString("Terraform does not roll back. ")
+	if len(changed) == 0 {
+		b.WriteString("No resource was changed before the failure.")
+	} else {
+		fmt.Fprintf(&b, "These %d resource(s) were changed and stay changed: %s.", len(changed), strings.Join(changed, ", "))
+	}
+	b.WriteString(" Do not merge this branch: fix the problem on the branch, run atoll plan, review, and atoll apply again. Full output: " + log)
+	return b.String()
+}
+
+func short(sha string) string {
+	if len(sha) > 8 {
+		return sha[:8]
+	}
+	return sha
+}

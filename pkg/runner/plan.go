@@ -1,0 +1,187 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/tf"
+)
+
+// Plan plans each target from a scratch checkout of HEAD (deleted projects:
+// of the merge-base, as a destroy) and saves, next to each plan file, a
+// record that binds it to HEAD, the base and the exact inputs. Independent
+// projects plan in parallel. The error is for problems of the whole run;
+// each project's failure is in its result.
+func Plan(ctx context.Context, o *Options, targets []Target) (*Report, error) {
+	rep := o.report("plan")
+	tfVersion, err := (&tf.Runner{Bin: o.TerraformBin}).Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cos := &checkouts{o: o}
+	defer cos.close()
+
+	results := map[string]*ProjectResult{}
+	var mu sync.Mutex
+	set := func(r *ProjectResult) {
+		mu.Lock()
+		results[r.Dir] = r
+		mu.Unlock()
+		o.emit(r.Name, PhaseDone, r)
+	}
+
+	var jobs []Job
+	byDir := map[string]Target{}
+	for _, t := range targets {
+		byDir[t.Project.Dir] = t
+		if t.Deleted && !o.DestroyDeleted {
+			set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusNeedsDestroy,
+				Error: "deleted on this branch: its infrastructure still exists",
+				Hint:  "plan its destroy with atoll plan --destroy-deleted, apply it, then merge"})
+			continue
+		}
+		jobs = append(jobs, Job{Dir: t.Project.Dir})
+		o.emit(t.Project.Name, PhaseQueued, nil)
+	}
+
+	// One checkout per commit, holding every project planned from it.
+	var head, base *checkoutResult
+	if ps := projectsOf(targets, false); len(ps) > 0 {
+		if o.FromWorktree {
+			head = o.worktreeCheckout(ps)
+		} else {
+			head = materialize(ctx, cos, o.Comparison.Head.SHA, ps)
+		}
+	}
+	if ps := projectsOf(targets, true); len(ps) > 0 && o.DestroyDeleted {
+		base = materialize(ctx, cos, o.Comparison.MergeBase, ps)
+	}
+
+	Schedule(ctx, jobs, o.jobs(), o.FailFast, func(ctx context.Context, dir string) bool {
+		t := byDir[dir]
+		co := head
+		if t.Deleted {
+			co = base
+		}
+		res := o.planOne(ctx, t, co, tfVersion)
+		set(res)
+		return res.Status == StatusPlanned || res.Status == StatusNoChanges
+	})
+	for _, j := range jobs {
+		if _, ok := results[j.Dir]; !ok {
+			t := byDir[j.Dir]
+			set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusSkipped, Error: "not started: interrupted or --fail-fast"})
+		}
+	}
+	return finish(rep, results, targets), nil
+}
+
+// checkoutResult is a scratch checkout, or why it could not be made.
+type checkoutResult struct {
+	root string
+	// inputs maps project directories to the hash of their files.
+	inputs map[string]string
+	err    error
+}
+
+func (c *checkoutResult) dir(projectDir string) string {
+	return filepath.Join(c.root, filepath.FromSlash(projectDir))
+}
+
+func materialize(ctx context.Context, cos *checkouts, commit git.Hash, ps []project.Project) *checkoutResult {
+	for _, p := range ps {
+		cos.o.emit(p.Name, PhaseMaterialize, nil)
+	}
+	co, err := cos.get(ctx, commit, ps)
+	if err != nil {
+		return &checkoutResult{err: err}
+	}
+	return &checkoutResult{root: co.Root, inputs: co.InputsHash}
+}
+
+func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfVersion string) *ProjectResult {
+	p := t.Project
+	res := &ProjectResult{Name: p.Name, Dir: p.Dir}
+	start := o.now()
+	defer func() { res.Duration = o.now().Sub(start) }()
+	if co.err != nil {
+		failure(res, co.err)
+		return res
+	}
+	store := o.store()
+	head := o.Comparison.Head.SHA.String()
+	planDir := store.PlanDir(p.Dir, head)
+	// A re-plan replaces the previous plan of this commit: the record goes
+	// first, so that no crash can leave a record vouching for a new plan file.
+	if err := os.Remove(filepath.Join(planDir, "record.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		failure(res, err)
+		return res
+	}
+	res.LogFile = filepath.Join(planDir, "plan.log")
+	_ = os.Remove(res.LogFile)
+	log, err := logFile(res.LogFile)
+	if err != nil {
+		failure(res, err)
+		return res
+	}
+	defer log.Close()
+	r := o.tfRunner(log)
+	dir := co.dir(p.Dir)
+	res.Workdir = dir
+
+	o.emit(p.Name, PhaseInit, nil)
+	if err := prepare(ctx, r, p, dir, o.pluginCache()); err != nil {
+		failure(res, err)
+		return res
+	}
+	o.emit(p.Name, PhasePlan, nil)
+	tmpPlan := filepath.Join(planDir, ".tmp-plan.tfplan")
+	pr, err := r.Plan(ctx, dir, tmpPlan, tf.PlanOptions{Destroy: t.Deleted})
+	if err != nil {
+		_ = os.Remove(tmpPlan)
+		_ = os.Remove(tmpPlan + ".json")
+		failure(res, err)
+		return res
+	}
+	res.PlanFile = filepath.Join(planDir, "plan.tfplan")
+	if err := errors.Join(os.Rename(tmpPlan, res.PlanFile), os.Rename(tmpPlan+".json", res.PlanFile+".json")); err != nil {
+		failure(res, err)
+		return res
+	}
+	if text, err := r.ShowPlanText(ctx, dir, res.PlanFile); err == nil {
+		res.PlanText = text
+		_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
+	}
+	sum, err := record.FileSHA256(res.PlanFile)
+	if err != nil {
+		failure(res, err)
+		return res
+	}
+	res.Counts = record.Counts{Add: pr.Add, Change: pr.Change, Replace: pr.Replace, Destroy: pr.Destroy, Import: pr.Import}
+	c := o.Comparison
+	rec := &record.Plan{
+		Project: p.Name, Dir: p.Dir, Workspace: "default",
+		Head: head, Branch: c.Head.Branch, BaseRef: c.Base.Name, BaseSHA: c.Base.SHA.String(),
+		InputsHash: co.inputs[p.Dir], Dirty: o.FromWorktree && !t.Deleted, TerraformBin: o.TerraformBin, TerraformVersion: tfVersion,
+		Time: o.now().UTC(), Counts: res.Counts, HasChanges: pr.HasChanges, Destroy: t.Deleted,
+		Workdir: dir, PlanFile: res.PlanFile, PlanSHA256: sum, LogFile: res.LogFile,
+	}
+	if !c.MergeBase.IsZero() {
+		rec.MergeBase = c.MergeBase.String()
+	}
+	if res.Record, err = store.SavePlan(rec); err != nil {
+		failure(res, err)
+		return res
+	}
+	res.Status = StatusNoChanges
+	if pr.HasChanges {
+		res.Status = StatusPlanned
+	}
+	return res
+}

@@ -1,0 +1,285 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/tf"
+	"github.com/atoll-tf/atoll/pkg/workspace"
+)
+
+// Target is a project to plan or apply.
+type Target struct {
+	Project project.Project
+	// Deleted projects exist only at the merge-base: they are planned (with
+	// --destroy-deleted) as a destroy from a checkout of the merge-base.
+	Deleted bool
+}
+
+// Options configure a run.
+type Options struct {
+	Repo   *git.Repo
+	Config *config.Config
+	// Comparison is HEAD, the base and their merge-base.
+	Comparison git.Comparison
+	// Workdir is the root of atoll's scratch directories.
+	Workdir      string
+	TerraformBin string
+	// Jobs is the number of projects run at once (default: CPUs).
+	Jobs     int
+	FailFast bool
+	// DestroyDeleted plans a destroy for deleted projects.
+	DestroyDeleted bool
+	// FromWorktree plans the work tree (uncommitted edits included) instead
+	// of HEAD; such plans are dirty.
+	FromWorktree bool
+	// AllowDirty lets apply use plans made from the work tree.
+	AllowDirty bool
+	// Force, when set, is the reason given to apply despite a refusal of
+	// the up-to-date check; it is stored in the apply record.
+	Force string
+	// Events receives progress; it must be safe for concurrent use.
+	Events func(Event)
+	// Now is the clock (tests fix it).
+	Now func() time.Time
+	// InterruptGrace is how long Terraform may take to stop after Ctrl-C.
+	InterruptGrace time.Duration
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Options) emit(name string, phase Phase, res *ProjectResult) {
+	if o.Events != nil {
+		o.Events(Event{Time: o.now(), Project: name, Phase: phase, Result: res})
+	}
+}
+
+func (o *Options) jobs() int {
+	if o.Jobs > 0 {
+		return o.Jobs
+	}
+	return runtime.NumCPU()
+}
+
+// Store returns the record store of the repository under the workdir.
+func Store(workdir string, repo *git.Repo) record.Store {
+	return record.Store{Root: filepath.Join(workdir, workspace.RepoID(repo))}
+}
+
+func (o *Options) store() record.Store { return Store(o.Workdir, o.Repo) }
+
+func (o *Options) report(command string) *Report {
+	c := o.Comparison
+	r := &Report{Command: command, Head: c.Head.SHA.String(), Branch: c.Head.Branch, Base: c.Base.Name, BaseSHA: c.Base.SHA.String()}
+	if !c.MergeBase.IsZero() {
+		r.MergeBase = c.MergeBase.String()
+	}
+	return r
+}
+
+// fromModuleRe reads a geodesic .envrc's TF_CLI_INIT_FROM_MODULE value.
+var fromModuleRe = regexp.MustCompile(`(?m)^\s*export\s+TF_CLI_INIT_FROM_MODULE=["']?([^"'\s]+)["']?`)
+
+// fromModuleSource is where a -from-module project's code comes from.
+func fromModuleSource(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ".envrc"))
+	if err != nil {
+		return "", fmt.Errorf("read .envrc of a -from-module project: %w", err)
+	}
+	m := fromModuleRe.FindSubmatch(b)
+	if m == nil {
+		return "", errors.New(".envrc does not export TF_CLI_INIT_FROM_MODULE")
+	}
+	return string(m[1]), nil
+}
+
+// prepare initialises a project's scratch directory: for -from-module
+// projects, Terraform first copies the module into the empty directory and
+// the project's own files (tfvars, overrides) are laid over it.
+func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCache string) error {
+	if p.FromModule {
+		src := p.Source
+		if src == "" {
+			var err error
+			if src, err = fromModuleSource(dir); err != nil {
+				return err
+			}
+		}
+		own := dir + ".own"
+		if err := os.RemoveAll(own); err != nil {
+			return err
+		}
+		if err := os.Rename(dir, own); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := r.Init(ctx, dir, tf.InitOptions{FromModule: src, PluginCacheDir: pluginCache}); err != nil {
+			return err
+		}
+		if err := overlay(own, dir); err != nil {
+			return err
+		}
+		if err := os.RemoveAll(own); err != nil {
+			return err
+		}
+	}
+	if problem, err := project.StateProblem(dir); err != nil {
+		return err
+	} else if problem != "" {
+		return &refusal{msg: problem, hint: "atoll runs Terraform in a scratch checkout; see docs/plan-and-apply.md#state"}
+	}
+	return r.Init(ctx, dir, tf.InitOptions{PluginCacheDir: pluginCache})
+}
+
+// overlay copies the files of src over dst, keeping modes.
+func overlay(src, dst string) error {
+	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		switch {
+		case fi.IsDir():
+			return os.MkdirAll(target, fi.Mode().Perm()|0o700)
+		case fi.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			_ = os.Remove(target)
+			return os.Symlink(link, target)
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, b, fi.Mode().Perm())
+		}
+	})
+}
+
+// refusal is a safety check that stopped a project before Terraform ran.
+type refusal struct{ msg, hint string }
+
+func (r *refusal) Error() string { return r.msg }
+
+// logFile opens a project's log, appending.
+func logFile(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+}
+
+func (o *Options) tfRunner(log *os.File) *tf.Runner {
+	return &tf.Runner{Bin: o.TerraformBin, Stdout: log, Stderr: log, InterruptGrace: o.InterruptGrace}
+}
+
+func (o *Options) pluginCache() string {
+	if v := os.Getenv("TF_PLUGIN_CACHE_DIR"); v != "" {
+		return ""
+	}
+	return filepath.Join(o.Workdir, "plugin-cache")
+}
+
+// who names the person or machine applying, for apply records.
+func who() string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if v := os.Getenv("GITHUB_ACTOR"); v != "" {
+		name = v + " (GitHub Actions)"
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// checkouts materialises the commits a run needs, once each.
+type checkouts struct {
+	o    *Options
+	mu   sync.Mutex
+	open []*workspace.Checkout
+}
+
+func (c *checkouts) get(ctx context.Context, commit git.Hash, projects []project.Project) (*workspace.Checkout, error) {
+	co, err := workspace.Materialize(ctx, c.o.Workdir, c.o.Repo, commit, projects, c.o.Config.Watch)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.open = append(c.open, co)
+	c.mu.Unlock()
+	return co, nil
+}
+
+func (c *checkouts) close() {
+	for _, co := range c.open {
+		_ = co.Close()
+	}
+}
+
+func projectsOf(ts []Target, deleted bool) []project.Project {
+	var out []project.Project
+	for _, t := range ts {
+		if t.Deleted == deleted {
+			out = append(out, t.Project)
+		}
+	}
+	return out
+}
+
+// finish fills the report's order and summary.
+func finish(rep *Report, results map[string]*ProjectResult, order []Target) *Report {
+	for _, t := range order {
+		if r, ok := results[t.Project.Dir]; ok {
+			rep.Projects = append(rep.Projects, *r)
+		}
+	}
+	sort.SliceStable(rep.Projects, func(i, j int) bool { return rep.Projects[i].Dir < rep.Projects[j].Dir })
+	rep.Summarize()
+	return rep
+}
+
+func failure(res *ProjectResult, err error) {
+	var ref *refusal
+	var stale *tf.StalePlanError
+	var te *record.TamperedError
+	switch {
+	case errors.As(err, &ref):
+		res.Status, res.Error, res.Hint = StatusRefused, ref.msg, ref.hint
+	case errors.As(err, &stale):
+		res.Status, res.Error = StatusRefused, stale.Error()
+		res.Hint = "the state changed after the plan was made: run atoll plan again, review, then apply"
+	case errors.As(err, &te):
+		res.Status, res.Error = StatusRefused, te.Error()
+		res.Hint = "a plan must be applied exactly as it was reviewed: run atoll plan again"
+	default:
+		res.Status, res.Error = StatusFailed, strings.TrimSpace(err.Error())
+		if res.LogFile != "" {
+			res.Hint = "Terraform's full output is in " + res.LogFile
+		}
+	}
+}

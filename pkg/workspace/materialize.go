@@ -1,0 +1,251 @@
+package workspace
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"syscall"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/project"
+)
+
+// tmpPrefix starts the names of directories that are not (or no longer)
+// checkouts: trees being built, trees being replaced or removed. Whatever
+// a crash leaves behind has this prefix, and the next build of the same
+// commit, or Clean, removes it.
+const tmpPrefix = ".tmp-"
+
+// Checkout is a materialised commit. While it is open, no other build of the
+// same commit replaces its directory; Close it when done with the files.
+type Checkout struct {
+	// Root is <workdir>/<repo-id>/<short-sha>; a project's files are at
+	// Root/<project dir>.
+	Root   string
+	Commit git.Hash
+	// InputsHash maps each project directory to a hash of exactly the files
+	// written for it (path, blob and mode of each): equal hashes across two
+	// commits mean Terraform reads the same files in both.
+	InputsHash map[string]string
+	// Warnings name files that were left out (symlinks that leave the
+	// checkout) or that point nowhere.
+	Warnings []string
+
+	hold *os.File
+}
+
+// Dir is where a project's files are in the checkout.
+func (c *Checkout) Dir(projectDir string) string {
+	return filepath.Join(c.Root, filepath.FromSlash(projectDir))
+}
+
+// Close lets a later build of the same commit replace the directory.
+func (c *Checkout) Close() error {
+	if c.hold == nil {
+		return nil
+	}
+	err := c.hold.Close()
+	c.hold = nil
+	return err
+}
+
+// Materialize writes into <workdir>/<repo-id>/<short-sha> the files of
+// commit that projects need, read from git objects (the work tree's
+// uncommitted bytes never reach the checkout): each project's whole
+// directory, the local modules it uses, the files its watch globs and
+// globalWatch match, the .envrc files of its parent directories, and what
+// symlinks among those point to. .terraform directories are left out, and
+// so are symlinks that leave the checkout (with a warning).
+//
+// The tree is built in a temporary directory next to its final place and
+// renamed into place only when complete, replacing the checkout of an
+// earlier run, so a crash or a cancelled ctx never leaves a partial tree
+// where a complete one was. Builds of the same commit take turns, and a
+// build waits until every open Checkout of that commit is closed (a caller
+// must therefore Close a checkout before materialising its commit again).
+// Two commits whose short SHAs collide share a directory; since every call
+// rebuilds it, that costs a rebuild, never a wrong file.
+func Materialize(ctx context.Context, workdir string, repo *git.Repo, commit git.Hash, projects []project.Project, globalWatch []string) (*Checkout, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkWorkdir(workdir, repo); err != nil {
+		return nil, err
+	}
+	c, err := repo.Commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := selectFiles(repo, c.Tree, projects, globalWatch)
+	if err != nil {
+		return nil, err
+	}
+
+	repoDir := filepath.Join(workdir, RepoID(repo))
+	short := commit.Short()
+	build, err := lock(ctx, buildLockPath(repoDir, short), syscall.LOCK_EX)
+	if err != nil {
+		return nil, fmt.Errorf("wait for another build of %s: %w", short, err)
+	}
+	defer unlock(build)
+	use, err := lock(ctx, useLockPath(repoDir, short), syscall.LOCK_EX)
+	if err != nil {
+		return nil, fmt.Errorf("wait for runs using the checkout of %s: %w", short, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			unlock(use)
+		}
+	}()
+
+	// Holding the build lock, any temporary directory of this commit is a
+	// crashed build's leftover.
+	removeLeftovers(repoDir, short)
+	tmp, err := os.MkdirTemp(repoDir, tmpPrefix+short+"-*")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeTree(ctx, repo, tmp, sel.files); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
+	root := filepath.Join(repoDir, short)
+	if err := swap(tmp, root); err != nil {
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
+	// Open to readers; builders still wait for the build lock, so none can
+	// take the use lock between its release and this shared lock.
+	if err := flock(use, syscall.LOCK_SH); err != nil {
+		return nil, fmt.Errorf("lock checkout %s: %w", short, err)
+	}
+	ok = true
+
+	co := &Checkout{Root: root, Commit: commit, InputsHash: map[string]string{}, Warnings: sel.warnings, hold: use}
+	for dir, paths := range sel.byProject {
+		co.InputsHash[dir] = inputsHash(paths, sel.files)
+	}
+	return co, nil
+}
+
+// swap renames the complete tree tmp to dir, moving an older tree aside
+// first and removing it after.
+func swap(tmp, dir string) error {
+	old := tmp + "-old"
+	hadOld := true
+	if err := os.Rename(dir, old); errors.Is(err, fs.ErrNotExist) {
+		hadOld = false
+	} else if err != nil {
+		return fmt.Errorf("move the previous checkout aside: %w", err)
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if hadOld {
+			_ = os.Rename(old, dir)
+		}
+		return fmt.Errorf("move the checkout into place: %w", err)
+	}
+	if hadOld {
+		// Should this fail, old is a .tmp- leftover for a later run.
+		_ = os.RemoveAll(old)
+	}
+	return nil
+}
+
+// removeLeftovers removes the temporary directories of short. The caller
+// holds its build lock. Failures are left for Clean.
+func removeLeftovers(repoDir, short string) {
+	matches, _ := filepath.Glob(filepath.Join(repoDir, tmpPrefix+short+"-*"))
+	for _, m := range matches {
+		_ = os.RemoveAll(m)
+	}
+}
+
+// writeTree writes files under root, in parallel since most of the time is
+// spent in file system calls.
+func writeTree(ctx context.Context, repo *git.Repo, root string, files map[string]file) error {
+	if err := os.Chmod(root, 0o755); err != nil {
+		return err
+	}
+	todo := make(chan file)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range todo {
+				if err := writeFile(ctx, repo, root, f); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	paths := make([]string, 0, len(files))
+	for p := range files {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+feed:
+	for _, p := range paths {
+		select {
+		case todo <- files[p]:
+		case <-ctx.Done():
+			break feed
+		case err := <-errs:
+			errs <- err
+			break feed
+		}
+	}
+	close(todo)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	return ctx.Err()
+}
+
+func writeFile(ctx context.Context, repo *git.Repo, root string, f file) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	dst := filepath.Join(root, filepath.FromSlash(f.Path))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if f.Symlink {
+		return os.Symlink(f.target, dst)
+	}
+	b, err := repo.ReadCommitted(f.Path, f.Blob)
+	if err != nil {
+		return err
+	}
+	perm := os.FileMode(0o644)
+	if f.Executable {
+		perm = 0o755
+	}
+	return os.WriteFile(dst, b, perm)
+}
+
+// inputsHash hashes the sorted (path, blob, mode) list of a project's files.
+func inputsHash(paths []string, files map[string]file) string {
+	h := sha256.New()
+	for _, p := range paths {
+		f := files[p]
+		fmt.Fprintf(h, "%s %s %s\x00", f.mode(), f.Blob, p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

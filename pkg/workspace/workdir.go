@@ -1,0 +1,143 @@
+// Package workspace keeps scratch checkouts of commits: the files a set of
+// projects needs, written from git objects into a directory of their own, so
+// Terraform never runs in the user's work tree (nor in geodesic's /conf) and
+// several branches can plan the same project at once.
+//
+// Layout: <workdir>/<repo-id>/<short-sha>/<project dir>. Project paths are
+// kept, so geodesic's ${PWD##*/conf/} and relative module sources such as
+// ../../modules/x behave as they do in the repository.
+package workspace
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+)
+
+// EnvWorkdir overrides the default workdir.
+const EnvWorkdir = "ATOLL_WORKDIR"
+
+// wOK is access(2)'s W_OK, which package syscall does not name.
+const wOK = 0x2
+
+// DefaultWorkdir is where checkouts live unless the caller says otherwise:
+// /localhost/.atoll when /localhost is a writable directory (geodesic mounts
+// the host's home there, so checkouts and provider downloads survive the
+// container), else ${XDG_CACHE_HOME:-~/.cache}/atoll. It is empty when
+// neither can be determined (no HOME).
+func DefaultWorkdir() string { return defaultWorkdir("/localhost", os.Getenv) }
+
+func defaultWorkdir(localhost string, getenv func(string) string) string {
+	if fi, err := os.Stat(localhost); err == nil && fi.IsDir() && syscall.Access(localhost, wOK) == nil {
+		return filepath.Join(localhost, ".atoll")
+	}
+	// The XDG spec says a relative XDG_CACHE_HOME is invalid and is ignored.
+	if c := getenv("XDG_CACHE_HOME"); filepath.IsAbs(c) {
+		return filepath.Join(c, "atoll")
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "atoll")
+	}
+	return ""
+}
+
+// Resolve picks the workdir: flagValue when set, else ATOLL_WORKDIR, else
+// DefaultWorkdir. A leading ~/ is expanded (values from atoll.yaml are not
+// expanded by a shell) and the result is absolute.
+func Resolve(flagValue string) (string, error) {
+	return resolve(flagValue, os.Getenv, "/localhost")
+}
+
+func resolve(flagValue string, getenv func(string) string, localhost string) (string, error) {
+	dir := flagValue
+	if dir == "" {
+		dir = getenv(EnvWorkdir)
+	}
+	if dir == "" {
+		dir = defaultWorkdir(localhost, getenv)
+	}
+	if dir == "" {
+		return "", fmt.Errorf("no directory for scratch checkouts: HOME is not set; set %s", EnvWorkdir)
+	}
+	if rest, ok := strings.CutPrefix(dir, "~"); ok && (rest == "" || rest[0] == '/') {
+		home := getenv("HOME")
+		if home == "" {
+			return "", fmt.Errorf("workdir %q: cannot expand ~ because HOME is not set", dir)
+		}
+		dir = home + rest
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("workdir %q: %w", dir, err)
+	}
+	return abs, nil
+}
+
+// RepoID names a repository's directory under the workdir: a readable name
+// and 8 hex digits of a hash of the shared git directory's absolute path. It
+// is derived from the common git directory, not the work tree, so linked
+// worktrees of one repository share their checkouts, while two clones that
+// happen to have the same name do not.
+func RepoID(repo *git.Repo) string {
+	common := filepath.Clean(repo.CommonDir)
+	if real, err := filepath.EvalSymlinks(common); err == nil {
+		common = real
+	}
+	name := filepath.Base(common)
+	if name == ".git" {
+		name = filepath.Base(filepath.Dir(common))
+	} else {
+		name = strings.TrimSuffix(name, ".git") // a bare repository
+	}
+	name = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, name)
+	if strings.Trim(name, ".") == "" {
+		name = "repo"
+	}
+	sum := sha256.Sum256([]byte(common))
+	return name + "-" + hex.EncodeToString(sum[:4])
+}
+
+// CheckoutDir is where the checkout of commit lives (whether or not it
+// has been materialised).
+func CheckoutDir(workdir string, repo *git.Repo, commit git.Hash) string {
+	return filepath.Join(workdir, RepoID(repo), commit.Short())
+}
+
+// checkWorkdir refuses a workdir whose checkouts Terraform would run in
+// where atoll promises it never does.
+func checkWorkdir(workdir string, repo *git.Repo) error {
+	if !filepath.IsAbs(workdir) {
+		return fmt.Errorf("workdir %q is not an absolute path", workdir)
+	}
+	dir := filepath.Clean(workdir)
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	root := repo.Root
+	if real, err := filepath.EvalSymlinks(root); err == nil {
+		root = real
+	}
+	for _, forbidden := range []string{root, "/conf"} {
+		if within(dir, forbidden) {
+			return fmt.Errorf("workdir %s is inside %s: scratch checkouts must live outside the repository's work tree; choose another workdir (%s)", workdir, forbidden, EnvWorkdir)
+		}
+	}
+	return nil
+}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}

@@ -1,0 +1,74 @@
+package workspace
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestDefaultWorkdir(t *testing.T) {
+	t.Parallel()
+	writable := t.TempDir()
+	readOnly := t.TempDir()
+	if err := os.Chmod(readOnly, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "localhost")
+	type test struct {
+		name      string
+		localhost string
+		env       map[string]string
+		want      string
+	}
+	tests := []test{
+		{"geodesic", writable, map[string]string{"HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"}, filepath.Join(writable, ".atoll")},
+		{"xdg", missing, map[string]string{"HOME": "/home/u", "XDG_CACHE_HOME": "/xdg"}, "/xdg/atoll"},
+		{"relative xdg is ignored", missing, map[string]string{"HOME": "/home/u", "XDG_CACHE_HOME": "cache"}, "/home/u/.cache/atoll"},
+		{"home", missing, map[string]string{"HOME": "/home/u"}, "/home/u/.cache/atoll"},
+		{"nothing", missing, nil, ""},
+	}
+	if os.Geteuid() != 0 { // root may write anywhere
+		tests = append(tests, test{"read-only localhost", readOnly, map[string]string{"HOME": "/home/u"}, "/home/u/.cache/atoll"})
+	}
+	for _, tt := range tests {
+		if got := defaultWorkdir(tt.localhost, env(tt.env)); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestResolve(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "localhost")
+	cwd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, flag string
+		env        map[string]string
+		want       string
+	}{
+		{"flag wins", "/flag", map[string]string{EnvWorkdir: "/env", "HOME": "/h"}, "/flag"},
+		{"then the environment", "", map[string]string{EnvWorkdir: "/env", "HOME": "/h"}, "/env"},
+		{"then the default", "", map[string]string{"HOME": "/h"}, "/h/.cache/atoll"},
+		{"tilde", "~/w", map[string]string{"HOME": "/h"}, "/h/w"},
+		{"relative", "w", map[string]string{"HOME": "/h"}, filepath.Join(cwd, "w")},
+		{"cleaned", "/a/../b/", nil, "/b"},
+	}
+	for _, tt := range tests {
+		got, err := resolve(tt.flag, env(tt.env), missing)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+	for _, flag := range []string{"", "~/w"} {
+		if got, err := resolve(flag, env(nil), missing); err == nil {
+			t.Errorf("%q without HOME: %q, want an error", flag, got)
+		}
+	}
+}
