@@ -3,8 +3,10 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/atoll-tf/atoll/pkg/demo"
+	"github.com/atoll-tf/atoll/pkg/tf"
 	"github.com/atoll-tf/atoll/pkg/ui"
 	"github.com/spf13/cobra"
 )
@@ -26,10 +28,12 @@ func NewCmdDemo(io *ui.IO, runF func(*DemoOptions) error) *cobra.Command {
 		Long: `Build a sandbox (a bare origin and a clone with geodesic layout: projects under
 conf/, shared local modules under modules/, Terraform built-ins only), make a
 feature branch that edits one shared module and one project, and run
-atoll changed on it, narrating each step. The sandbox is kept so you can cd
-into it and try commands yourself.
+atoll changed on it, narrating each step. With Terraform installed, go on:
+plan from scratch checkouts, see apply refuse a branch that is behind main,
+catch up, plan, apply, and merge. State stays inside the sandbox. The sandbox
+is kept so you can cd into it and try commands yourself.
 
-Needs git on PATH.
+Needs git on PATH; plan and apply need terraform (or tofu).
 
 ` + ExitCodesHelp,
 		Example: `  atoll demo
@@ -71,25 +75,66 @@ func demoRun(opts *DemoOptions) error {
 	if err != nil {
 		return err
 	}
-	n++
-	fmt.Fprintf(io.Out, "%s Ask atoll which projects the branch affects, and why.\n   %s\n\n", s.Bold.Render(fmt.Sprintf("%d.", n)), s.Muted.Render("$ atoll changed"))
-	// The demo always shows the table: it is read by a person.
+	step := func(say, cmd string) {
+		n++
+		fmt.Fprintf(io.Out, "\n%s %s\n", s.Bold.Render(fmt.Sprintf("%d.", n)), say)
+		if cmd != "" {
+			fmt.Fprintf(io.Out, "   %s\n\n", s.Muted.Render("$ "+cmd))
+		}
+	}
+	// The demo always shows tables: it is read by a person.
 	tty := *io
 	tty.OutTTY = true
-	if code := Run(opts.cmd.Context(), &tty, []string{"-C", sb.Work, "changed"}); code != ExitOK {
+	atoll := func(args ...string) int {
+		return Run(opts.cmd.Context(), &tty, append([]string{"-C", sb.Work}, args...))
+	}
+	step("Ask atoll which projects the branch affects, and why.", "atoll changed")
+	if code := atoll("changed"); code != ExitOK {
 		return &silentError{code: code}
 	}
-	fmt.Fprintf(io.Out, `
-conf/prod/eks changed on main, not on the branch: it is not listed.
-conf/prod/vpc and conf/staging/vpc are listed through the module chain.
+	fmt.Fprintln(io.Out, "\nconf/prod/eks changed on main, not on the branch: it is not listed.\nconf/prod/vpc and conf/staging/vpc are listed through the module chain.")
 
-The sandbox is at %s
+	workdir := filepath.Join(sb.Root, "atoll-work")
+	if _, err := tf.Find(""); err != nil {
+		fmt.Fprintf(io.Out, "\nTerraform is not installed, so the demo stops before plan and apply (%v).\n", err)
+	} else {
+		step("Plan the affected projects, each from a scratch checkout of the branch's commit (never the work tree).", "atoll plan")
+		if code := atoll("plan", "--workdir", workdir); code != ExitOK {
+			return &silentError{code: code}
+		}
+		step("Try to apply. main moved on since the branch started, so applying now would make main stop describing production: atoll refuses.", "atoll apply")
+		if code := atoll("apply", "--workdir", workdir); code != ExitCheckFailed {
+			return fmt.Errorf("the demo expected apply to refuse a branch behind main (exit %d), got exit %d", ExitCheckFailed, code)
+		}
+		step("Catch up with main, plan again at the new commit, and apply from the branch.", "git merge origin/main && atoll plan && atoll apply")
+		if err := demo.CatchUp(sb); err != nil {
+			return err
+		}
+		if code := atoll("plan", "--workdir", workdir); code != ExitOK {
+			return &silentError{code: code}
+		}
+		if code := atoll("apply", "--workdir", workdir); code != ExitOK {
+			return &silentError{code: code}
+		}
+		step("The apply succeeded: now merge, and main describes production.", "git checkout main && git merge "+sb.Branch+" && git push")
+		if err := demo.Merge(sb); err != nil {
+			return err
+		}
+		if err := demo.Checkout(sb, sb.Branch); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(io.Out, `
+The sandbox is at %s (state files in state/, scratch checkouts in atoll-work/).
 Try:
   cd %s
+  export ATOLL_WORKDIR=%s
+  git checkout -b next && echo '# note' >> modules/network/main.tf && git commit -qam note
   atoll changed -v                  # which refs were compared, and why
   atoll changed --output json       # for CI
-  for p in $(atoll changed); do echo "plan $p"; done
   atoll projects
-`, sb.Root, sb.Work)
+  atoll plan --output markdown      # a PR comment
+`, sb.Root, sb.Work, workdir)
 	return nil
 }

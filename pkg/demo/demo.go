@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 )
@@ -46,6 +47,9 @@ type Sandbox struct {
 	Branch             string
 }
 
+// Projects are the example's root projects.
+var Projects = []string{"conf/prod/eks", "conf/prod/vpc", "conf/staging/app", "conf/staging/vpc"}
+
 // FeatureBranch is the branch the demo creates.
 const FeatureBranch = "feature/wider-subnets"
 
@@ -59,8 +63,17 @@ func Build(root string, narrate func(Step)) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
+	if root, err = filepath.Abs(root); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, err
+	}
+	// The stand-in for a remote backend: local state at an absolute path,
+	// outside the repository and outside atoll's scratch checkouts.
+	for _, p := range Projects {
+		files[p+"/backend.tf"] = fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n",
+			filepath.Join(root, "state", strings.ReplaceAll(p, "/", "-")+".tfstate"))
 	}
 	narrate(Step{Say: "Create a bare origin and a clone with a geodesic layout: projects under conf/, shared modules under modules/, first commit on main, pushed.",
 		Cmd: "git init --bare origin.git && git clone origin.git work"})
@@ -124,4 +137,27 @@ output "ids" {
 		return nil, err
 	}
 	return sb, nil
+}
+
+// CatchUp merges the base branch into the feature branch, as a person does
+// when the branch is behind.
+func CatchUp(sb *Sandbox) error {
+	_, err := sandbox.Git(sb.Work, "merge", "-q", "--no-edit", "origin/main")
+	return err
+}
+
+// Merge merges the feature branch into main and pushes it.
+func Merge(sb *Sandbox) error {
+	for _, args := range [][]string{{"checkout", "-q", "main"}, {"merge", "-q", "--no-edit", sb.Branch}, {"push", "-q", "origin", "main"}} {
+		if _, err := sandbox.Git(sb.Work, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Checkout switches the sandbox's work tree to a branch.
+func Checkout(sb *Sandbox, branch string) error {
+	_, err := sandbox.Git(sb.Work, "checkout", "-q", branch)
+	return err
 }
