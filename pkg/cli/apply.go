@@ -2,6 +2,10 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"strings"
+
+	"github.com/atoll-tf/atoll/pkg/guard"
 
 	"github.com/atoll-tf/atoll/pkg/runner"
 	"github.com/atoll-tf/atoll/pkg/ui"
@@ -12,6 +16,7 @@ import (
 type ApplyOptions struct {
 	RunOptions
 	AllowDirty bool
+	Force      string
 }
 
 // NewCmdApply builds `atoll apply`.
@@ -58,6 +63,7 @@ second Ctrl-C kills it, after saying what is at risk.
 	}
 	opts.flags(cmd)
 	cmd.Flags().BoolVar(&opts.AllowDirty, "allow-dirty", false, "apply plans made from the work tree (--from-worktree)")
+	cmd.Flags().StringVar(&opts.Force, "force", "", "apply although the guard's up-to-date or locks check failed, for this `REASON` (stored in the apply record)")
 	return cmd
 }
 
@@ -68,9 +74,53 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 	}
 	defer rs.s.Close()
 	rs.opts.AllowDirty = opts.AllowDirty
+	if err := applyGuard(opts, rs); err != nil {
+		return err
+	}
 	rep, err := opts.execute(ctx, rs, runner.Apply)
 	if err != nil {
 		return err
 	}
 	return runExit(rep, false)
+}
+
+// applyGuard runs the guard's apply stage before anything is applied. The
+// planned check is left to the runner, which refuses project by project;
+// any other failed check refuses the whole apply unless --force gives a
+// reason, which the apply records keep.
+func applyGuard(opts *ApplyOptions, rs *runSetup) error {
+	if cmd := opts.cmd; cmd.Flags().Changed("force") && strings.TrimSpace(opts.Force) == "" {
+		return usagef("--force needs a reason, e.g. --force \"hotfix, approved by X\"")
+	}
+	dirty := false
+	for _, t := range rs.targets {
+		if rec, err := runner.Store(rs.opts.Workdir, rs.s.Repo).LoadPlan(t.Project.Dir, rs.res.Comparison.Head.SHA.String()); err == nil && rec.Dirty {
+			dirty = true
+		}
+	}
+	rep, err := evaluateGuard(rs.s, guard.Options{Stage: guard.StageApply, FromWorktree: dirty})
+	if err != nil {
+		return err
+	}
+	rs.opts.UpToDateChecked = true
+	var blocking []string
+	for _, c := range rep.Failed() {
+		if c.Name != guard.Planned {
+			blocking = append(blocking, c.Name)
+		}
+	}
+	if len(blocking) == 0 {
+		return nil
+	}
+	io := opts.IO
+	s := ui.NewStyles(io.Err, io.Color)
+	_ = ui.GuardChecklist(io.Err, s, rep)
+	if opts.Force != "" {
+		fmt.Fprintf(io.Err, "%s applying despite failed checks (%s): --force %q is stored in each apply record\n", s.Warning.Render("warning:"), strings.Join(blocking, ", "), opts.Force)
+		rs.opts.Force = opts.Force
+		return nil
+	}
+	return &ExitError{Code: ExitCheckFailed,
+		Err:  fmt.Errorf("apply refused: the guard's %s check failed, so applying would break main == production", strings.Join(blocking, ", ")),
+		Hint: "fix what the checklist above says; to apply anyway, give a reason: --force \"REASON\""}
 }

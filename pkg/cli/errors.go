@@ -18,7 +18,7 @@ const (
 	ExitOK          = 0
 	ExitFailure     = 1
 	ExitChanges     = 2 // --exit-code / --detailed-exitcode: something to do
-	ExitCheckFailed = 3 // a guard check failed (policy violation)
+	ExitCheckFailed = 3 // a guard check failed, or apply refused (policy)
 	ExitUsage       = 4
 	ExitInput       = 5
 	ExitRepository  = 6
@@ -30,11 +30,12 @@ const ExitCodesHelp = `Exit codes:
   0    success
   1    unexpected error
   2    --exit-code: projects are affected
-  3    a guard check failed (reserved for atoll guard)
+  3    a check failed: atoll guard, or apply refused a project
   4    usage error: unknown flag, bad argument, unknown project
   5    invalid input: atoll.yaml, Terraform files, module graph
-  6    repository problem: not a repository, base ref missing,
-       shallow clone, unrelated histories
+  6    repository problem or a check that could not be evaluated: not a
+       repository, base ref missing, shallow clone, unrelated histories,
+       unreachable remote (--fetch), damaged record
   130  interrupted (Ctrl-C)`
 
 // ExitError is an error with its exit code and a hint on how to fix it.

@@ -97,6 +97,7 @@ apply from the branch, and merge only when the apply succeeded.
   atoll changed    which projects this branch affects, and why
   atoll plan       plan them from a scratch checkout of HEAD
   atoll apply      apply those plans, in dependency order, before merging
+  atoll guard      may this branch be merged? (main == production)
   atoll projects   the Terraform root projects atoll sees
   atoll demo       try it all in a throw-away sandbox
 
@@ -122,6 +123,7 @@ apply from the branch, and merge only when the apply succeeded.
 		NewCmdPlan(io, g, nil),
 		NewCmdApply(io, g, nil),
 		NewCmdClean(io, g, nil),
+		NewCmdGuard(io, g, nil),
 		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)

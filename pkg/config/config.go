@@ -43,10 +43,24 @@ type Config struct {
 	Workdir string `mapstructure:"workdir" json:"-"`
 	// TerraformBin is the Terraform (or OpenTofu) binary to run.
 	TerraformBin string `mapstructure:"terraform_bin" json:"-"`
+	// Guard configures atoll guard.
+	Guard Guard `mapstructure:"guard" json:"-"`
 
 	// File is the configuration file that was read, empty when none exists.
 	File string `mapstructure:"-" json:"-"`
 }
+
+// Guard configures atoll guard.
+type Guard struct {
+	// Mode of the up-to-date check: strict (any new commit on the base
+	// fails) or targeted (only commits that affect this branch's projects).
+	Mode string `mapstructure:"mode"`
+	// Skip disables checks by name.
+	Skip []string `mapstructure:"skip"`
+}
+
+// GuardChecks are the names of atoll guard's checks.
+var GuardChecks = []string{"up-to-date", "clean", "planned", "applied", "locks"}
 
 // Project is one entry under projects:.
 type Project struct {
@@ -186,6 +200,20 @@ func (c *Config) Validate(raw []byte) error {
 			}
 		}
 	}
+	switch c.Guard.Mode {
+	case "", "strict", "targeted":
+	default:
+		return bad("guard.mode", "%q is not strict or targeted", c.Guard.Mode)
+	}
+	for i, name := range c.Guard.Skip {
+		known := false
+		for _, k := range GuardChecks {
+			known = known || k == name
+		}
+		if !known {
+			return bad(fmt.Sprintf("guard.skip[%d]", i), "%q is not a check (%s)", name, strings.Join(GuardChecks, ", "))
+		}
+	}
 	dirs, names := map[string]int{}, map[string]int{}
 	for i, p := range c.Projects {
 		key := fmt.Sprintf("projects[%d]", i)
@@ -268,7 +296,7 @@ func (c *Config) ProjectByDir(dir string) (Project, bool) {
 
 // Keys lists every key atoll.yaml accepts, for documentation and completion.
 func Keys() []string {
-	k := []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on", "projects[].source"}
+	k := []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on", "projects[].source", "guard.mode", "guard.skip"}
 	sort.Strings(k)
 	return k
 }

@@ -50,6 +50,12 @@ func (r *Repo) ResolveBase(explicit string) (Comparison, error) {
 	if err != nil {
 		return Comparison{}, err
 	}
+	return r.ResolveBaseAt(head, explicit)
+}
+
+// ResolveBaseAt is ResolveBase for another commit than HEAD (a commit
+// being merged or pushed, in hooks).
+func (r *Repo) ResolveBaseAt(head Head, explicit string) (Comparison, error) {
 	cmp := Comparison{Head: head}
 	found := false
 	if explicit != "" {

@@ -80,7 +80,10 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 		o.emit(r.Name, PhaseDone, r)
 	}
 
-	baseErr := o.upToDate()
+	var baseErr error
+	if !o.UpToDateChecked {
+		baseErr = o.upToDate()
+	}
 	if baseErr != nil && o.Force != "" {
 		baseErr = nil
 	}
@@ -101,7 +104,12 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 		}
 		plans[t.Project.Dir] = rec
 		if !rec.HasChanges {
-			res.Status, res.Error = StatusNoChanges, ""
+			// Nothing to apply, but the infrastructure was just shown to
+			// match HEAD: record that, so the merge guard knows.
+			res.Status = StatusNoChanges
+			if err := o.recordNoChanges(rec); err != nil {
+				failure(res, err)
+			}
 			set(res)
 			continue
 		}
@@ -235,4 +243,18 @@ func short(sha string) string {
 		return sha[:8]
 	}
 	return sha
+}
+
+// recordNoChanges consumes a plan without changes and writes a successful
+// apply record for it.
+func (o *Options) recordNoChanges(rec *record.Plan) error {
+	now := o.now().UTC()
+	rec.Consumed, rec.ConsumedAt = true, now
+	store := o.store()
+	if _, err := store.SavePlan(rec); err != nil {
+		return err
+	}
+	_, err := store.SaveApply(&record.Apply{Project: rec.Project, Dir: rec.Dir, Head: rec.Head, Branch: rec.Branch,
+		InputsHash: rec.InputsHash, Success: true, Destroy: rec.Destroy, Started: now, Finished: now, Who: who(), Force: o.Force})
+	return err
 }

@@ -52,6 +52,9 @@ type Options struct {
 	// Force, when set, is the reason given to apply despite a refusal of
 	// the up-to-date check; it is stored in the apply record.
 	Force string
+	// UpToDateChecked says the caller already ran the guard's up-to-date
+	// check (in its configured mode); otherwise Apply checks strictly.
+	UpToDateChecked bool
 	// Events receives progress; it must be safe for concurrent use.
 	Events func(Event)
 	// Now is the clock (tests fix it).
@@ -193,8 +196,13 @@ func logFile(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
+// stateLockTimeout is how long Terraform waits for a state lock: branches
+// plan the same project at once, and each plan locks its state for a moment;
+// the later one waits its turn rather than failing.
+const stateLockTimeout = 10 * time.Minute
+
 func (o *Options) tfRunner(log *os.File) *tf.Runner {
-	return &tf.Runner{Bin: o.TerraformBin, Stdout: log, Stderr: log, InterruptGrace: o.InterruptGrace}
+	return &tf.Runner{Bin: o.TerraformBin, Stdout: log, Stderr: log, InterruptGrace: o.InterruptGrace, LockTimeout: stateLockTimeout}
 }
 
 func (o *Options) pluginCache() string {

@@ -21,6 +21,9 @@ type Options struct {
 	Uncommitted bool
 	// Cache is where derived data is kept; nil disables caching.
 	Cache *cache.Store
+	// Head, when set, is examined instead of HEAD (hooks examine the
+	// commit being merged or pushed). Uncommitted requires HEAD.
+	Head *git.Head
 }
 
 // Result is the answer of Changed.
@@ -44,13 +47,30 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 		repo.MergeBases = opt.Cache
 		defer func() { _ = opt.Cache.Flush() }()
 	}
-	cmp, err := repo.ResolveBase(cfg.Base)
+	var cmp git.Comparison
+	var err error
+	if opt.Head != nil {
+		cmp, err = repo.ResolveBaseAt(*opt.Head, cfg.Base)
+	} else {
+		cmp, err = repo.ResolveBase(cfg.Base)
+	}
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Comparison: cmp, Uncommitted: opt.Uncommitted}
+	res, err := Between(repo, cfg, cmp.MergeBase, cmp.Head.SHA, opt)
+	if err != nil {
+		return nil, err
+	}
+	res.Comparison = cmp
+	return res, nil
+}
 
-	resultKey := cmp.Head.SHA.String() + "-" + cmp.MergeBase.String() + "-" + cfg.Hash()
+// Between computes the projects affected by the changes from one commit
+// (the zero hash: the empty tree) to another, as Changed does for the
+// merge-base and HEAD.
+func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options) (*Result, error) {
+	res := &Result{Uncommitted: opt.Uncommitted}
+	resultKey := to.String() + "-" + from.String() + "-" + cfg.Hash()
 	if !opt.Uncommitted {
 		var cached cachedResult
 		if opt.Cache.Load("result", resultKey, &cached) {
@@ -59,13 +79,13 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 		}
 	}
 
-	headCommit, err := repo.Commit(cmp.Head.SHA)
+	headCommit, err := repo.Commit(to)
 	if err != nil {
 		return nil, err
 	}
 	var baseTree git.Hash
-	if !cmp.MergeBase.IsZero() {
-		mb, err := repo.Commit(cmp.MergeBase)
+	if !from.IsZero() {
+		mb, err := repo.Commit(from)
 		if err != nil {
 			return nil, err
 		}

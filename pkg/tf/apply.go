@@ -44,7 +44,11 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult,
 	}
 	// ApplyJSON makes this writer the handle's stdout, replacing r.Stdout;
 	// events passes a readable form of each message on to it.
-	err = c.tf.ApplyJSON(ctx, events, tfexec.DirOrPlan(planFile))
+	applyOpts := []tfexec.ApplyOption{tfexec.DirOrPlan(planFile)}
+	if lt := r.lockTimeout(); lt != "" {
+		applyOpts = append(applyOpts, tfexec.LockTimeout(lt))
+	}
+	err = c.tf.ApplyJSON(ctx, events, applyOpts...)
 	events.flush()
 	res := events.result()
 	if err == nil {

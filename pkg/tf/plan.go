@@ -85,6 +85,9 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 		}
 	}
 	planOpts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.Destroy(opts.Destroy)}
+	if lt := r.lockTimeout(); lt != "" {
+		planOpts = append(planOpts, tfexec.LockTimeout(lt))
+	}
 	for _, f := range opts.VarFiles {
 		planOpts = append(planOpts, tfexec.VarFile(f))
 	}

@@ -41,6 +41,10 @@ type Runner struct {
 	// track of resources created meanwhile, so be generous. Zero means
 	// terraform-exec's default, 60s.
 	InterruptGrace time.Duration
+	// LockTimeout is how long plan and apply wait for a state lock that
+	// another run holds (-lock-timeout). Zero fails at once, as Terraform
+	// does by default.
+	LockTimeout time.Duration
 }
 
 // stderrTail bounds how much of stderr an *Error keeps.
@@ -220,6 +224,14 @@ func (r *Runner) Init(ctx context.Context, dir string, opts InitOptions) error {
 		return c.fail(err)
 	}
 	return nil
+}
+
+// lockTimeout is the -lock-timeout value; "" leaves Terraform's default.
+func (r *Runner) lockTimeout() string {
+	if r.LockTimeout <= 0 {
+		return ""
+	}
+	return r.LockTimeout.String()
 }
 
 func (r *Runner) hasEnv(k string) bool {

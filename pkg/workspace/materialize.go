@@ -249,3 +249,22 @@ func inputsHash(paths []string, files map[string]file) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// Inputs returns, for each project, the hash of exactly the files
+// Materialize would write for it at commit, without writing anything: two
+// commits with equal inputs give Terraform the same files.
+func Inputs(repo *git.Repo, commit git.Hash, projects []project.Project, globalWatch []string) (map[string]string, error) {
+	c, err := repo.Commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	sel, err := selectFiles(repo, c.Tree, projects, globalWatch)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for dir, paths := range sel.byProject {
+		out[dir] = inputsHash(paths, sel.files)
+	}
+	return out, nil
+}

@@ -537,3 +537,30 @@ func TestMissingProjectDirectoryIsReported(t *testing.T) {
 	}
 	sameList(t, "checkout", listTree(t, co.Root), nil)
 }
+
+func TestInputsEqualsMaterializedHash(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{
+		"conf/a/main.tf":    "module \"m\" {\n  source = \"../../modules/m\"\n}\n",
+		"modules/m/main.tf": "",
+	})
+	repo, err := git.Open(s.Work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	head, _ := repo.Head()
+	ps := []project.Project{{Name: "conf/a", Dir: "conf/a", Modules: []project.ModuleUse{{Dir: "modules/m", Chain: []string{"conf/a", "modules/m"}}}}}
+	in, err := Inputs(repo, head.SHA, ps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	co, err := Materialize(context.Background(), t.TempDir(), repo, head.SHA, ps, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer co.Close()
+	if in["conf/a"] == "" || in["conf/a"] != co.InputsHash["conf/a"] {
+		t.Errorf("Inputs = %v, Materialize = %v", in, co.InputsHash)
+	}
+}

@@ -1,0 +1,541 @@
+// Package guard holds the checks that keep "main == production": named
+// checks that each pass, fail, warn or skip with a one-line detail and a
+// fix hint. All checks run and all are reported; nothing stops at the
+// first failure.
+package guard
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/atoll-tf/atoll/pkg/affected"
+	"github.com/atoll-tf/atoll/pkg/cache"
+	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/scan"
+	"github.com/atoll-tf/atoll/pkg/workspace"
+)
+
+// Check names.
+const (
+	UpToDate = "up-to-date"
+	Clean    = "clean"
+	Planned  = "planned"
+	Applied  = "applied"
+	Locks    = "locks"
+)
+
+// Stage selects the checks.
+type Stage string
+
+const (
+	StagePlan  Stage = "plan"
+	StageApply Stage = "apply"
+	StageMerge Stage = "merge"
+)
+
+// Stages lists the valid stages.
+var Stages = []string{string(StagePlan), string(StageApply), string(StageMerge)}
+
+// checksOf are the checks each stage runs, in order.
+var checksOf = map[Stage][]string{
+	StagePlan:  {UpToDate},
+	StageApply: {UpToDate, Clean, Planned, Locks},
+	StageMerge: {UpToDate, Applied, Locks},
+}
+
+// Result of one check.
+type Result string
+
+const (
+	Pass Result = "pass"
+	Fail Result = "fail"
+	Warn Result = "warn" // failed, but the stage only warns about it
+	Skip Result = "skip"
+)
+
+// Check is one evaluated check.
+type Check struct {
+	Name   string `json:"name"`
+	Result Result `json:"result"`
+	Detail string `json:"detail"`
+	Hint   string `json:"hint,omitempty"`
+	// Projects are the projects the check failed for.
+	Projects []string `json:"projects,omitempty"`
+	// Commits are, for up-to-date, the base's commits the branch lacks.
+	Commits []BehindCommit `json:"commits,omitempty"`
+}
+
+// BehindCommit is a commit on the base that the branch does not have, with
+// the branch's projects it touches.
+type BehindCommit struct {
+	SHA      string   `json:"sha"`
+	Subject  string   `json:"subject"`
+	Projects []string `json:"projects,omitempty"`
+}
+
+// Report is the result of a guard run: what --output json prints.
+type Report struct {
+	Stage     Stage    `json:"stage"`
+	Mode      string   `json:"mode"`
+	Head      string   `json:"head"`
+	Branch    string   `json:"branch,omitempty"`
+	Base      string   `json:"base_ref"`
+	BaseSHA   string   `json:"base_sha"`
+	MergeBase string   `json:"merge_base"`
+	Affected  []string `json:"affected"`
+	Checks    []Check  `json:"checks"`
+	// Skipped are the checks turned off by --skip or atoll.yaml.
+	Skipped []string `json:"skipped"`
+	Passed  bool     `json:"passed"`
+}
+
+// Failed returns the failed checks.
+func (r *Report) Failed() []Check {
+	var out []Check
+	for _, c := range r.Checks {
+		if c.Result == Fail {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// EvalError says a check could not be evaluated (no remote, a record that
+// fails its seal): neither a pass nor a policy failure.
+type EvalError struct {
+	Check string
+	Err   error
+	Hint  string
+}
+
+func (e *EvalError) Error() string {
+	return fmt.Sprintf("could not evaluate %s: %v", e.Check, e.Err)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// Options configure a guard run.
+type Options struct {
+	Repo   *git.Repo
+	Config *config.Config
+	Cache  *cache.Store
+	Stage  Stage
+	// Mode is strict or targeted (default from atoll.yaml, else strict).
+	Mode string
+	// Skip turns checks off (with atoll.yaml's guard.skip).
+	Skip []string
+	// Fetch updates the base ref from its remote first.
+	Fetch bool
+	// Head, when set, is examined instead of HEAD.
+	Head *git.Head
+	// Workdir holds plan and apply records.
+	Workdir string
+	// FromWorktree: plans are made from the work tree, so the apply stage
+	// checks that it is clean.
+	FromWorktree bool
+}
+
+// Run evaluates the checks of the stage.
+func Run(o Options) (*Report, error) {
+	mode := o.Mode
+	if mode == "" {
+		mode = o.Config.Guard.Mode
+	}
+	if mode == "" {
+		mode = "strict"
+	}
+	if o.Fetch {
+		if err := fetchBase(o); err != nil {
+			return nil, err
+		}
+	}
+	res, err := scan.Changed(o.Repo, o.Config, scan.Options{Cache: o.Cache, Head: o.Head})
+	if err != nil {
+		return nil, err
+	}
+	cmp := res.Comparison
+	rep := &Report{Stage: o.Stage, Mode: mode, Head: cmp.Head.SHA.String(), Branch: cmp.Head.Branch,
+		Base: cmp.Base.Name, BaseSHA: cmp.Base.SHA.String(), Skipped: []string{}, Affected: []string{}}
+	if !cmp.MergeBase.IsZero() {
+		rep.MergeBase = cmp.MergeBase.String()
+	}
+	for _, p := range res.Projects {
+		rep.Affected = append(rep.Affected, p.Dir)
+	}
+	skip := map[string]bool{}
+	for _, s := range append(append([]string{}, o.Config.Guard.Skip...), o.Skip...) {
+		skip[s] = true
+	}
+	e := &evaluator{o: o, res: res, mode: mode, store: record.Store{Root: filepath.Join(o.Workdir, workspace.RepoID(o.Repo))}}
+	for _, name := range checksOf[o.Stage] {
+		if skip[name] {
+			rep.Skipped = append(rep.Skipped, name)
+			rep.Checks = append(rep.Checks, Check{Name: name, Result: Skip, Detail: "skipped by configuration (--skip or guard.skip in atoll.yaml)"})
+			continue
+		}
+		c, err := e.run(name)
+		if err != nil {
+			return nil, err
+		}
+		if c.Result == Fail && o.Stage == StagePlan {
+			c.Result = Warn // planning a branch that is behind is allowed; applying it is not
+		}
+		rep.Checks = append(rep.Checks, c)
+	}
+	rep.Passed = len(rep.Failed()) == 0
+	return rep, nil
+}
+
+func fetchBase(o Options) error {
+	cmp, err := o.Repo.ResolveBase(o.Config.Base)
+	var nf *git.BaseNotFoundError
+	if err != nil && !errors.As(err, &nf) {
+		return err
+	}
+	remote, branch, ok := "origin", "", false
+	if err == nil {
+		remote, branch, ok = git.RemoteOf(cmp.Base.Name)
+	} else if o.Config.Base != "" {
+		branch, ok = strings.TrimPrefix(o.Config.Base, "origin/"), true
+	} else {
+		branch, ok = "main", true
+	}
+	if !ok {
+		return &EvalError{Check: UpToDate, Err: fmt.Errorf("--fetch: the base %s is not a remote-tracking branch", cmp.Base.Name),
+			Hint: "compare with a remote branch (--base origin/main) to fetch it"}
+	}
+	if err := o.Repo.Fetch(remote, branch); err != nil {
+		return &EvalError{Check: UpToDate, Err: err, Hint: "check the network and the remote's URL (git remote -v); without --fetch the guard uses the base as last fetched"}
+	}
+	return nil
+}
+
+type evaluator struct {
+	o     Options
+	res   *scan.Result
+	mode  string
+	store record.Store
+}
+
+func (e *evaluator) run(name string) (Check, error) {
+	switch name {
+	case UpToDate:
+		return e.upToDate()
+	case Clean:
+		return e.clean()
+	case Planned:
+		return e.planned()
+	case Applied:
+		return e.applied()
+	case Locks:
+		return Check{Name: Locks, Result: Skip, Detail: "project locks are not implemented yet: nothing to check"}, nil
+	}
+	return Check{}, fmt.Errorf("unknown check %q", name)
+}
+
+func short(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+func (e *evaluator) upToDate() (Check, error) {
+	c := Check{Name: UpToDate}
+	cmp := e.res.Comparison
+	base := strings.TrimPrefix(strings.TrimPrefix(cmp.Base.Name, "refs/remotes/"), "refs/heads/")
+	if cmp.Rule == git.RuleFirstParent || cmp.Base.SHA == cmp.Head.SHA {
+		c.Result, c.Detail = Pass, "HEAD is the tip of "+base
+		return c, nil
+	}
+	behind, err := e.o.Repo.Behind(cmp.Head.SHA, cmp.Base.SHA, cmp.MergeBase)
+	if err != nil {
+		return c, &EvalError{Check: UpToDate, Err: err, Hint: "fetch the missing history: git fetch --unshallow"}
+	}
+	if len(behind) == 0 {
+		c.Result, c.Detail = Pass, "up to date with "+base
+		return c, nil
+	}
+	n := fmt.Sprintf("%d commit%s", len(behind), map[bool]string{true: "", false: "s"}[len(behind) == 1])
+	c.Hint = "merge or rebase onto " + base + ", then plan (and apply) again"
+	if e.mode == "strict" {
+		c.Result = Fail
+		c.Detail = fmt.Sprintf("%s behind %s", n, base)
+		for i, b := range behind {
+			if i == 20 {
+				break
+			}
+			c.Commits = append(c.Commits, BehindCommit{SHA: b.SHA.String(), Subject: b.Subject})
+		}
+		return c, nil
+	}
+
+	// targeted: do the base's new commits affect this branch's projects?
+	mine := map[string]bool{}
+	for _, p := range e.res.Projects {
+		mine[p.Dir] = true
+	}
+	theirs, err := scan.Between(e.o.Repo, e.o.Config, cmp.MergeBase, cmp.Base.SHA, scan.Options{Cache: e.o.Cache})
+	if err != nil {
+		return c, &EvalError{Check: UpToDate, Err: err}
+	}
+	overlap := map[string]bool{}
+	for _, p := range theirs.Projects {
+		if mine[p.Dir] {
+			overlap[p.Dir] = true
+		}
+	}
+	if len(overlap) == 0 {
+		c.Result = Pass
+		c.Detail = fmt.Sprintf("%s behind %s, none touching this branch's projects", n, base)
+		c.Hint = ""
+		return c, nil
+	}
+	c.Result = Fail
+	c.Projects = sortedKeys(overlap)
+	touching, err := e.attribute(behind, mine)
+	if err != nil {
+		return c, err
+	}
+	c.Commits = touching
+	c.Detail = fmt.Sprintf("%s behind %s; %d of them touch this branch's projects: %s", n, base, len(touching), strings.Join(c.Projects, ", "))
+	return c, nil
+}
+
+// attribute finds which of the base's new commits touch which of the
+// branch's projects, judging each commit's own changes against the base
+// tip's projects.
+func (e *evaluator) attribute(behind []git.Commit, mine map[string]bool) ([]BehindCommit, error) {
+	tip, err := scan.Projects(e.o.Repo, e.o.Config, e.res.Comparison.Base.SHA, scan.Options{Cache: e.o.Cache})
+	if err != nil {
+		return nil, &EvalError{Check: UpToDate, Err: err}
+	}
+	var out []BehindCommit
+	for _, c := range behind {
+		var parentTree git.Hash
+		if len(c.Parents) > 0 {
+			pc, err := e.o.Repo.Commit(c.Parents[0])
+			if err != nil {
+				return nil, &EvalError{Check: UpToDate, Err: err}
+			}
+			parentTree = pc.Tree
+		}
+		diff, err := e.o.Repo.DiffTrees(parentTree, c.Tree)
+		if err != nil {
+			return nil, &EvalError{Check: UpToDate, Err: err}
+		}
+		var changes []affected.Change
+		for _, d := range diff {
+			changes = append(changes, affected.Change{Path: d.Path, Action: string(d.Action)})
+		}
+		var hit []string
+		for _, p := range affected.Compute(affected.Input{Changes: changes, Head: tip, Base: tip, Watch: e.o.Config.Watch}) {
+			if mine[p.Dir] {
+				hit = append(hit, p.Dir)
+			}
+		}
+		if len(hit) > 0 {
+			out = append(out, BehindCommit{SHA: c.SHA.String(), Subject: c.Subject, Projects: hit})
+		}
+	}
+	return out, nil
+}
+
+func (e *evaluator) clean() (Check, error) {
+	c := Check{Name: Clean}
+	if !e.o.FromWorktree {
+		c.Result, c.Detail = Skip, "plans are made from commits, not the work tree (only --from-worktree needs a clean tree)"
+		return c, nil
+	}
+	head, err := scan.Projects(e.o.Repo, e.o.Config, e.res.Comparison.Head.SHA, scan.Options{Cache: e.o.Cache})
+	if err != nil {
+		return c, err
+	}
+	dirs := map[string]bool{}
+	for _, p := range head.Projects {
+		for _, a := range e.res.Projects {
+			if a.Dir == p.Dir {
+				dirs[p.Dir] = true
+				for _, m := range p.Modules {
+					dirs[m.Dir] = true
+				}
+			}
+		}
+	}
+	changes, err := e.o.Repo.WorktreeChanges()
+	if err != nil {
+		return c, &EvalError{Check: Clean, Err: err}
+	}
+	var dirty []string
+	for _, ch := range changes {
+		for d := range dirs {
+			if strings.HasPrefix(ch.Path, d+"/") {
+				dirty = append(dirty, strings.TrimSpace(ch.Code)+" "+ch.Path)
+				break
+			}
+		}
+	}
+	sort.Strings(dirty)
+	if len(dirty) == 0 {
+		c.Result, c.Detail = Pass, "no uncommitted changes in the affected projects or their modules"
+		return c, nil
+	}
+	c.Result = Fail
+	c.Detail = fmt.Sprintf("%d uncommitted change(s): %s", len(dirty), strings.Join(limit(dirty, 5), ", "))
+	c.Hint = "commit or stash them (git status shows them), then plan again"
+	return c, nil
+}
+
+func (e *evaluator) planned() (Check, error) {
+	c := Check{Name: Planned}
+	head := e.res.Comparison.Head.SHA.String()
+	var problems []string
+	for _, p := range e.res.Projects {
+		rec, err := e.store.LoadPlan(p.Dir, head)
+		var why string
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			why = "no plan for HEAD"
+		case err != nil:
+			return c, &EvalError{Check: Planned, Err: err, Hint: "remove the damaged record and plan again"}
+		case rec.BaseSHA != e.res.Comparison.Base.SHA.String():
+			why = "planned against an older base (" + short(rec.BaseSHA) + ")"
+		case rec.Dirty:
+			why = "planned from the work tree"
+		case rec.Consumed:
+			why = "its plan was already used by an apply"
+		case rec.Destroy != (p.Status == affected.Deleted):
+			why = "deleted: needs a destroy plan (--destroy-deleted)"
+		}
+		if why != "" {
+			c.Projects = append(c.Projects, p.Dir)
+			problems = append(problems, p.Dir+": "+why)
+		}
+	}
+	if len(problems) == 0 {
+		c.Result, c.Detail = Pass, fmt.Sprintf("%d affected project(s) planned at HEAD against the current base", len(e.res.Projects))
+		return c, nil
+	}
+	c.Result = Fail
+	c.Detail = strings.Join(limit(problems, 5), "; ")
+	c.Hint = "run atoll plan (with --destroy-deleted for deleted projects), review, then apply"
+	return c, nil
+}
+
+func (e *evaluator) applied() (Check, error) {
+	c := Check{Name: Applied}
+	cmp := e.res.Comparison
+	head := cmp.Head.SHA.String()
+	var problems []string
+	var inputs map[string]string
+	for _, p := range e.res.Projects {
+		recs, err := e.store.Applies(p.Dir)
+		if err != nil {
+			return c, &EvalError{Check: Applied, Err: err, Hint: "an apply record failed its seal: find out who changed it before trusting any"}
+		}
+		deleted := p.Status == affected.Deleted
+		why := ""
+		switch {
+		case len(recs) == 0 && deleted:
+			why = "deleted, and never destroyed"
+		case len(recs) == 0:
+			why = "never applied"
+		case !recs[0].Success:
+			why = "its latest apply (at " + short(recs[0].Head) + ") failed: Terraform does not roll back"
+		case deleted:
+			if !recs[0].Destroy {
+				why = "deleted, and never destroyed"
+			}
+		default:
+			ok, err := e.appliedAt(p, recs, head, &inputs)
+			if err != nil {
+				return c, err
+			}
+			if !ok {
+				why = "not applied at HEAD (last applied at " + short(recs[0].Head) + " with other inputs)"
+			}
+		}
+		if why != "" {
+			c.Projects = append(c.Projects, p.Dir)
+			problems = append(problems, p.Dir+": "+why)
+		}
+	}
+	if len(problems) == 0 {
+		c.Result, c.Detail = Pass, fmt.Sprintf("%d affected project(s) applied with HEAD's inputs", len(e.res.Projects))
+		return c, nil
+	}
+	c.Result = Fail
+	c.Detail = strings.Join(limit(problems, 5), "; ")
+	if len(problems) > 5 {
+		c.Detail += fmt.Sprintf("; and %d more", len(problems)-5)
+	}
+	c.Hint = "apply from the branch before merging: atoll plan, review, atoll apply"
+	return c, nil
+}
+
+// appliedAt: a successful apply at HEAD, or at an earlier commit of the
+// branch whose inputs equal HEAD's (a README-only commit after the apply
+// does not force a new one).
+func (e *evaluator) appliedAt(p affected.Project, recs []*record.Apply, head string, inputs *map[string]string) (bool, error) {
+	for _, r := range recs {
+		if r.Success && !r.Destroy && r.Head == head {
+			return true, nil
+		}
+	}
+	if *inputs == nil {
+		graph, err := scan.Projects(e.o.Repo, e.o.Config, e.res.Comparison.Head.SHA, scan.Options{Cache: e.o.Cache})
+		if err != nil {
+			return false, err
+		}
+		var ps []project.Project
+		mine := map[string]bool{}
+		for _, a := range e.res.Projects {
+			mine[a.Dir] = true
+		}
+		for _, gp := range graph.Projects {
+			if mine[gp.Dir] {
+				ps = append(ps, gp)
+			}
+		}
+		if *inputs, err = workspace.Inputs(e.o.Repo, e.res.Comparison.Head.SHA, ps, e.o.Config.Watch); err != nil {
+			return false, &EvalError{Check: Applied, Err: err}
+		}
+	}
+	want := (*inputs)[p.Dir]
+	for _, r := range recs {
+		if !r.Success || r.Destroy || r.InputsHash != want {
+			continue
+		}
+		h, ok := git.ParseHash(r.Head)
+		if !ok {
+			continue
+		}
+		if anc, err := e.o.Repo.IsAncestor(h, e.res.Comparison.Head.SHA); err == nil && anc {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func limit(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
