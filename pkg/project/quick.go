@@ -329,26 +329,29 @@ func (q *quick) skipExpr() bool {
 			return !empty // end of a one-line block; the caller consumes it
 		}
 		empty = false
-		switch {
-		case c == '"':
-			if !q.skipString() {
-				return false
-			}
-		case c == '<' && q.peekAt(1) == '<' && (isIdentStart(q.peekAt(2)) || q.peekAt(2) == '-'):
-			if !q.skipHeredoc() {
-				return false
-			}
-		case c == '{' || c == '[' || c == '(':
-			depth++
-			q.pos++
-		case c == '}' || c == ']' || c == ')':
-			depth--
-			q.pos++
-		default:
-			q.pos++
+		if !q.skipToken(&depth) {
+			return false
 		}
 	}
 	return depth == 0 && !empty
+}
+
+// skipToken skips one string, heredoc, bracket or other character,
+// tracking bracket depth; false when the input is not what it seems.
+func (q *quick) skipToken(depth *int) bool {
+	c := q.src[q.pos]
+	switch {
+	case c == '"':
+		return q.skipString()
+	case c == '<' && q.peekAt(1) == '<' && (isIdentStart(q.peekAt(2)) || q.peekAt(2) == '-'):
+		return q.skipHeredoc()
+	case c == '{' || c == '[' || c == '(':
+		*depth++
+	case c == '}' || c == ']' || c == ')':
+		*depth--
+	}
+	q.pos++
+	return true
 }
 
 // skipUntilClose skips to the bracket that closes an already opened one.
@@ -360,28 +363,14 @@ func (q *quick) skipUntilClose(close byte) bool {
 			break
 		}
 		c := q.src[q.pos]
-		switch {
-		case c == '"':
-			if !q.skipString() {
-				return false
-			}
-		case c == '<' && q.peekAt(1) == '<' && (isIdentStart(q.peekAt(2)) || q.peekAt(2) == '-'):
-			if !q.skipHeredoc() {
-				return false
-			}
-		case c == '{' || c == '[' || c == '(':
-			depth++
-			q.pos++
-		case c == '}' || c == ']' || c == ')':
-			depth--
-			q.pos++
-			if depth == 0 {
-				return c == close
-			}
-		case c == '=' && q.danglingAssignment():
+		if c == '=' && q.danglingAssignment() {
 			return false
-		default:
-			q.pos++
+		}
+		if !q.skipToken(&depth) {
+			return false
+		}
+		if depth == 0 {
+			return c == close
 		}
 	}
 	return false

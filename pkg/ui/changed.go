@@ -8,8 +8,6 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/affected"
 	"github.com/atoll-tf/atoll/pkg/scan"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
 )
 
 // maxReasons is how many reasons a terminal row shows before "+N more".
@@ -67,14 +65,7 @@ func (s *Styles) status(st affected.Status) string {
 
 // ChangedTable renders affected projects as a terminal table.
 func ChangedTable(w io.Writer, s *Styles, rep *scan.Report) error {
-	t := table.New().Border(lipgloss.RoundedBorder()).BorderStyle(s.Border).
-		Headers("PROJECT", "STATUS", "WHY").
-		StyleFunc(func(row, col int) lipgloss.Style {
-			if row == table.HeaderRow {
-				return s.Header.Padding(0, 1)
-			}
-			return s.Cell()
-		})
+	t := s.Table([]string{"PROJECT", "STATUS", "WHY"})
 	for _, p := range rep.Projects {
 		var why []string
 		for i, r := range p.Reasons {
@@ -87,10 +78,7 @@ func ChangedTable(w io.Writer, s *Styles, rep *scan.Report) error {
 		if note := StatusNote(p); note != "" {
 			why = append(why, s.Warning.Render(note))
 		}
-		name := p.Name
-		if p.Name != p.Dir {
-			name += "\n" + s.Muted.Render(p.Dir)
-		}
+		name := s.projectCell(p.Name, p.Dir)
 		t.Row(name, s.status(p.Status), strings.Join(why, "\n"))
 	}
 	_, err := fmt.Fprintln(w, t.Render())

@@ -6,25 +6,13 @@ import (
 	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/project"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
 )
 
 // ProjectsTable renders discovered projects as a terminal table.
 func ProjectsTable(w io.Writer, s *Styles, g *project.Graph) error {
-	t := table.New().Border(lipgloss.RoundedBorder()).BorderStyle(s.Border).
-		Headers("PROJECT", "LOCAL MODULES", "NOTES").
-		StyleFunc(func(row, col int) lipgloss.Style {
-			if row == table.HeaderRow {
-				return s.Header.Padding(0, 1)
-			}
-			return s.Cell()
-		})
+	t := s.Table([]string{"PROJECT", "LOCAL MODULES", "NOTES"})
 	for _, p := range g.Projects {
-		name := p.Name
-		if p.Name != p.Dir {
-			name += "\n" + s.Muted.Render(p.Dir)
-		}
+		name := s.projectCell(p.Name, p.Dir)
 		var mods []string
 		for _, m := range p.Modules {
 			mods = append(mods, m.Dir)

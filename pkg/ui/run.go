@@ -11,7 +11,6 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/runner"
 	"github.com/charmbracelet/lipgloss"
-	"github.com/charmbracelet/lipgloss/table"
 )
 
 // MaxMarkdownPart is the most characters RunMarkdown puts in one part:
@@ -24,22 +23,9 @@ const partReserve = 200
 // RunTable renders a plan or apply run as a terminal table, a one-line
 // summary, and what went wrong with each project that did not succeed.
 func RunTable(w io.Writer, s *Styles, rep *runner.Report) error {
-	t := table.New().Border(lipgloss.RoundedBorder()).BorderStyle(s.Border).
-		Headers("PROJECT", "RESULT", "CHANGES", "DURATION").
-		StyleFunc(func(row, col int) lipgloss.Style {
-			if row == table.HeaderRow {
-				return s.Header.Padding(0, 1)
-			}
-			if col == 3 {
-				return s.Cell().Align(lipgloss.Right)
-			}
-			return s.Cell()
-		})
+	t := s.Table([]string{"PROJECT", "RESULT", "CHANGES", "DURATION"}, 3)
 	for _, p := range rep.Projects {
-		name := p.Name
-		if p.Dir != "" && p.Name != p.Dir {
-			name += "\n" + s.Muted.Render(p.Dir)
-		}
+		name := s.projectCell(p.Name, p.Dir)
 		dur := "-"
 		if p.Duration > 0 {
 			dur = formatDuration(p.Duration)

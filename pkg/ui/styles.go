@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/lipgloss/table"
 	"github.com/muesli/termenv"
 )
 
@@ -48,3 +49,29 @@ func NewStyles(w io.Writer, color bool) *Styles {
 
 // Cell returns a plain style for table cells (padding only).
 func (s *Styles) Cell() lipgloss.Style { return s.r.NewStyle().Padding(0, 1) }
+
+// Table starts a terminal table with atoll's look; rightAligned columns
+// (by index) hold numbers or durations.
+func (s *Styles) Table(headers []string, rightAligned ...int) *table.Table {
+	return table.New().Border(lipgloss.RoundedBorder()).BorderStyle(s.Border).
+		Headers(headers...).
+		StyleFunc(func(row, col int) lipgloss.Style {
+			if row == table.HeaderRow {
+				return s.Header.Padding(0, 1)
+			}
+			for _, c := range rightAligned {
+				if c == col {
+					return s.Cell().Align(lipgloss.Right)
+				}
+			}
+			return s.Cell()
+		})
+}
+
+// projectCell names a project, with its directory below when they differ.
+func (s *Styles) projectCell(name, dir string) string {
+	if dir != "" && name != dir {
+		return name + "\n" + s.Muted.Render(dir)
+	}
+	return name
+}
