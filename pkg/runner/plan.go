@@ -154,9 +154,11 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		failure(res, err)
 		return res
 	}
-	if text, err := r.ShowPlanText(ctx, dir, res.PlanFile); err == nil {
-		res.PlanText = text
-		_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
+	if o.PlanText {
+		if text, err := r.ShowPlanText(ctx, dir, res.PlanFile); err == nil {
+			res.PlanText = text
+			_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
+		}
 	}
 	sum, err := record.FileSHA256(res.PlanFile)
 	if err != nil {

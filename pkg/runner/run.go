@@ -47,6 +47,9 @@ type Options struct {
 	// FromWorktree plans the work tree (uncommitted edits included) instead
 	// of HEAD; such plans are dirty.
 	FromWorktree bool
+	// PlanText renders each plan as text (terraform show), for Markdown
+	// output; it costs a Terraform run per project, so only when asked.
+	PlanText bool
 	// AllowDirty lets apply use plans made from the work tree.
 	AllowDirty bool
 	// Force, when set, is the reason given to apply despite a refusal of

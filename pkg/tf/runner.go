@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
@@ -45,14 +46,17 @@ type Runner struct {
 	// another run holds (-lock-timeout). Zero fails at once, as Terraform
 	// does by default.
 	LockTimeout time.Duration
+
+	mu      sync.Mutex
+	handles map[string]*tfexec.Terraform
 }
 
 // stderrTail bounds how much of stderr an *Error keeps.
 const stderrTail = 16 << 10
 
-// command is one tfexec handle set up for one operation: tfexec handles are
-// stateful (ApplyJSON replaces the stdout writer for good), so none is
-// shared between operations.
+// command is a tfexec handle set up for one operation. Handles are
+// stateful (ApplyJSON replaces the stdout writer for good), so every
+// operation sets the writers and the environment again.
 type command struct {
 	tf     *tfexec.Terraform
 	op     string
@@ -62,33 +66,53 @@ type command struct {
 
 func (r *Runner) command(ctx context.Context, op, dir string, extraEnv map[string]string) (*command, error) {
 	c := &command{op: op, dir: dir, stderr: newTailBuffer(stderrTail)}
-	tf, err := tfexec.NewTerraform(dir, r.Bin)
-	if err != nil {
-		return nil, c.fail(err)
-	}
 	env, err := environ(op, os.Environ(), r.Env, extraEnv)
 	if err != nil {
 		return nil, c.fail(err)
 	}
-	if env != nil {
-		if err := tf.SetEnv(env); err != nil {
-			return nil, c.fail(err)
-		}
-	}
-	if r.InterruptGrace > 0 {
-		if err := tf.SetWaitDelay(r.InterruptGrace); err != nil {
-			return nil, c.fail(err)
-		}
-	}
-	c.tf = tf
-	// tfexec checks the version before most commands and would write
-	// `version -json` into the log; asking first caches the answer.
-	if _, _, err := tf.Version(ctx, false); err != nil {
+	tf, err := r.handle(ctx, dir)
+	if err != nil {
 		return nil, c.fail(err)
 	}
+	// nil inherits the process's environment.
+	if err := tf.SetEnv(env); err != nil {
+		return nil, c.fail(err)
+	}
+	c.tf = tf
 	tf.SetStdout(writers(r.Stdout))
 	tf.SetStderr(writers(r.Stderr, c.stderr))
 	return c, nil
+}
+
+// handle returns the tfexec handle of dir, made once per Runner: each new
+// handle runs `terraform version -json` before its first command (a
+// Terraform process start, about a third of a small init+plan), so the
+// operations on one directory share one.
+func (r *Runner) handle(ctx context.Context, dir string) (*tfexec.Terraform, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if tf, ok := r.handles[dir]; ok {
+		return tf, nil
+	}
+	tf, err := tfexec.NewTerraform(dir, r.Bin)
+	if err != nil {
+		return nil, err
+	}
+	if r.InterruptGrace > 0 {
+		if err := tf.SetWaitDelay(r.InterruptGrace); err != nil {
+			return nil, err
+		}
+	}
+	// Asking first caches the answer, and keeps `version -json` out of the log.
+	tf.SetStdout(io.Discard)
+	if _, _, err := tf.Version(ctx, false); err != nil {
+		return nil, err
+	}
+	if r.handles == nil {
+		r.handles = map[string]*tfexec.Terraform{}
+	}
+	r.handles[dir] = tf
+	return tf, nil
 }
 
 // fail wraps err as an *Error carrying stderr's tail.

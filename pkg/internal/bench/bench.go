@@ -109,6 +109,10 @@ func Repo(genrepo, dir string, s Size) (string, error) {
 type Sample struct {
 	Wall   time.Duration
 	MaxRSS int64 // peak resident set in bytes; 0 when the OS does not say
+	// CPU is user plus system time of the process and of the children it
+	// waited for (Terraform under atoll), much less sensitive than Wall to
+	// other work competing for the machine's cores.
+	CPU time.Duration
 }
 
 // Run runs cmd to completion and measures it, from start to exit.
@@ -118,6 +122,7 @@ func Run(cmd *exec.Cmd) (Sample, error) {
 	s := Sample{Wall: time.Since(start)}
 	if cmd.ProcessState != nil {
 		s.MaxRSS = maxRSS(cmd.ProcessState)
+		s.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	return s, err
 }
