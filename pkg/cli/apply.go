@@ -68,6 +68,9 @@ second Ctrl-C kills it, after saying what is at risk.
 }
 
 func applyRun(ctx context.Context, opts *ApplyOptions) error {
+	// Plans of the work tree were made for the projects its uncommitted
+	// edits affect: with --allow-dirty, those are the ones to apply.
+	opts.FromWorktree = opts.AllowDirty
 	rs, err := opts.setup(ctx)
 	if err != nil {
 		return err

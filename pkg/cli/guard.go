@@ -154,7 +154,12 @@ func guardRun(opts *GuardOptions) error {
 		if !ok {
 			return &ExitError{Code: ExitRepository, Err: fmt.Errorf("--head %q: no such commit", opts.Head)}
 		}
-		o.Head = &git.Head{SHA: ref.SHA, Branch: strings.TrimPrefix(ref.Name, "refs/heads/")}
+		// A SHA or an expression names no branch.
+		branch, isBranch := strings.CutPrefix(ref.Name, "refs/heads/")
+		if !isBranch {
+			branch = ""
+		}
+		o.Head = &git.Head{SHA: ref.SHA, Branch: branch}
 	}
 	rep, err := evaluateGuard(s, o)
 	if err != nil {
@@ -209,7 +214,7 @@ base=$(git symbolic-ref -q --short refs/remotes/origin/HEAD 2>/dev/null | sed 's
 base=${base:-main}
 while read -r local_ref local_sha remote_ref remote_sha; do
   if [ "$remote_ref" = "refs/heads/$base" ] && [ "$local_sha" != "0000000000000000000000000000000000000000" ]; then
-    atoll guard --stage merge --head "$local_sha" || exit 1
+    atoll guard --stage merge --head "$local_sha" </dev/null || exit 1
   fi
 done
 exit 0
@@ -221,7 +226,18 @@ exit 0
 base=$(git symbolic-ref -q --short refs/remotes/origin/HEAD 2>/dev/null | sed 's|^origin/||')
 base=${base:-main}
 [ "$(git symbolic-ref -q --short HEAD)" = "$base" ] || exit 0
-exec atoll guard --stage merge --head MERGE_HEAD
+# MERGE_HEAD is written after this hook runs; git merge names the commits
+# it merges in GITHEAD_<sha> variables (one per commit of an octopus).
+heads=$(env | sed -n 's/^GITHEAD_\([0-9a-f]*\)=.*/\1/p')
+if [ -z "$heads" ]; then
+  heads=$(git rev-parse -q --verify MERGE_HEAD) || { echo "atoll guard: cannot tell which commit is being merged: not merging" >&2; exit 1; }
+fi
+for head in $heads; do
+  # Already on the remote base (git pull): nothing new to check.
+  git merge-base --is-ancestor "$head" "refs/remotes/origin/$base" 2>/dev/null && continue
+  atoll guard --stage merge --head "$head" </dev/null || exit 1
+done
+exit 0
 `,
 }
 

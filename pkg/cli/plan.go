@@ -73,6 +73,8 @@ func planRun(ctx context.Context, opts *PlanOptions) error {
 	}
 	defer rs.s.Close()
 	rs.opts.DestroyDeleted = opts.DestroyDeleted
+	// The text of each plan costs a terraform show: only Markdown shows it.
+	rs.opts.PlanText = opts.Output == "markdown"
 	rep, err := opts.execute(ctx, rs, runner.Plan)
 	if err != nil {
 		return err

@@ -225,11 +225,19 @@ func stderrTTY(io *ui.IO) bool {
 // cleanly) and the second (what killing it now would risk), then exits.
 func watchInterrupts(ctx context.Context, io *ui.IO, s *ui.Styles, p *ui.Progress) func() {
 	done := make(chan struct{})
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case <-done:
 			return
 		case <-ctx.Done():
+		}
+		// A run that ended is not interrupted, whichever came first here.
+		select {
+		case <-done:
+			return
+		default:
 		}
 		fmt.Fprintf(io.Err, "\n%s interrupted: Terraform was asked to stop cleanly (it releases its state lock and writes its state). Waiting for it; press Ctrl-C again to kill it.\n", s.Warning.Render("atoll:"))
 		second := make(chan os.Signal, 1)
@@ -244,17 +252,24 @@ func watchInterrupts(ctx context.Context, io *ui.IO, s *ui.Styles, p *ui.Progres
 			os.Exit(ExitInterrupted)
 		}
 	}()
-	return func() { close(done) }
+	// Waiting for the watcher means it cannot speak up later, when Main
+	// cancels the context on its way out.
+	return func() { close(done); <-exited }
 }
 
 // runExit maps a report to the exit code: failures first, then refusals.
+// A deleted project that still needs its destroy is a change to make.
 func runExit(rep *runner.Report, detailed bool) error {
+	needsDestroy := false
+	for _, p := range rep.Projects {
+		needsDestroy = needsDestroy || p.Status == runner.StatusNeedsDestroy
+	}
 	switch {
 	case rep.Summary.Failed > 0:
 		return &silentError{code: ExitFailure}
 	case rep.Summary.Refused > 0:
 		return &silentError{code: ExitCheckFailed}
-	case detailed && rep.Summary.WithChanges > 0:
+	case detailed && (rep.Summary.WithChanges > 0 || needsDestroy):
 		return &silentError{code: ExitChanges}
 	}
 	return nil

@@ -1,12 +1,17 @@
 package cli_test
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/atoll-tf/atoll/pkg/cli"
 	"github.com/rogpeppe/go-internal/testscript"
@@ -45,15 +50,52 @@ func TestMain(m *testing.M) {
 //	gitrepo [-local] DIR      commit DIR's files as the first commit of main,
 //	                          pushed to a bare origin DIR.git (no origin
 //	                          with -local)
+//	gitrev [-short] VAR REV   set VAR to the commit REV names (git rev-parse);
+//	                          -short: its first 8 digits, as scratch
+//	                          checkouts are named
+//	tfbackend DIR STATE       write DIR/backend.tf: a local backend whose
+//	                          path is STATE made absolute (txtar files cannot
+//	                          hold $WORK, and atoll refuses relative paths)
+//	expand SRC DST            copy SRC to DST, replacing $VAR and ${VAR}
+//	glob [-count=N] [VAR] PATTERN
+//	                          fail unless PATTERN matches exactly N paths
+//	                          (default 1); set VAR to them, space-separated
+//	json FILE [PATH=WANT...]  fail unless FILE is JSON and each PATH (keys
+//	                          and array indexes joined by dots) holds WANT
+//	                          (strings as is, other values as JSON); with !,
+//	                          fail unless one of them differs
+//	jsonvar VAR FILE PATH     set VAR to the value at PATH, rendered as for
+//	                          json
+//	replace FILE OLD NEW      replace the first OLD in FILE with NEW; fail
+//	                          when there is none (tampering with records)
+//	waitfile FILE             wait (up to a minute) until FILE exists
+//	backdate AGE PATH...      set the modification time of each PATH to AGE
+//	                          (a Go duration) ago
+//
+// The plan-*, apply-* and clean-* scripts run the real terraform binary on
+// offline fixtures (terraform_data, local backend): it must be on PATH.
 func TestScripts(t *testing.T) {
+	if _, err := exec.LookPath("terraform"); err != nil {
+		// Never a skip: the plan, apply and clean scripts would prove nothing.
+		t.Errorf("terraform is not on PATH: the plan-*, apply-* and clean-* scripts need it (install Terraform 1.5 or later)")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       updating(),
 		Setup:               hermeticEnv,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exitcode": cmdExitcode,
-			"gitrepo":  cmdGitrepo,
+			"exitcode":  cmdExitcode,
+			"gitrepo":   cmdGitrepo,
+			"gitrev":    cmdGitrev,
+			"tfbackend": cmdTfbackend,
+			"expand":    cmdExpand,
+			"glob":      cmdGlob,
+			"json":      cmdJSON,
+			"jsonvar":   cmdJSONVar,
+			"replace":   cmdReplace,
+			"waitfile":  cmdWaitfile,
+			"backdate":  cmdBackdate,
 		},
 	})
 }
@@ -83,6 +125,12 @@ func hermeticEnv(env *testscript.Env) error {
 		{"GIT_CONFIG_KEY_3", "advice.detachedHead"},
 		{"GIT_CONFIG_VALUE_3", "false"},
 		{"NO_COLOR", "1"},
+		// Terraform: scratch checkouts and records inside $WORK, no user
+		// configuration, no calls home.
+		{"ATOLL_WORKDIR", filepath.Join(env.WorkDir, "atoll-work")},
+		{"TF_CLI_CONFIG_FILE", os.DevNull},
+		{"CHECKPOINT_DISABLE", "1"},
+		{"TF_IN_AUTOMATION", "1"},
 	} {
 		env.Setenv(kv[0], kv[1])
 	}
@@ -145,4 +193,179 @@ func cmdGitrepo(ts *testscript.TestScript, neg bool, args []string) {
 	git("-C", dir, "remote", "add", "origin", origin)
 	git("-C", dir, "push", "-q", "-u", "origin", "main")
 	git("-C", dir, "remote", "set-head", "origin", "main")
+}
+
+// cmdGitrev sets a variable to the commit a revision names.
+func cmdGitrev(ts *testscript.TestScript, neg bool, args []string) {
+	short := len(args) > 0 && args[0] == "-short"
+	if short {
+		args = args[1:]
+	}
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: gitrev [-short] VAR REV")
+	}
+	if err := ts.Exec("git", "rev-parse", "--verify", args[1]+"^{commit}"); err != nil {
+		ts.Fatalf("git rev-parse %s: %v", args[1], err)
+	}
+	sha := strings.TrimSpace(ts.ReadFile("stdout"))
+	if short {
+		sha = sha[:8]
+	}
+	ts.Setenv(args[0], sha)
+}
+
+// cmdTfbackend writes a local backend with an absolute state path.
+func cmdTfbackend(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: tfbackend DIR STATE")
+	}
+	src := fmt.Sprintf("terraform {\n  backend \"local\" {\n    path = %q\n  }\n}\n", ts.MkAbs(args[1]))
+	ts.Check(os.MkdirAll(ts.MkAbs(args[0]), 0o755))
+	ts.Check(os.WriteFile(filepath.Join(ts.MkAbs(args[0]), "backend.tf"), []byte(src), 0o644))
+}
+
+// cmdExpand copies a file, expanding the script's variables in it.
+func cmdExpand(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: expand SRC DST")
+	}
+	dst := ts.MkAbs(args[1])
+	ts.Check(os.MkdirAll(filepath.Dir(dst), 0o755))
+	ts.Check(os.WriteFile(dst, []byte(os.Expand(ts.ReadFile(args[0]), ts.Getenv)), 0o644))
+}
+
+// cmdGlob counts the paths a pattern matches and can keep them in a variable.
+func cmdGlob(ts *testscript.TestScript, neg bool, args []string) {
+	want := 1
+	if len(args) > 0 && strings.HasPrefix(args[0], "-count=") {
+		n, err := strconv.Atoi(strings.TrimPrefix(args[0], "-count="))
+		if err != nil {
+			ts.Fatalf("glob: bad %s", args[0])
+		}
+		want, args = n, args[1:]
+	}
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: glob [-count=N] [VAR] PATTERN")
+	}
+	pattern := ts.MkAbs(args[len(args)-1])
+	matches, err := filepath.Glob(pattern)
+	ts.Check(err)
+	if len(matches) != want {
+		ts.Fatalf("%s matches %d paths, want %d: %q", pattern, len(matches), want, matches)
+	}
+	if len(args) == 2 {
+		ts.Setenv(args[0], strings.Join(matches, " "))
+	}
+}
+
+// jsonAt reads FILE as JSON and renders the value at a dotted path.
+func jsonAt(ts *testscript.TestScript, file, path string) (string, bool) {
+	var v any
+	if err := json.Unmarshal([]byte(ts.ReadFile(file)), &v); err != nil {
+		ts.Fatalf("%s is not valid JSON: %v", file, err)
+	}
+	if path == "" {
+		return "", true
+	}
+	for _, k := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[k]; !ok {
+				return "", false
+			}
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(x) {
+				return "", false
+			}
+			v = x[i]
+		default:
+			return "", false
+		}
+	}
+	if s, ok := v.(string); ok {
+		return s, true
+	}
+	b, _ := json.Marshal(v)
+	return string(b), true
+}
+
+// cmdJSON checks values in a JSON file.
+func cmdJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: json FILE [PATH=WANT...]")
+	}
+	jsonAt(ts, args[0], "")
+	var diffs []string
+	for _, a := range args[1:] {
+		path, want, ok := strings.Cut(a, "=")
+		if !ok {
+			ts.Fatalf("json: %q is not PATH=WANT", a)
+		}
+		got, found := jsonAt(ts, args[0], path)
+		switch {
+		case !found:
+			diffs = append(diffs, fmt.Sprintf("%s: no such path", path))
+		case got != want:
+			diffs = append(diffs, fmt.Sprintf("%s is %q, want %q", path, got, want))
+		}
+	}
+	switch {
+	case neg && len(args) > 1 && len(diffs) == 0:
+		ts.Fatalf("%s: every value is as listed", args[0])
+	case !neg && len(diffs) > 0:
+		ts.Fatalf("%s: %s", args[0], strings.Join(diffs, "; "))
+	}
+}
+
+// cmdJSONVar keeps a value of a JSON file in a variable.
+func cmdJSONVar(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: jsonvar VAR FILE PATH")
+	}
+	v, ok := jsonAt(ts, args[1], args[2])
+	if !ok {
+		ts.Fatalf("%s: no %s", args[1], args[2])
+	}
+	ts.Setenv(args[0], v)
+}
+
+// cmdReplace edits a file in place.
+func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: replace FILE OLD NEW")
+	}
+	s := ts.ReadFile(args[0])
+	if !strings.Contains(s, args[1]) {
+		ts.Fatalf("%s does not contain %q", args[0], args[1])
+	}
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Replace(s, args[1], args[2], 1)), 0o644))
+}
+
+// cmdWaitfile waits for a background command to create a file.
+func cmdWaitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	file := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(file); err == nil {
+			return
+		}
+	}
+	ts.Fatalf("%s did not appear within a minute", file)
+}
+
+// cmdBackdate makes files and directories look old.
+func cmdBackdate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: backdate AGE PATH...")
+	}
+	age, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	then := time.Now().Add(-age)
+	for _, p := range args[1:] {
+		ts.Check(os.Chtimes(ts.MkAbs(p), then, then))
+	}
 }

@@ -1,8 +1,11 @@
 package git
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -11,35 +14,43 @@ import (
 )
 
 // Behind lists the commits of tip that head lacks (git rev-list
-// head..tip), newest first, given their merge-base mb. The walk stops at
-// mb, at the branch's own commits, and below mb's commit time, so it costs
-// as many commits as the base moved, not the whole history.
+// head..tip), newest first, given their merge-base mb. Like git without a
+// commit-graph, it trusts commit dates: every walk stops below mb's commit
+// time, where history is shared, so it costs about as many commits as the
+// two sides made since mb, not the whole history (a branch that merged the
+// base in, long ago, would otherwise walk down to the root commit).
 func (r *Repo) Behind(head, tip, mb Hash) ([]Commit, error) {
 	if tip == mb {
 		return nil, nil
 	}
-	stop := map[Hash]bool{mb: true}
-	// The branch's own commits (head back to mb) are not "behind".
-	onBranch := []Hash{head}
-	for len(onBranch) > 0 {
-		h := onBranch[0]
-		onBranch = onBranch[1:]
-		if stop[h] {
-			continue
-		}
-		stop[h] = true
-		c, err := r.Commit(h)
-		if err != nil {
-			return nil, err
-		}
-		onBranch = append(onBranch, c.Parents...)
-		if len(stop) > 100000 {
-			return nil, errors.New("the branch has more than 100,000 commits of its own")
-		}
-	}
 	base, err := r.Commit(mb)
 	if err != nil {
 		return nil, err
+	}
+	// Not behind: head's commits, and mb's ancestors of mb's own time
+	// (commits made in the same second, as scripts and bots do).
+	stop := map[Hash]bool{}
+	for _, from := range []Hash{head, mb} {
+		queue := []Hash{from}
+		for len(queue) > 0 {
+			h := queue[0]
+			queue = queue[1:]
+			if stop[h] {
+				continue
+			}
+			c, err := r.Commit(h)
+			if err != nil {
+				return nil, err
+			}
+			if c.When < base.When {
+				continue
+			}
+			stop[h] = true
+			queue = append(queue, c.Parents...)
+			if len(stop) > 100000 {
+				return nil, errors.New("more than 100,000 commits since the merge-base")
+			}
+		}
 	}
 	var out []Commit
 	seen := map[Hash]bool{}
@@ -55,8 +66,11 @@ func (r *Repo) Behind(head, tip, mb Hash) ([]Commit, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c.When < base.When {
-			continue // older than the merge-base: history both sides share
+		// Older than the merge-base: history both sides share. Not the tip,
+		// whatever its date says (clocks skew): tip != mb means head lacks
+		// it, and an empty answer would read as "up to date".
+		if c.When < base.When && h != tip {
+			continue
 		}
 		out = append(out, c)
 		queue = append(queue, c.Parents...)
@@ -77,11 +91,40 @@ func (e *FetchError) Error() string {
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // Fetch updates refs/remotes/<remote>/<branch> from the remote, and only
-// that ref.
+// that ref. The git binary fetches when there is one: it knows the
+// credentials a CI checkout leaves (actions/checkout's http.extraheader),
+// credential helpers, ssh configuration and url.insteadOf, which go-git
+// does not. It never prompts.
 func (r *Repo) Fetch(remote, branch string) error {
-	spec := config.RefSpec(fmt.Sprintf("+refs/heads/%s:refs/remotes/%s/%s", branch, remote, branch))
+	spec := fmt.Sprintf("+refs/heads/%s:refs/remotes/%s/%s", branch, remote, branch)
+	if bin, err := exec.LookPath("git"); err == nil {
+		cmd := exec.Command(bin, "fetch", "--quiet", "--no-tags", remote, spec)
+		cmd.Dir = r.Root
+		cmd.Env = append(os.Environ(), "GIT_TERMINAL_PROMPT=0")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			// git's message, on one line: "fatal: ..." and its advice.
+			var lines []string
+			for _, l := range strings.Split(stderr.String(), "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) == 0 {
+				lines = []string{err.Error()}
+			}
+			return &FetchError{Remote: remote, Ref: "refs/heads/" + branch, Err: errors.New(strings.Join(lines, " "))}
+		}
+		// The objects may have arrived in a new pack file, which go-git
+		// only sees once it indexes the packs again.
+		r.mu.Lock()
+		r.storage.Reindex()
+		r.mu.Unlock()
+		return nil
+	}
 	r.mu.Lock()
-	err := r.repo.Fetch(&gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{spec}})
+	err := r.repo.Fetch(&gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}})
 	r.mu.Unlock()
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {
 		return &FetchError{Remote: remote, Ref: "refs/heads/" + branch, Err: err}
@@ -104,9 +147,16 @@ func RemoteOf(ref string) (remote, branch string, ok bool) {
 	return "", "", false
 }
 
-// HooksDir is where git looks for hooks: core.hooksPath, else
-// <common dir>/hooks.
+// HooksDir is where git looks for hooks. The git binary, which runs them,
+// answers first: it reads core.hooksPath from every configuration file (a
+// global one too, which go-git does not read) and expands "~/". Without
+// it: the repository's core.hooksPath, else <common dir>/hooks.
 func (r *Repo) HooksDir() string {
+	cmd := exec.Command("git", "rev-parse", "--path-format=absolute", "--git-path", "hooks")
+	cmd.Dir = r.Root
+	if out, err := cmd.Output(); err == nil && strings.TrimSpace(string(out)) != "" {
+		return strings.TrimSpace(string(out))
+	}
 	cfg, err := r.repo.Config()
 	if err == nil {
 		if p := cfg.Raw.Section("core").Option("hooksPath"); p != "" {

@@ -257,7 +257,7 @@ func (e *evaluator) upToDate() (Check, error) {
 	}
 	behind, err := e.o.Repo.Behind(cmp.Head.SHA, cmp.Base.SHA, cmp.MergeBase)
 	if err != nil {
-		return c, &EvalError{Check: UpToDate, Err: err, Hint: "fetch the missing history: git fetch --unshallow"}
+		return c, &EvalError{Check: UpToDate, Err: err, Hint: "fetch the missing history: git fetch --unshallow; in GitHub Actions use actions/checkout with fetch-depth: 0"}
 	}
 	if len(behind) == 0 {
 		c.Result, c.Detail = Pass, "up to date with "+base
@@ -354,35 +354,43 @@ func (e *evaluator) clean() (Check, error) {
 		c.Result, c.Detail = Skip, "plans are made from commits, not the work tree (only --from-worktree needs a clean tree)"
 		return c, nil
 	}
-	head, err := scan.Projects(e.o.Repo, e.o.Config, e.res.Comparison.Head.SHA, scan.Options{Cache: e.o.Cache})
-	if err != nil {
-		return c, err
-	}
-	dirs := map[string]bool{}
-	for _, p := range head.Projects {
-		for _, a := range e.res.Projects {
-			if a.Dir == p.Dir {
-				dirs[p.Dir] = true
-				for _, m := range p.Modules {
-					dirs[m.Dir] = true
-				}
-			}
-		}
-	}
 	changes, err := e.o.Repo.WorktreeChanges()
 	if err != nil {
 		return c, &EvalError{Check: Clean, Err: err}
 	}
-	var dirty []string
+	if len(changes) == 0 {
+		c.Result, c.Detail = Pass, "no uncommitted changes in the affected projects or their modules"
+		return c, nil
+	}
+	// An uncommitted change counts when it would affect one of the
+	// branch's projects, by the rules of atoll changed: inside it, in a
+	// module it uses, matched by a watch glob, a parent's .envrc.
+	head, err := scan.Projects(e.o.Repo, e.o.Config, e.res.Comparison.Head.SHA, scan.Options{Cache: e.o.Cache})
+	if err != nil {
+		return c, err
+	}
+	code := map[string]string{}
+	var wt []affected.Change
 	for _, ch := range changes {
-		for d := range dirs {
-			if strings.HasPrefix(ch.Path, d+"/") {
-				dirty = append(dirty, strings.TrimSpace(ch.Code)+" "+ch.Path)
-				break
+		code[ch.Path] = strings.TrimSpace(ch.Code)
+		wt = append(wt, affected.Change{Path: ch.Path, Action: string(git.Modified)})
+	}
+	mine := map[string]bool{}
+	for _, p := range e.res.Projects {
+		mine[p.Dir] = true
+	}
+	seen := map[string]bool{}
+	for _, p := range affected.Compute(affected.Input{Changes: wt, Head: head, Base: head, Watch: e.o.Config.Watch}) {
+		if mine[p.Dir] {
+			for _, r := range p.Reasons {
+				seen[r.Path] = true
 			}
 		}
 	}
-	sort.Strings(dirty)
+	var dirty []string
+	for _, path := range sortedKeys(seen) {
+		dirty = append(dirty, code[path]+" "+path)
+	}
 	if len(dirty) == 0 {
 		c.Result, c.Detail = Pass, "no uncommitted changes in the affected projects or their modules"
 		return c, nil
@@ -400,9 +408,15 @@ func (e *evaluator) planned() (Check, error) {
 	for _, p := range e.res.Projects {
 		rec, err := e.store.LoadPlan(p.Dir, head)
 		var why string
+		var tampered *record.TamperedError
 		switch {
 		case errors.Is(err, os.ErrNotExist):
 			why = "no plan for HEAD"
+		case errors.As(err, &tampered):
+			// A plan that fails its seal is not a plan that can be applied:
+			// a failure to fix by planning again, not a check that could
+			// not be evaluated (apply refuses the project itself).
+			why = tampered.What
 		case err != nil:
 			return c, &EvalError{Check: Planned, Err: err, Hint: "remove the damaged record and plan again"}
 		case rec.BaseSHA != e.res.Comparison.Base.SHA.String():
@@ -453,13 +467,15 @@ func (e *evaluator) applied() (Check, error) {
 			if !recs[0].Destroy {
 				why = "deleted, and never destroyed"
 			}
+		case recs[0].Destroy:
+			why = "its latest run (at " + short(recs[0].Head) + ") destroyed it"
 		default:
-			ok, err := e.appliedAt(p, recs, head, &inputs)
+			ok, err := e.appliedAt(p, recs[0], head, &inputs)
 			if err != nil {
 				return c, err
 			}
 			if !ok {
-				why = "not applied at HEAD (last applied at " + short(recs[0].Head) + " with other inputs)"
+				why = "not applied at HEAD (last applied at " + short(recs[0].Head) + ", with other inputs or not on this branch)"
 			}
 		}
 		if why != "" {
@@ -480,14 +496,14 @@ func (e *evaluator) applied() (Check, error) {
 	return c, nil
 }
 
-// appliedAt: a successful apply at HEAD, or at an earlier commit of the
-// branch whose inputs equal HEAD's (a README-only commit after the apply
-// does not force a new one).
-func (e *evaluator) appliedAt(p affected.Project, recs []*record.Apply, head string, inputs *map[string]string) (bool, error) {
-	for _, r := range recs {
-		if r.Success && !r.Destroy && r.Head == head {
-			return true, nil
-		}
+// appliedAt: the latest apply, which is what the infrastructure now
+// reflects, was made at HEAD, or at an earlier commit of the branch whose
+// inputs equal HEAD's (a README-only commit after the apply does not force
+// a new one). An apply at HEAD followed by one of another commit does not
+// count: the second replaced what the first did.
+func (e *evaluator) appliedAt(p affected.Project, latest *record.Apply, head string, inputs *map[string]string) (bool, error) {
+	if latest.Head == head {
+		return true, nil
 	}
 	if *inputs == nil {
 		graph, err := scan.Projects(e.o.Repo, e.o.Config, e.res.Comparison.Head.SHA, scan.Options{Cache: e.o.Cache})
@@ -508,20 +524,15 @@ func (e *evaluator) appliedAt(p affected.Project, recs []*record.Apply, head str
 			return false, &EvalError{Check: Applied, Err: err}
 		}
 	}
-	want := (*inputs)[p.Dir]
-	for _, r := range recs {
-		if !r.Success || r.Destroy || r.InputsHash != want {
-			continue
-		}
-		h, ok := git.ParseHash(r.Head)
-		if !ok {
-			continue
-		}
-		if anc, err := e.o.Repo.IsAncestor(h, e.res.Comparison.Head.SHA); err == nil && anc {
-			return true, nil
-		}
+	if latest.InputsHash != (*inputs)[p.Dir] {
+		return false, nil
 	}
-	return false, nil
+	h, ok := git.ParseHash(latest.Head)
+	if !ok {
+		return false, nil
+	}
+	anc, err := e.o.Repo.IsAncestor(h, e.res.Comparison.Head.SHA)
+	return err == nil && anc, nil
 }
 
 func limit(s []string, n int) []string {

@@ -18,15 +18,24 @@ func (o *Options) checkPlan(t Target) (*record.Plan, error) {
 	store := o.store()
 	head := o.Comparison.Head.SHA.String()
 	p := t.Project
+	planCmd := "atoll plan " + p.Dir
+	if t.Deleted {
+		planCmd = "atoll plan --destroy-deleted " + p.Dir
+	}
 	rec, err := store.LoadPlan(p.Dir, head)
 	if errors.Is(err, os.ErrNotExist) {
-		if older, _ := store.Plans(p.Dir); len(older) > 0 {
-			return nil, &refusal{
-				msg:  fmt.Sprintf("HEAD moved since the plan: it was made at %s, HEAD is %s", short(older[0].Head), short(head)),
-				hint: "plan again at this commit (atoll plan " + p.Dir + "), review, then apply",
+		// Only a plan of this branch means HEAD moved: other branches (and
+		// worktrees) plan the same project too.
+		older, _ := store.Plans(p.Dir)
+		for _, pl := range older {
+			if pl.Branch == o.Comparison.Head.Branch {
+				return nil, &refusal{
+					msg:  fmt.Sprintf("HEAD moved since the plan: it was made at %s, HEAD is %s", short(pl.Head), short(head)),
+					hint: "plan again at this commit (" + planCmd + "), review, then apply",
+				}
 			}
 		}
-		return nil, &refusal{msg: "no plan for HEAD " + short(head), hint: "run atoll plan " + p.Dir + " first, and review it"}
+		return nil, &refusal{msg: "no plan for HEAD " + short(head), hint: "run " + planCmd + " first, and review it"}
 	}
 	if err != nil {
 		return nil, err
@@ -40,7 +49,7 @@ func (o *Options) checkPlan(t Target) (*record.Plan, error) {
 	case rec.Dirty && !o.AllowDirty:
 		return nil, &refusal{msg: "the plan was made from the work tree (--from-worktree), not from a commit", hint: "commit, plan again, then apply; or pass --allow-dirty if you really mean it"}
 	case rec.Destroy != t.Deleted:
-		return nil, &refusal{msg: "the saved plan does not match the project's status on this branch", hint: "plan again"}
+		return nil, &refusal{msg: "the saved plan does not match the project's status on this branch", hint: "plan again: " + planCmd}
 	}
 	return rec, nil
 }
@@ -216,7 +225,8 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	if err != nil {
 		failure(res, err)
-		if applied != nil {
+		// A refusal (a stale plan) changed nothing; its hint is the fix.
+		if applied != nil && res.Status == StatusFailed {
 			res.Hint = noRollbackHint(res.Changed, res.LogFile)
 		}
 		return res
