@@ -88,9 +88,9 @@ func cleanRun(opts *CleanOptions) error {
 		return err
 	}
 	defer s.Close()
-	workdir, err := workspace.Resolve(s.Config.Workdir)
+	workdir, err := s.workdir()
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return err
 	}
 	co := workspace.CleanOptions{RepoID: workspace.RepoID(s.Repo), All: opts.All, OlderThan: opts.OlderThan}
 	if opts.Merged && !opts.All {

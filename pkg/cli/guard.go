@@ -11,7 +11,6 @@ import (
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/guard"
 	"github.com/atoll-tf/atoll/pkg/ui"
-	"github.com/atoll-tf/atoll/pkg/workspace"
 	"github.com/spf13/cobra"
 )
 
@@ -126,9 +125,9 @@ annotations and the report is appended to $GITHUB_STEP_SUMMARY.
 
 // evaluateGuard runs a stage of the guard for an opened session.
 func evaluateGuard(s *session, o guard.Options) (*guard.Report, error) {
-	workdir, err := workspace.Resolve(s.Config.Workdir)
+	workdir, err := s.workdir()
 	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: err}
+		return nil, err
 	}
 	o.Repo, o.Config, o.Cache, o.Workdir = s.Repo, s.Config, s.Cache, workdir
 	rep, err := guard.Run(o)

@@ -19,6 +19,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/scan"
 	"github.com/atoll-tf/atoll/pkg/ui"
+	"github.com/atoll-tf/atoll/pkg/workspace"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -135,6 +136,15 @@ type session struct {
 	Repo   *git.Repo
 	Config *config.Config
 	Cache  *cache.Store
+}
+
+// workdir resolves the root of scratch checkouts and records.
+func (s *session) workdir() (string, error) {
+	dir, err := workspace.Resolve(s.Config.Workdir)
+	if err != nil {
+		return "", &ExitError{Code: ExitInput, Err: err, Hint: "set --workdir, ATOLL_WORKDIR or workdir: in atoll.yaml to a writable directory outside the repository"}
+	}
+	return dir, nil
 }
 
 // Close releases the repository.

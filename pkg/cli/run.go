@@ -15,7 +15,6 @@ import (
 	"github.com/atoll-tf/atoll/pkg/scan"
 	"github.com/atoll-tf/atoll/pkg/tf"
 	"github.com/atoll-tf/atoll/pkg/ui"
-	"github.com/atoll-tf/atoll/pkg/workspace"
 	"github.com/spf13/cobra"
 )
 
@@ -92,15 +91,15 @@ func (o *RunOptions) setup(ctx context.Context) (*runSetup, error) {
 		s.Close()
 		return nil, err
 	}
-	workdir, err := workspace.Resolve(s.Config.Workdir)
+	workdir, err := s.workdir()
 	if err != nil {
 		s.Close()
-		return nil, &ExitError{Code: ExitUsage, Err: err, Hint: "set --workdir, ATOLL_WORKDIR or workdir: in atoll.yaml to a writable directory outside the repository"}
+		return nil, err
 	}
 	bin, err := tf.Find(s.Config.TerraformBin)
 	if err != nil {
 		s.Close()
-		return nil, &ExitError{Code: ExitFailure, Err: err, Hint: "install Terraform or OpenTofu, or point --terraform-bin at it (.ci/find-terraform explains how)"}
+		return nil, &ExitError{Code: ExitFailure, Err: err, Hint: "install Terraform (or OpenTofu), or point --terraform-bin or ATOLL_TERRAFORM_BIN at it"}
 	}
 	return &runSetup{s: s, res: res, targets: targets, opts: &runner.Options{
 		Repo: s.Repo, Config: s.Config, Comparison: res.Comparison,
@@ -197,6 +196,9 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 	if err != nil {
 		return nil, err
 	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(io.Err, "%s %s\n", errStyles.Warning.Render("warning:"), w)
+	}
 	switch o.Output {
 	case "json":
 		err = ui.JSON(io.Out, rep)
@@ -208,7 +210,9 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 			fmt.Fprint(io.Out, part)
 		}
 	default:
-		err = ui.RunTable(io.Out, ui.NewStyles(io.Out, io.Color), rep)
+		if len(rep.Projects) > 0 {
+			err = ui.RunTable(io.Out, ui.NewStyles(io.Out, io.Color), rep)
+		}
 	}
 	return rep, err
 }

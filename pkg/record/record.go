@@ -61,9 +61,9 @@ type Plan struct {
 	LogFile    string `json:"log_file"`
 	// Consumed is set, before Terraform starts, by the apply that uses the
 	// plan: a plan is never applied twice, even after a failed apply.
-	Consumed   bool      `json:"consumed,omitempty"`
-	ConsumedAt time.Time `json:"consumed_at,omitempty"`
-	Checksum   string    `json:"checksum"`
+	Consumed   bool       `json:"consumed,omitempty"`
+	ConsumedAt *time.Time `json:"consumed_at,omitempty"`
+	Checksum   string     `json:"checksum"`
 }
 
 // Apply records one apply (or destroy) of one project.

@@ -43,7 +43,7 @@ func (o *Options) checkPlan(t Target) (*record.Plan, error) {
 	switch {
 	case rec.Consumed:
 		return nil, &refusal{
-			msg:  fmt.Sprintf("the plan of %s was already used by an apply at %s", short(head), rec.ConsumedAt.Format("2006-01-02 15:04:05Z")),
+			msg:  fmt.Sprintf("the plan of %s was already used by an apply at %s", short(head), consumedAt(rec)),
 			hint: "a plan is applied once, also after a failed apply: plan again, review, then apply",
 		}
 	case rec.Dirty && !o.AllowDirty:
@@ -102,6 +102,15 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 	for _, t := range targets {
 		byDir[t.Project.Dir] = t
 		res := &ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir}
+		if t.Deleted {
+			if _, err := o.store().LoadPlan(t.Project.Dir, o.Comparison.Head.SHA.String()); errors.Is(err, os.ErrNotExist) {
+				if at, ok := o.destroyed(t.Project.Dir); ok {
+					res.Status, res.Hint = StatusNoChanges, "already destroyed (at "+short(at)+"): nothing left to do"
+					set(res)
+					continue
+				}
+			}
+		}
 		rec, err := o.checkPlan(t)
 		if err == nil {
 			err = baseErr
@@ -158,12 +167,12 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 				Hint: "nothing was changed in this project; its plan is still valid"})
 		}
 	}
-	return finish(rep, results, targets), nil
+	return finish(rep, results, targets, cos), nil
 }
 
 func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult) *ProjectResult {
 	p := t.Project
-	res := &ProjectResult{Name: p.Name, Dir: p.Dir, Counts: rec.Counts, PlanFile: rec.PlanFile, LogFile: rec.LogFile + ".apply"}
+	res := &ProjectResult{Name: p.Name, Dir: p.Dir, Counts: rec.Counts, PlanFile: rec.PlanFile}
 	start := o.now()
 	defer func() { res.Duration = o.now().Sub(start) }()
 	if co.err != nil {
@@ -183,11 +192,13 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 
 	store := o.store()
-	log, err := logFile(res.LogFile)
+	logPath := strings.TrimSuffix(rec.LogFile, ".log") + "-apply.log"
+	log, err := logFile(logPath)
 	if err != nil {
 		failure(res, err)
 		return res
 	}
+	res.LogFile = logPath
 	defer log.Close()
 	r := o.tfRunner(log)
 	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash,
@@ -200,7 +211,8 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	// Consumed before Terraform applies: whatever happens next, this plan
 	// is never applied again.
-	rec.Consumed, rec.ConsumedAt = true, o.now().UTC()
+	now := o.now().UTC()
+	rec.Consumed, rec.ConsumedAt = true, &now
 	if _, err := store.SavePlan(rec); err != nil {
 		failure(res, err)
 		return res
@@ -210,6 +222,11 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	if applied != nil {
 		for _, c := range applied.Changed {
 			res.Changed = append(res.Changed, fmt.Sprintf("%s (%s)", c.Address, c.Action))
+		}
+		// A change that failed midway may still have happened: a resource
+		// whose provisioner failed exists, tainted, in the state.
+		for _, c := range applied.Failed {
+			res.Changed = append(res.Changed, fmt.Sprintf("%s (%s failed; it may exist, tainted)", c.Address, c.Action))
 		}
 	}
 	ar.Finished = o.now().UTC()
@@ -240,7 +257,7 @@ func noRollbackHint(changed []string, log string) string {
 	var b strings.Builder
 	b.WriteString("Terraform does not roll back. ")
 	if len(changed) == 0 {
-		b.WriteString("No resource was changed before the failure.")
+		b.WriteString("Terraform reported no resource changed before the failure; check the log to be sure.")
 	} else {
 		fmt.Fprintf(&b, "These %d resource(s) were changed and stay changed: %s.", len(changed), strings.Join(changed, ", "))
 	}
@@ -259,7 +276,7 @@ func short(sha string) string {
 // apply record for it.
 func (o *Options) recordNoChanges(rec *record.Plan) error {
 	now := o.now().UTC()
-	rec.Consumed, rec.ConsumedAt = true, now
+	rec.Consumed, rec.ConsumedAt = true, &now
 	store := o.store()
 	if _, err := store.SavePlan(rec); err != nil {
 		return err
@@ -267,4 +284,21 @@ func (o *Options) recordNoChanges(rec *record.Plan) error {
 	_, err := store.SaveApply(&record.Apply{Project: rec.Project, Dir: rec.Dir, Head: rec.Head, Branch: rec.Branch,
 		InputsHash: rec.InputsHash, Success: true, Destroy: rec.Destroy, Started: now, Finished: now, Who: who(), Force: o.Force})
 	return err
+}
+
+func consumedAt(rec *record.Plan) string {
+	if rec.ConsumedAt == nil {
+		return "an unknown time"
+	}
+	return rec.ConsumedAt.Format("2006-01-02 15:04:05Z")
+}
+
+// destroyed reports whether the latest apply of a project was a successful
+// destroy, and at which commit.
+func (o *Options) destroyed(dir string) (string, bool) {
+	recs, err := o.store().Applies(dir)
+	if err != nil || len(recs) == 0 || !recs[0].Success || !recs[0].Destroy {
+		return "", false
+	}
+	return recs[0].Head, true
 }

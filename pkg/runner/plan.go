@@ -41,6 +41,11 @@ func Plan(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 	for _, t := range targets {
 		byDir[t.Project.Dir] = t
 		if t.Deleted && !o.DestroyDeleted {
+			if at, ok := o.destroyed(t.Project.Dir); ok {
+				set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusNoChanges,
+					Hint: "deleted on this branch and already destroyed (at " + short(at) + "): nothing left to do"})
+				continue
+			}
 			set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusNeedsDestroy,
 				Error: "deleted on this branch: its infrastructure still exists",
 				Hint:  "plan its destroy with atoll plan --destroy-deleted, apply it, then merge"})
@@ -79,7 +84,7 @@ func Plan(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 			set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusSkipped, Error: "not started: interrupted or --fail-fast"})
 		}
 	}
-	return finish(rep, results, targets), nil
+	return finish(rep, results, targets, cos), nil
 }
 
 // checkoutResult is a scratch checkout, or why it could not be made.
@@ -150,7 +155,8 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		return res
 	}
 	res.PlanFile = filepath.Join(planDir, "plan.tfplan")
-	if err := errors.Join(os.Rename(tmpPlan, res.PlanFile), os.Rename(tmpPlan+".json", res.PlanFile+".json")); err != nil {
+	// Plans hold secrets in clear, like their JSON: owner-only.
+	if err := errors.Join(os.Chmod(tmpPlan, 0o600), os.Rename(tmpPlan, res.PlanFile), os.Rename(tmpPlan+".json", res.PlanFile+".json")); err != nil {
 		failure(res, err)
 		return res
 	}

@@ -68,6 +68,9 @@ type Report struct {
 	MergeBase string          `json:"merge_base"`
 	Projects  []ProjectResult `json:"projects"`
 	Summary   Summary         `json:"summary"`
+	// Warnings are files left out of scratch checkouts (symlinks that
+	// leave them, missing project directories).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Summarize fills in the summary from the project results.

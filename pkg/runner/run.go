@@ -209,8 +209,12 @@ func (o *Options) tfRunner(log *os.File) *tf.Runner {
 }
 
 func (o *Options) pluginCache() string {
-	if v := os.Getenv("TF_PLUGIN_CACHE_DIR"); v != "" {
-		return ""
+	// terraform-exec cannot add a variable while TF_CLI_ARGS* are inherited
+	// (see pkg/tf environ): then Terraform runs without atoll's cache.
+	for _, v := range []string{"TF_PLUGIN_CACHE_DIR", "TF_CLI_ARGS", "TF_CLI_ARGS_init"} {
+		if os.Getenv(v) != "" {
+			return ""
+		}
 	}
 	return filepath.Join(o.Workdir, "plugin-cache")
 }
@@ -246,6 +250,14 @@ func (c *checkouts) get(ctx context.Context, commit git.Hash, projects []project
 	return co, nil
 }
 
+func (c *checkouts) warnings() []string {
+	var out []string
+	for _, co := range c.open {
+		out = append(out, co.Warnings...)
+	}
+	return out
+}
+
 func (c *checkouts) close() {
 	for _, co := range c.open {
 		_ = co.Close()
@@ -262,8 +274,9 @@ func projectsOf(ts []Target, deleted bool) []project.Project {
 	return out
 }
 
-// finish fills the report's order and summary.
-func finish(rep *Report, results map[string]*ProjectResult, order []Target) *Report {
+// finish fills the report's order, summary and warnings.
+func finish(rep *Report, results map[string]*ProjectResult, order []Target, cos *checkouts) *Report {
+	rep.Warnings = cos.warnings()
 	for _, t := range order {
 		if r, ok := results[t.Project.Dir]; ok {
 			rep.Projects = append(rep.Projects, *r)

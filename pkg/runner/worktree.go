@@ -20,6 +20,9 @@ import (
 // from the work tree (uncommitted edits included) into a fresh scratch
 // directory. Plans made from it are marked dirty.
 func (o *Options) worktreeCheckout(ps []project.Project) *checkoutResult {
+	if err := workspace.CheckWorkdir(o.Workdir, o.Repo); err != nil {
+		return &checkoutResult{err: err}
+	}
 	base := filepath.Join(o.Workdir, workspace.RepoID(o.Repo))
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return &checkoutResult{err: err}

@@ -29,7 +29,7 @@ func GuardChecklist(w io.Writer, s *Styles, rep *guard.Report) error {
 		width = max(width, len(c.Name))
 	}
 	fmt.Fprintf(&b, "%s %s stage, %s mode: %s (%s) against %s (%s)\n\n", s.Bold.Render("atoll guard:"), rep.Stage, rep.Mode,
-		orDash(rep.Branch), short(rep.Head), strings.TrimPrefix(rep.Base, "refs/remotes/"), short(rep.BaseSHA))
+		orDash(rep.Branch), short(rep.Head), baseName(rep.Base), short(rep.BaseSHA))
 	for _, c := range rep.Checks {
 		fmt.Fprintf(&b, "%s %-*s  %s\n", s.mark(c.Result), width, c.Name, c.Detail)
 		for _, bc := range c.Commits {
@@ -56,6 +56,11 @@ func GuardChecklist(w io.Writer, s *Styles, rep *guard.Report) error {
 	return err
 }
 
+// baseName is the base ref as people write it: origin/main, main.
+func baseName(ref string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(ref, "refs/remotes/"), "refs/heads/")
+}
+
 func verdict(rep *guard.Report) string {
 	if rep.Passed {
 		switch rep.Stage {
@@ -78,7 +83,11 @@ func GuardMarkdown(rep *guard.Report) string {
 	var b strings.Builder
 	icon := map[guard.Result]string{guard.Pass: "✅", guard.Fail: "❌", guard.Warn: "⚠️", guard.Skip: "➖"}
 	fmt.Fprintf(&b, "### atoll guard (%s stage): %s\n\n", rep.Stage, verdict(rep))
-	fmt.Fprintf(&b, "Head `%s`, base `%s` (`%s`), merge-base `%s`, %s mode.\n\n", short(rep.Head), rep.Base, short(rep.BaseSHA), short(rep.MergeBase), rep.Mode)
+	head := "`" + short(rep.Head) + "`"
+	if rep.Branch != "" {
+		head += " (`" + rep.Branch + "`)"
+	}
+	fmt.Fprintf(&b, "Head %s, base `%s` (`%s`), merge-base `%s`, %s mode.\n\n", head, baseName(rep.Base), short(rep.BaseSHA), short(rep.MergeBase), rep.Mode)
 	b.WriteString("| | Check | Detail | Fix |\n|---|---|---|---|\n")
 	for _, c := range rep.Checks {
 		hint := ""
@@ -86,6 +95,19 @@ func GuardMarkdown(rep *guard.Report) string {
 			hint = c.Hint
 		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s |\n", icon[c.Result], c.Name, mdEscape(c.Detail), mdEscape(hint))
+	}
+	for _, c := range rep.Checks {
+		if len(c.Commits) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\nCommits of `%s` this branch lacks (%s):\n\n", baseName(rep.Base), c.Name)
+		for _, bc := range c.Commits {
+			line := "- `" + short(bc.SHA) + "` " + bc.Subject
+			if len(bc.Projects) > 0 {
+				line += " → " + strings.Join(bc.Projects, ", ")
+			}
+			b.WriteString(line + "\n")
+		}
 	}
 	if len(rep.Skipped) > 0 {
 		fmt.Fprintf(&b, "\n> [!WARNING]\n> Skipped by configuration: %s\n", strings.Join(rep.Skipped, ", "))

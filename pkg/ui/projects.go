@@ -21,8 +21,11 @@ func ProjectsTable(w io.Writer, s *Styles, g *project.Graph) error {
 		if p.Declared {
 			notes = append(notes, "declared in atoll.yaml")
 		}
-		if p.FromModule {
-			notes = append(notes, "code from TF_CLI_INIT_FROM_MODULE")
+		switch {
+		case p.Source != "":
+			notes = append(notes, "code from -from-module "+p.Source)
+		case p.FromModule:
+			notes = append(notes, "code from TF_CLI_INIT_FROM_MODULE (.envrc)")
 		}
 		if len(p.Watch) > 0 {
 			notes = append(notes, "watch: "+strings.Join(p.Watch, ", "))

@@ -77,7 +77,7 @@ func Materialize(ctx context.Context, workdir string, repo *git.Repo, commit git
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkWorkdir(workdir, repo); err != nil {
+	if err := CheckWorkdir(workdir, repo); err != nil {
 		return nil, err
 	}
 	c, err := repo.Commit(commit)

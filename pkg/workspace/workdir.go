@@ -114,9 +114,9 @@ func CheckoutDir(workdir string, repo *git.Repo, commit git.Hash) string {
 	return filepath.Join(workdir, RepoID(repo), commit.Short())
 }
 
-// checkWorkdir refuses a workdir whose checkouts Terraform would run in
+// CheckWorkdir refuses a workdir whose checkouts Terraform would run in
 // where atoll promises it never does.
-func checkWorkdir(workdir string, repo *git.Repo) error {
+func CheckWorkdir(workdir string, repo *git.Repo) error {
 	if !filepath.IsAbs(workdir) {
 		return fmt.Errorf("workdir %q is not an absolute path", workdir)
 	}
