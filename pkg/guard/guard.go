@@ -469,6 +469,8 @@ func (e *evaluator) applied() (Check, error) {
 			}
 		case recs[0].Destroy:
 			why = "its latest run (at " + short(recs[0].Head) + ") destroyed it"
+		case recs[0].Dirty:
+			why = "its latest apply (at " + short(recs[0].Head) + ") applied uncommitted work-tree files (--allow-dirty), which no commit holds"
 		default:
 			ok, err := e.appliedAt(p, recs[0], head, &inputs)
 			if err != nil {

@@ -691,3 +691,33 @@ func TestCleanRootProject(t *testing.T) {
 	}
 	wantResult(t, check(t, rep, guard.Clean), guard.Fail, "?? vars.tf")
 }
+
+// An apply of a work-tree plan (--allow-dirty) is recorded at HEAD, but
+// what it applied is in no commit: the merge guard must not count it.
+func TestAppliedRefusesDirtyApplies(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"conf/a/main.tf": ""})
+	s.Git("checkout", "-q", "-b", "feature")
+	s.Commit("edit a", map[string]string{"conf/a/main.tf": "# edited\n"})
+	repo, err := git.Open(s.Work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	head, _ := repo.Head()
+	workdir := t.TempDir()
+	store := record.Store{Root: filepath.Join(workdir, workspace.RepoID(repo))}
+	now := time.Now().UTC()
+	if _, err := store.SaveApply(&record.Apply{Dir: "conf/a", Head: head.SHA.String(), Success: true, Dirty: true, Started: now, Finished: now}); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := guard.Run(guard.Options{Repo: repo, Config: &config.Config{}, Stage: guard.StageMerge, Workdir: workdir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Checks {
+		if c.Name == guard.Applied && (c.Result != guard.Fail || !strings.Contains(c.Detail, "uncommitted work-tree files")) {
+			t.Errorf("applied = %+v, want a failure naming the dirty apply", c)
+		}
+	}
+}

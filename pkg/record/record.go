@@ -83,7 +83,10 @@ type Apply struct {
 	Finished   time.Time `json:"finished"`
 	Who        string    `json:"who"`
 	// Force is the reason given to override a refusal, if any.
-	Force    string `json:"force,omitempty"`
+	Force string `json:"force,omitempty"`
+	// Dirty applies applied a plan of the work tree (--allow-dirty): what
+	// they applied is in no commit.
+	Dirty    bool   `json:"dirty,omitempty"`
 	Checksum string `json:"checksum"`
 }
 

@@ -201,7 +201,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	res.LogFile = logPath
 	defer log.Close()
 	r := o.tfRunner(log)
-	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash,
+	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash, Dirty: rec.Dirty,
 		Destroy: rec.Destroy, Counts: rec.Counts, Started: o.now().UTC(), Who: who(), Force: o.Force}
 
 	o.emit(p.Name, PhaseInit, nil)
