@@ -255,7 +255,7 @@ func (e *evaluator) upToDate() (Check, error) {
 		c.Result, c.Detail = Pass, "HEAD is the tip of "+base
 		return c, nil
 	}
-	behind, err := e.o.Repo.Behind(cmp.Head.SHA, cmp.Base.SHA, cmp.MergeBase)
+	behind, err := e.behind()
 	if err != nil {
 		return c, &EvalError{Check: UpToDate, Err: err, Hint: "fetch the missing history: git fetch --unshallow; in GitHub Actions use actions/checkout with fetch-depth: 0"}
 	}
@@ -307,6 +307,23 @@ func (e *evaluator) upToDate() (Check, error) {
 	c.Commits = touching
 	c.Detail = fmt.Sprintf("%s behind %s; %d of them touch this branch's projects: %s", n, base, len(touching), strings.Join(c.Projects, ", "))
 	return c, nil
+}
+
+// behind lists the base's commits the branch lacks, through the cache: the
+// answer for a (HEAD, base tip, merge-base) triple never changes, and
+// reading a few hundred commits costs more than the rest of the guard.
+func (e *evaluator) behind() ([]git.Commit, error) {
+	cmp := e.res.Comparison
+	key := cmp.Head.SHA.String() + "-" + cmp.Base.SHA.String() + "-" + cmp.MergeBase.String()
+	var out []git.Commit
+	if e.o.Cache.Load("behind", key, &out) {
+		return out, nil
+	}
+	out, err := e.o.Repo.Behind(cmp.Head.SHA, cmp.Base.SHA, cmp.MergeBase)
+	if err == nil {
+		_ = e.o.Cache.Save("behind", key, out)
+	}
+	return out, err
 }
 
 // attribute finds which of the base's new commits touch which of the

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atoll-tf/atoll/pkg/cache"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/guard"
@@ -719,5 +720,25 @@ func TestAppliedRefusesDirtyApplies(t *testing.T) {
 		if c.Name == guard.Applied && (c.Result != guard.Fail || !strings.Contains(c.Detail, "uncommitted work-tree files")) {
 			t.Errorf("applied = %+v, want a failure naming the dirty apply", c)
 		}
+	}
+}
+
+// TestCacheGivesTheSameReport: the guard's cached answers (behind lists,
+// graphs, results) never change a report.
+func TestCacheGivesTheSameReport(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.onMain("b: edit", map[string]string{"conf/b/main.tf": "# b\n"})
+	f.Git("checkout", "-q", "feature")
+	want := f.run(guard.Options{Mode: "targeted"})
+	dir := filepath.Join(t.TempDir(), "cache")
+	for i := 0; i < 2; i++ {
+		got := f.run(guard.Options{Mode: "targeted", Cache: cache.Open(dir, "test")})
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("run %d with a cache:\n%+v\nwithout:\n%+v", i, got, want)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "behind-*")); len(m) != 1 {
+		t.Errorf("behind cache entries: %v", m)
 	}
 }
