@@ -305,7 +305,11 @@ func (e *evaluator) upToDate() (Check, error) {
 		return c, err
 	}
 	c.Commits = touching
-	c.Detail = fmt.Sprintf("%s behind %s; %d of them touch this branch's projects: %s", n, base, len(touching), strings.Join(c.Projects, ", "))
+	verb := "touch"
+	if len(touching) == 1 {
+		verb = "touches"
+	}
+	c.Detail = fmt.Sprintf("%s behind %s; %d of them %s this branch's projects: %s", n, base, len(touching), verb, strings.Join(c.Projects, ", "))
 	return c, nil
 }
 

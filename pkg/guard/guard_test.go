@@ -214,7 +214,7 @@ func TestUpToDate(t *testing.T) {
 	// Then edits the module conf/a uses: now it matters.
 	m := f.onMain("m: edit", map[string]string{"modules/m/main.tf": "# m\n"})
 	targeted = check(t, f.run(guard.Options{Mode: "targeted"}), guard.UpToDate)
-	wantResult(t, targeted, guard.Fail, "3 commits behind origin/main; 1 of them touch this branch's projects: conf/a")
+	wantResult(t, targeted, guard.Fail, "3 commits behind origin/main; 1 of them touches this branch's projects: conf/a")
 	if !reflect.DeepEqual(targeted.Projects, []string{"conf/a"}) {
 		t.Errorf("targeted projects: %v", targeted.Projects)
 	}
