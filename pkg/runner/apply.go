@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -80,14 +79,8 @@ func (o *Options) upToDate() error {
 // an apply record, also when it fails.
 func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 	rep := o.report("apply")
-	results := map[string]*ProjectResult{}
-	var mu sync.Mutex
-	set := func(r *ProjectResult) {
-		mu.Lock()
-		results[r.Dir] = r
-		mu.Unlock()
-		o.emit(r.Name, PhaseDone, r)
-	}
+	results := &collected{o: o, byDir: map[string]*ProjectResult{}}
+	set := results.set
 
 	var baseErr error
 	if !o.UpToDateChecked {
@@ -161,13 +154,13 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 		return res.Status == StatusApplied
 	})
 	for _, j := range jobs {
-		if _, ok := results[j.Dir]; !ok {
+		if !results.has(j.Dir) {
 			t := byDir[j.Dir]
 			set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusSkipped, Error: outcomes[j.Dir].Reason,
 				Hint: "nothing was changed in this project; its plan is still valid"})
 		}
 	}
-	return finish(rep, results, targets, cos), nil
+	return finish(rep, results.byDir, targets, cos), nil
 }
 
 func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult) *ProjectResult {

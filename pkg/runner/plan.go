@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
@@ -27,14 +26,8 @@ func Plan(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 	cos := &checkouts{o: o}
 	defer cos.close()
 
-	results := map[string]*ProjectResult{}
-	var mu sync.Mutex
-	set := func(r *ProjectResult) {
-		mu.Lock()
-		results[r.Dir] = r
-		mu.Unlock()
-		o.emit(r.Name, PhaseDone, r)
-	}
+	results := &collected{o: o, byDir: map[string]*ProjectResult{}}
+	set := results.set
 
 	var jobs []Job
 	byDir := map[string]Target{}
@@ -79,12 +72,12 @@ func Plan(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 		return res.Status == StatusPlanned || res.Status == StatusNoChanges
 	})
 	for _, j := range jobs {
-		if _, ok := results[j.Dir]; !ok {
+		if !results.has(j.Dir) {
 			t := byDir[j.Dir]
 			set(&ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, Status: StatusSkipped, Error: "not started: interrupted or --fail-fast"})
 		}
 	}
-	return finish(rep, results, targets, cos), nil
+	return finish(rep, results.byDir, targets, cos), nil
 }
 
 // checkoutResult is a scratch checkout, or why it could not be made.

@@ -307,3 +307,25 @@ func failure(res *ProjectResult, err error) {
 		}
 	}
 }
+
+// collected gathers project results from concurrent jobs and reports each
+// one as it arrives.
+type collected struct {
+	o     *Options
+	mu    sync.Mutex
+	byDir map[string]*ProjectResult
+}
+
+func (c *collected) set(r *ProjectResult) {
+	c.mu.Lock()
+	c.byDir[r.Dir] = r
+	c.mu.Unlock()
+	c.o.emit(r.Name, PhaseDone, r)
+}
+
+func (c *collected) has(dir string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.byDir[dir]
+	return ok
+}

@@ -80,11 +80,7 @@ func Materialize(ctx context.Context, workdir string, repo *git.Repo, commit git
 	if err := CheckWorkdir(workdir, repo); err != nil {
 		return nil, err
 	}
-	c, err := repo.Commit(commit)
-	if err != nil {
-		return nil, err
-	}
-	sel, err := selectFiles(repo, c.Tree, projects, globalWatch)
+	sel, err := selectCommit(repo, commit, projects, globalWatch)
 	if err != nil {
 		return nil, err
 	}
@@ -254,11 +250,7 @@ func inputsHash(paths []string, files map[string]file) string {
 // Materialize would write for it at commit, without writing anything: two
 // commits with equal inputs give Terraform the same files.
 func Inputs(repo *git.Repo, commit git.Hash, projects []project.Project, globalWatch []string) (map[string]string, error) {
-	c, err := repo.Commit(commit)
-	if err != nil {
-		return nil, err
-	}
-	sel, err := selectFiles(repo, c.Tree, projects, globalWatch)
+	sel, err := selectCommit(repo, commit, projects, globalWatch)
 	if err != nil {
 		return nil, err
 	}
@@ -267,4 +259,13 @@ func Inputs(repo *git.Repo, commit git.Hash, projects []project.Project, globalW
 		out[dir] = inputsHash(paths, sel.files)
 	}
 	return out, nil
+}
+
+// selectCommit selects the files of projects at a commit.
+func selectCommit(repo *git.Repo, commit git.Hash, projects []project.Project, globalWatch []string) (*selection, error) {
+	c, err := repo.Commit(commit)
+	if err != nil {
+		return nil, err
+	}
+	return selectFiles(repo, c.Tree, projects, globalWatch)
 }

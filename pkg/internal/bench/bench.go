@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -197,4 +198,33 @@ func ReplaceSection(doc []byte, name, body string) ([]byte, error) {
 	out.WriteString("\n" + strings.TrimRight(body, "\n") + "\n")
 	out.Write(doc[j:])
 	return out.Bytes(), nil
+}
+
+// Tools are the binaries a benchmark runs and where it keeps repositories.
+type Tools struct {
+	Root, Atoll, Genrepo, Repos string
+}
+
+// Setup builds atoll and genrepo once for a benchmark and picks the
+// repository directory (ATOLL_BENCH_REPOS, else a temporary one).
+func Setup(t testing.TB) Tools {
+	t.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	atoll, err := Build(root, "./cmd/atoll", bin, "atoll")
+	if err != nil {
+		t.Fatal(err)
+	}
+	genrepo, err := Build(GenrepoDir(root), ".", bin, "genrepo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos := os.Getenv("ATOLL_BENCH_REPOS")
+	if repos == "" {
+		repos = t.TempDir()
+	}
+	return Tools{Root: root, Atoll: atoll, Genrepo: genrepo, Repos: repos}
 }

@@ -72,23 +72,8 @@ func TestChangedBenchmark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := t.TempDir()
-	atoll, err := Build(root, "./cmd/atoll", bin, "atoll")
-	if err != nil {
-		t.Fatal(err)
-	}
-	genrepo, err := Build(GenrepoDir(root), ".", bin, "genrepo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	repos := os.Getenv("ATOLL_BENCH_REPOS")
-	if repos == "" {
-		repos = t.TempDir()
-	}
+	tools := Setup(t)
+	root, atoll, genrepo, repos := tools.Root, tools.Atoll, tools.Genrepo, tools.Repos
 
 	var rows []changedRow
 	for _, s := range sizes {

@@ -29,23 +29,8 @@ func TestGuardBenchmark(t *testing.T) {
 		t.Log("benchmark not run: set ATOLL_BENCH=1 (see docs/performance.md)")
 		return
 	}
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := t.TempDir()
-	atoll, err := Build(root, "./cmd/atoll", bin, "atoll")
-	if err != nil {
-		t.Fatal(err)
-	}
-	genrepo, err := Build(GenrepoDir(root), ".", bin, "genrepo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	repos := os.Getenv("ATOLL_BENCH_REPOS")
-	if repos == "" {
-		repos = t.TempDir()
-	}
+	tools := Setup(t)
+	root, atoll, genrepo, repos := tools.Root, tools.Atoll, tools.Genrepo, tools.Repos
 	size := Size{Projects: 5000, Modules: 200, Commits: 5000}
 	src, err := Repo(genrepo, repos, size)
 	if err != nil {

@@ -134,23 +134,8 @@ func TestPlanBenchmark(t *testing.T) {
 	if _, err := os.Stat(tfBin); err != nil {
 		t.Fatalf("terraform not found on PATH nor at %s", tfBin)
 	}
-	root, err := ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := t.TempDir()
-	atoll, err := Build(root, "./cmd/atoll", bin, "atoll")
-	if err != nil {
-		t.Fatal(err)
-	}
-	genrepo, err := Build(GenrepoDir(root), ".", bin, "genrepo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	repos := os.Getenv("ATOLL_BENCH_REPOS")
-	if repos == "" {
-		repos = t.TempDir()
-	}
+	tools := Setup(t)
+	root, atoll, genrepo, repos := tools.Root, tools.Atoll, tools.Genrepo, tools.Repos
 	shared, err := Repo(genrepo, repos, Sizes[0])
 	if err != nil {
 		t.Fatal(err)
