@@ -33,6 +33,10 @@ const (
 	KindWatch       = "watch"        // the project's watch glob matched
 	KindGlobalWatch = "global-watch" // a global watch glob matched
 	KindEnvrc       = "envrc"        // a parent directory's .envrc changed
+	KindSymlink     = "symlink"      // a file a symlink in the project (or a module) leads to changed
+	// KindNowModule: a deleted project's directory is now called as a
+	// module by another project; its own state still exists.
+	KindNowModule = "now-a-module"
 )
 
 // Change is a changed path.
@@ -118,6 +122,15 @@ func Compute(in Input) []Project {
 				}
 			}
 		}
+		// Symlinks inside a project or its modules lead to files Terraform
+		// reads: changes there count.
+		for _, p := range in.Head.Projects {
+			for _, l := range p.Links {
+				if c.Path == l || strings.HasPrefix(c.Path, l+"/") {
+					add(p, Reason{Kind: KindSymlink, Path: c.Path, Via: []string{l}})
+				}
+			}
+		}
 		// 4. A .envrc in a parent directory (direnv source_up).
 		if path.Base(c.Path) == ".envrc" {
 			dir := path.Dir(c.Path)
@@ -161,11 +174,14 @@ func Compute(in Input) []Project {
 			to[0].From = old.Dir
 			continue
 		}
-		dp := &Project{Name: old.Name, Dir: old.Dir, Status: Deleted}
+		dp := &Project{Name: old.Name, Dir: old.Dir, Status: Deleted, Reasons: []Reason{}}
 		for _, c := range in.Changes {
 			if owner, ok := base.owner(c.Path); ok && owner.Dir == old.Dir {
 				dp.Reasons = append(dp.Reasons, Reason{Kind: KindFile, Path: c.Path})
 			}
+		}
+		for _, u := range head.users[old.Dir] {
+			dp.Reasons = append(dp.Reasons, Reason{Kind: KindNowModule, Path: old.Dir, Via: []string{in.Head.Projects[u.project].Dir}})
 		}
 		byDir[old.Dir] = dp
 	}

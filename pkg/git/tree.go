@@ -95,3 +95,17 @@ func (r *Repo) ReadCommitted(p string, h Hash) ([]byte, error) {
 	}
 	return r.ReadBlob(h)
 }
+
+// HasDir reports whether the root of a tree holds a directory named name.
+func (r *Repo) HasDir(tree Hash, name string) (bool, error) {
+	t, err := r.tree(tree)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range t.Entries {
+		if e.Name == name && e.Mode == filemode.Dir {
+			return true, nil
+		}
+	}
+	return false, nil
+}

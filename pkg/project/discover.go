@@ -11,6 +11,7 @@ import (
 	"path"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -70,6 +71,9 @@ type Project struct {
 	// Fingerprint identifies the files directly in Dir (names and contents),
 	// so a moved project can be told from a deleted one.
 	Fingerprint string `json:"fingerprint,omitempty"`
+	// Links are the in-repository targets of symlinks inside the project or
+	// its modules: Terraform reads them, so changes there affect it.
+	Links []string `json:"links,omitempty"`
 }
 
 // ModuleUse is one local module directory a project depends on.
@@ -161,6 +165,9 @@ func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
 	for _, f := range files {
 		d.byDir[path.Dir(f.Path)] = append(d.byDir[path.Dir(f.Path)], f)
 		d.isFile[f.Path] = f
+		if f.Symlink {
+			d.symlinks = append(d.symlinks, f)
+		}
 	}
 	roots := cfg.Roots
 	if len(roots) == 0 {
@@ -185,6 +192,7 @@ type discovery struct {
 	parsed   map[string]bool
 	targets  map[string]bool
 	warnings []string
+	symlinks []File
 }
 
 func underRoot(dir string, roots []string) bool {
@@ -272,6 +280,11 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 			// A lenient (merge-base) graph answers only which projects
 			// existed; the module closure is HEAD's question.
 			p.Modules = d.closure(dir)
+			links, err := d.links(p)
+			if err != nil {
+				return nil, err
+			}
+			p.Links = links
 		}
 		if declared {
 			if decl.Name != "" {
@@ -294,7 +307,7 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		return nil, err
 	}
 	sort.Strings(d.warnings)
-	g.Warnings = d.warnings
+	g.Warnings = slices.Compact(d.warnings)
 	return g, nil
 }
 
@@ -402,15 +415,32 @@ func (d *discovery) parseDirs(dirs []string) error {
 }
 
 func (d *discovery) parseFile(f File) ([]Call, error) {
+	content := f
 	if f.Symlink {
-		return nil, nil // its target is parsed where it lives, if inside the repository
+		// Terraform reads a symlinked file where the link is: parse the
+		// target's bytes as this file (sources resolve from here). Links
+		// that leave the repository are never followed (see links).
+		target, err := d.linkTarget(f)
+		if err != nil {
+			return nil, nil
+		}
+		t, ok := d.isFile[target]
+		if !ok || t.Symlink {
+			return nil, nil
+		}
+		content = t
 	}
-	if f.ID != "" && d.opt.Cache != nil {
-		if c, ok := d.opt.Cache.Calls(f.ID); ok {
+	// The same bytes parse differently as JSON and as native syntax.
+	key := content.ID + ":native"
+	if strings.HasSuffix(f.Path, ".json") {
+		key = content.ID + ":json"
+	}
+	if content.ID != "" && d.opt.Cache != nil {
+		if c, ok := d.opt.Cache.Calls(key); ok {
 			return c, nil
 		}
 	}
-	b, err := d.tree.Read(f)
+	b, err := d.tree.Read(content)
 	if err != nil {
 		return nil, err
 	}
@@ -418,10 +448,82 @@ func (d *discovery) parseFile(f File) ([]Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f.ID != "" && d.opt.Cache != nil {
-		d.opt.Cache.SetCalls(f.ID, calls)
+	if content.ID != "" && d.opt.Cache != nil {
+		d.opt.Cache.SetCalls(key, calls)
 	}
 	return calls, nil
+}
+
+// linkTarget resolves a symlink to the repository path it names,
+// following further links; an error when it leaves the repository.
+func (d *discovery) linkTarget(f File) (string, error) {
+	cur := f
+	for hops := 0; hops < 16; hops++ {
+		b, err := d.tree.Read(cur)
+		if err != nil {
+			return "", err
+		}
+		dest := string(b)
+		if path.IsAbs(dest) {
+			return "", fmt.Errorf("%s: symlink to %s leaves the repository: not followed", f.Path, dest)
+		}
+		target := path.Join(path.Dir(cur.Path), dest)
+		if target == ".." || strings.HasPrefix(target, "../") {
+			return "", fmt.Errorf("%s: symlink to %s leaves the repository: not followed", f.Path, dest)
+		}
+		link, rest, ok := d.symlinkPrefix(target)
+		if !ok {
+			return target, nil
+		}
+		if rest != "" {
+			// A link inside the path: resolve it, then go on below it.
+			inner, err := d.linkTarget(link)
+			if err != nil {
+				return "", err
+			}
+			return path.Join(inner, rest), nil
+		}
+		cur = link
+	}
+	return "", fmt.Errorf("%s: symlink loop: not followed", f.Path)
+}
+
+// links lists where the symlinks inside a project and its modules lead.
+func (d *discovery) links(p Project) ([]string, error) {
+	if len(d.symlinks) == 0 {
+		return nil, nil
+	}
+	dirs := []string{p.Dir}
+	for _, m := range p.Modules {
+		dirs = append(dirs, m.Dir)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range d.symlinks {
+		inside := false
+		for _, dir := range dirs {
+			if dir == "." || strings.HasPrefix(s.Path, dir+"/") {
+				inside = true
+			}
+		}
+		if !inside {
+			continue
+		}
+		target, err := d.linkTarget(s)
+		if err != nil {
+			if !seen["warn:"+s.Path] {
+				seen["warn:"+s.Path] = true
+				d.warnings = append(d.warnings, err.Error())
+			}
+			continue
+		}
+		if !seen[target] {
+			seen[target] = true
+			out = append(out, target)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // resolve turns a local source into the repository-relative directory it

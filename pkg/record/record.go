@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -278,4 +279,26 @@ func shortSHA(s string) string {
 		return s[:12]
 	}
 	return s
+}
+
+// LockPlan takes the lock of a project's plan at a commit: a re-plan swaps
+// its files in, and an apply checks and consumes it, each holding the lock,
+// so an apply never runs a plan file other than the one it checked.
+func (s Store) LockPlan(dir, head string) (unlock func(), err error) {
+	pd := s.PlanDir(dir, head)
+	if err := os.MkdirAll(pd, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(pd, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("lock %s: %w", pd, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}, nil
 }

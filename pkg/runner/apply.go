@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/atoll-tf/atoll/pkg/tf"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -202,16 +205,14 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 		failure(res, err)
 		return res
 	}
-	// Consumed before Terraform applies: whatever happens next, this plan
-	// is never applied again.
-	now := o.now().UTC()
-	rec.Consumed, rec.ConsumedAt = true, &now
-	if _, err := store.SavePlan(rec); err != nil {
+	planFile, err := o.consume(rec)
+	if err != nil {
 		failure(res, err)
 		return res
 	}
+	defer os.Remove(planFile)
 	o.emit(p.Name, PhaseApply, nil)
-	applied, err := r.Apply(ctx, dir, rec.PlanFile)
+	applied, err := r.Apply(ctx, dir, planFile)
 	if applied != nil {
 		for _, c := range applied.Changed {
 			res.Changed = append(res.Changed, fmt.Sprintf("%s (%s)", c.Address, c.Action))
@@ -228,8 +229,15 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	if err != nil {
 		ar.Error = err.Error()
 	}
-	recPath, saveErr := store.SaveApply(ar)
-	res.Record = recPath
+	var stale *tf.StalePlanError
+	var saveErr error
+	if errors.As(err, &stale) {
+		stale.PlanFile = rec.PlanFile // name the reviewed plan, not the private copy
+	} else {
+		// Terraform refused a stale plan before changing anything: that is
+		// no apply, and must not read as a failed one to the merge guard.
+		res.Record, saveErr = store.SaveApply(ar)
+	}
 	if err == nil && saveErr != nil {
 		err = fmt.Errorf("applied, but the apply record could not be written: %w", saveErr)
 	}
@@ -294,4 +302,45 @@ func (o *Options) destroyed(dir string) (string, bool) {
 		return "", false
 	}
 	return recs[0].Head, true
+}
+
+// consume checks, under the plan lock, that the plan on disk is still the
+// one checked before the run (no re-plan or other apply came between),
+// copies its file where no re-plan can replace it, and marks it consumed
+// before Terraform applies it: whatever happens next, it is never applied
+// again. It returns the private copy to apply.
+func (o *Options) consume(rec *record.Plan) (string, error) {
+	store := o.store()
+	unlock, err := store.LockPlan(rec.Dir, rec.Head)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	cur, err := store.LoadPlan(rec.Dir, rec.Head)
+	if err != nil {
+		return "", err
+	}
+	if cur.Checksum != rec.Checksum || cur.Consumed {
+		return "", &refusal{msg: "the plan changed or was used while this apply was starting (another atoll plan or apply of this commit ran meanwhile)",
+			hint: "review the current plan, then apply again"}
+	}
+	private := filepath.Join(filepath.Dir(rec.PlanFile), fmt.Sprintf(".apply-%d-%d.tfplan", os.Getpid(), time.Now().UnixNano()))
+	b, err := os.ReadFile(rec.PlanFile)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(private, b, 0o600); err != nil {
+		return "", err
+	}
+	if sum, err := record.FileSHA256(private); err != nil || sum != rec.PlanSHA256 {
+		_ = os.Remove(private)
+		return "", &record.TamperedError{Path: rec.PlanFile, What: "the plan file changed while it was being copied"}
+	}
+	now := o.now().UTC()
+	rec.Consumed, rec.ConsumedAt = true, &now
+	if _, err := store.SavePlan(rec); err != nil {
+		_ = os.Remove(private)
+		return "", err
+	}
+	return private, nil
 }

@@ -3,8 +3,10 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
@@ -115,12 +117,6 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 	store := o.store()
 	head := o.Comparison.Head.SHA.String()
 	planDir := store.PlanDir(p.Dir, head)
-	// A re-plan replaces the previous plan of this commit: the record goes
-	// first, so that no crash can leave a record vouching for a new plan file.
-	if err := os.Remove(filepath.Join(planDir, "record.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
-		failure(res, err)
-		return res
-	}
 	res.LogFile = filepath.Join(planDir, "plan.log")
 	_ = os.Remove(res.LogFile)
 	log, err := logFile(res.LogFile)
@@ -139,31 +135,31 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		return res
 	}
 	o.emit(p.Name, PhasePlan, nil)
-	tmpPlan := filepath.Join(planDir, ".tmp-plan.tfplan")
+	// The previous plan of this commit stays valid (and appliable) until
+	// the new one is complete: then both are swapped under the plan lock.
+	tmpPlan := filepath.Join(planDir, fmt.Sprintf(".tmp-plan-%d-%d.tfplan", os.Getpid(), time.Now().UnixNano()))
+	defer func() { _ = os.Remove(tmpPlan); _ = os.Remove(tmpPlan + ".json") }()
 	pr, err := r.Plan(ctx, dir, tmpPlan, tf.PlanOptions{Destroy: t.Deleted})
 	if err != nil {
-		_ = os.Remove(tmpPlan)
-		_ = os.Remove(tmpPlan + ".json")
-		failure(res, err)
-		return res
-	}
-	res.PlanFile = filepath.Join(planDir, "plan.tfplan")
-	// Plans hold secrets in clear, like their JSON: owner-only.
-	if err := errors.Join(os.Chmod(tmpPlan, 0o600), os.Rename(tmpPlan, res.PlanFile), os.Rename(tmpPlan+".json", res.PlanFile+".json")); err != nil {
 		failure(res, err)
 		return res
 	}
 	if o.PlanText {
-		if text, err := r.ShowPlanText(ctx, dir, res.PlanFile); err == nil {
+		if text, err := r.ShowPlanText(ctx, dir, tmpPlan); err == nil {
 			res.PlanText = text
-			_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
 		}
 	}
-	sum, err := record.FileSHA256(res.PlanFile)
+	// Plans hold secrets in clear, like their JSON: owner-only.
+	if err := os.Chmod(tmpPlan, 0o600); err != nil {
+		failure(res, err)
+		return res
+	}
+	sum, err := record.FileSHA256(tmpPlan)
 	if err != nil {
 		failure(res, err)
 		return res
 	}
+	res.PlanFile = filepath.Join(planDir, "plan.tfplan")
 	res.Counts = record.Counts{Add: pr.Add, Change: pr.Change, Replace: pr.Replace, Destroy: pr.Destroy, Import: pr.Import}
 	c := o.Comparison
 	rec := &record.Plan{
@@ -176,7 +172,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 	if !c.MergeBase.IsZero() {
 		rec.MergeBase = c.MergeBase.String()
 	}
-	if res.Record, err = store.SavePlan(rec); err != nil {
+	if res.Record, err = o.swapPlan(planDir, tmpPlan, rec, res.PlanText); err != nil {
 		failure(res, err)
 		return res
 	}
@@ -185,4 +181,26 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		res.Status = StatusPlanned
 	}
 	return res
+}
+
+// swapPlan puts a finished plan in place of the previous one, under the
+// plan lock: the old record goes first, so no crash leaves a record
+// vouching for a plan file it did not seal.
+func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text string) (string, error) {
+	store := o.store()
+	unlock, err := store.LockPlan(rec.Dir, rec.Head)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if err := os.Remove(filepath.Join(planDir, "record.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := errors.Join(os.Rename(tmpPlan, rec.PlanFile), os.Rename(tmpPlan+".json", rec.PlanFile+".json")); err != nil {
+		return "", err
+	}
+	if text != "" {
+		_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
+	}
+	return store.SavePlan(rec)
 }

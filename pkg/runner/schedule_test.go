@@ -2,6 +2,12 @@ package runner
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
+	"github.com/atoll-tf/atoll/pkg/record"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,5 +88,57 @@ func TestScheduleInterrupted(t *testing.T) {
 	})
 	if !out["a"].Ran || out["b"].Ran || !strings.Contains(out["b"].Reason, "interrupted") {
 		t.Errorf("outcomes %+v", out)
+	}
+}
+
+// TestConsumeRefusesAPlanThatChangedAfterTheCheck: an apply consumes the
+// plan it checked, or nothing: a re-plan or another apply in between is a
+// refusal, and the private copy it applies is the checked file.
+func TestConsumeRefusesAPlanThatChangedAfterTheCheck(t *testing.T) {
+	t.Parallel()
+	repo, err := git.Open(sandbox.New(t, map[string]string{"conf/a/main.tf": ""}).Work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	o := &Options{Workdir: t.TempDir(), Repo: repo}
+	store := Store(o.Workdir, repo)
+	planDir := store.PlanDir("conf/a", "abc")
+	if err := os.MkdirAll(planDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	planFile := filepath.Join(planDir, "plan.tfplan")
+	write := func(content string) *record.Plan {
+		if err := os.WriteFile(planFile, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sum, _ := record.FileSHA256(planFile)
+		rec := &record.Plan{Dir: "conf/a", Head: "abc", PlanFile: planFile, PlanSHA256: sum, Time: time.Now()}
+		if _, err := store.SavePlan(rec); err != nil {
+			t.Fatal(err)
+		}
+		checked, err := store.LoadPlan("conf/a", "abc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return checked
+	}
+	checked := write("reviewed")
+	write("re-planned meanwhile")
+	private, err := o.consume(checked)
+	if err == nil || !strings.Contains(err.Error(), "changed or was used") {
+		t.Fatalf("consume of a replaced plan: %v", err)
+	}
+
+	checked = write("reviewed")
+	private, err = o.consume(checked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(private); string(b) != "reviewed" {
+		t.Errorf("private copy holds %q", b)
+	}
+	if _, err := o.consume(checked); err == nil {
+		t.Error("a second apply consumed the same plan")
 	}
 }

@@ -68,8 +68,8 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 // Between computes the projects affected by the changes from one commit
 // (the zero hash: the empty tree) to another, as Changed does for the
 // merge-base and HEAD.
-func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options) (*Result, error) {
-	res := &Result{Uncommitted: opt.Uncommitted}
+func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options) (res *Result, err error) {
+	res = &Result{Uncommitted: opt.Uncommitted}
 	resultKey := to.String() + "-" + from.String() + "-" + cfg.Hash()
 	if !opt.Uncommitted {
 		var cached cachedResult
@@ -81,6 +81,11 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 
 	headCommit, err := repo.Commit(to)
 	if err != nil {
+		return nil, err
+	}
+	// Both sides must be read with the same roots: chosen per tree, a
+	// branch that adds conf/ would turn every other project into "deleted".
+	if cfg, err = withRoots(repo, cfg, headCommit.Tree); err != nil {
 		return nil, err
 	}
 	var baseTree git.Hash
@@ -252,4 +257,22 @@ func (r *Result) Report() *Report {
 		rep.Warnings = []string{}
 	}
 	return rep
+}
+
+// withRoots fixes the default project roots from the examined tree: conf/
+// when it has one (geodesic), else the whole repository.
+func withRoots(repo *git.Repo, cfg *config.Config, tree git.Hash) (*config.Config, error) {
+	if len(cfg.Roots) > 0 {
+		return cfg, nil
+	}
+	hasConf, err := repo.HasDir(tree, "conf")
+	if err != nil {
+		return nil, err
+	}
+	c := *cfg
+	c.Roots = []string{"."}
+	if hasConf {
+		c.Roots = []string{"conf"}
+	}
+	return &c, nil
 }

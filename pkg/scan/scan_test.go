@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
@@ -186,5 +187,58 @@ func TestUncommitted(t *testing.T) {
 		if p.Dir == "conf/prod/vpc" && len(p.Modules) != 3 {
 			t.Errorf("conf/prod/vpc modules = %+v, want network, subnets and the newly called cluster", p.Modules)
 		}
+	}
+}
+
+// TestAddingConfKeepsOtherProjects: the default roots come from HEAD for
+// both sides, so adding conf/ does not turn every project into "deleted".
+func TestAddingConfKeepsOtherProjects(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"stacks/a/main.tf": ""})
+	s.Git("checkout", "-q", "-b", "feature")
+	s.Commit("add conf", map[string]string{"conf/README.md": "hi\n"})
+	if got := statuses(run(t, s.Work, Options{})); len(got) != 0 {
+		t.Errorf("adding conf/README.md affected %v", got)
+	}
+}
+
+// TestSymlinkedFilesAffectTheirProject: a change reached through a symlink
+// inside a project (a shared .tf, a templates directory) affects it, and
+// module calls in a symlinked .tf are followed from where the link is.
+func TestSymlinkedFilesAffectTheirProject(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{
+		"conf/app/main.tf":       "",
+		"conf/other/main.tf":     "",
+		"shared/common.tf":       mod("../../modules/net"),
+		"shared/templates/a.tpl": "a",
+		"modules/net/main.tf":    "",
+	})
+	for link, target := range map[string]string{
+		"conf/app/common.tf": "../../shared/common.tf",
+		"conf/app/templates": "../../shared/templates",
+		"conf/app/escape.tf": "../../../outside.tf",
+	} {
+		if err := os.Symlink(target, filepath.Join(s.Work, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Commit("links", nil)
+	s.Git("push", "-q", "origin", "main")
+	s.Git("checkout", "-q", "-b", "feature")
+	s.Commit("edit shared", map[string]string{"shared/common.tf": mod("../../modules/net") + "# x\n", "shared/templates/a.tpl": "b", "modules/net/main.tf": "# y\n"})
+	res := run(t, s.Work, Options{})
+	if got := statuses(res); !reflect.DeepEqual(got, map[string]affected.Status{"conf/app": affected.Modified}) {
+		t.Fatalf("affected %v, want conf/app only", got)
+	}
+	kinds := map[string]bool{}
+	for _, r := range res.Projects[0].Reasons {
+		kinds[r.Kind] = true
+	}
+	if !kinds[affected.KindSymlink] || !kinds[affected.KindModule] {
+		t.Errorf("reasons %+v, want symlink reasons and the module called from the linked file", res.Projects[0].Reasons)
+	}
+	if len(res.Warnings) == 0 || !strings.Contains(strings.Join(res.Warnings, "\n"), "conf/app/escape.tf: symlink to ../../../outside.tf leaves the repository") {
+		t.Errorf("warnings %v", res.Warnings)
 	}
 }
