@@ -54,6 +54,9 @@ second Ctrl-C kills it, after saying what is at risk.
 			if err := opts.validate(cmd, args); err != nil {
 				return err
 			}
+			if cmd.Flags().Changed("force") && strings.TrimSpace(opts.Force) == "" {
+				return usagef("--force needs a reason, e.g. --force \"hotfix, approved by X\"")
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -92,16 +95,13 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 // any other failed check refuses the whole apply unless --force gives a
 // reason, which the apply records keep.
 func applyGuard(opts *ApplyOptions, rs *runSetup) error {
-	if cmd := opts.cmd; cmd.Flags().Changed("force") && strings.TrimSpace(opts.Force) == "" {
-		return usagef("--force needs a reason, e.g. --force \"hotfix, approved by X\"")
-	}
 	dirty := false
 	for _, t := range rs.targets {
 		if rec, err := runner.Store(rs.opts.Workdir, rs.s.Repo).LoadPlan(t.Project.Dir, rs.res.Comparison.Head.SHA.String()); err == nil && rec.Dirty {
 			dirty = true
 		}
 	}
-	rep, err := evaluateGuard(rs.s, guard.Options{Stage: guard.StageApply, FromWorktree: dirty})
+	rep, err := evaluateGuard(rs.s, guard.Options{Stage: guard.StageApply, FromWorktree: dirty, Enforce: true})
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,8 @@ func classify(err error) (int, string) {
 		return ExitRepository, "fetch the missing history: git fetch --deepen=100 (repeat as needed) or git fetch --unshallow; in GitHub Actions use actions/checkout with fetch-depth: 0"
 	case errors.Is(err, git.ErrUnrelated):
 		return ExitRepository, "HEAD and the base have no common commit: check --base names the right branch"
+	case errors.Is(err, git.ErrNoCommits):
+		return ExitRepository, "commit something first: atoll compares commits"
 	case errors.Is(err, git.ErrNotRepository):
 		return ExitRepository, "run atoll inside a git repository, or point at one with -C DIR"
 	}

@@ -108,6 +108,9 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 	for _, k := range []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin"} {
 		_ = v.BindEnv(k)
 	}
+	// Nested keys need their variable named: ATOLL_GUARD_MODE, ATOLL_GUARD_SKIP.
+	_ = v.BindEnv("guard.mode", "ATOLL_GUARD_MODE")
+	_ = v.BindEnv("guard.skip", "ATOLL_GUARD_SKIP")
 	if flags != nil {
 		for key, flag := range map[string]string{"base": "base", "workdir": "workdir", "terraform_bin": "terraform-bin"} {
 			if f := flags.Lookup(flag); f != nil {

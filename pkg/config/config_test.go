@@ -147,3 +147,12 @@ func TestEnvironmentValuesAreBlamedOnTheVariable(t *testing.T) {
 		t.Errorf("roots = %q, %v; want spaces and trailing slashes trimmed", c.Roots, err)
 	}
 }
+
+func TestGuardEnvironment(t *testing.T) {
+	t.Setenv("ATOLL_GUARD_MODE", "targeted")
+	t.Setenv("ATOLL_GUARD_SKIP", "locks")
+	c, err := Load(t.TempDir(), "", nil)
+	if err != nil || c.Guard.Mode != "targeted" || !reflect.DeepEqual(c.Guard.Skip, []string{"locks"}) {
+		t.Errorf("guard = %+v, %v", c.Guard, err)
+	}
+}

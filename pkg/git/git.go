@@ -66,6 +66,9 @@ type Repo struct {
 	MergeBases MergeBaseCache
 }
 
+// ErrNoCommits says HEAD does not point at a commit yet.
+var ErrNoCommits = errors.New("HEAD does not point at a commit yet (a repository with no commits)")
+
 // ErrNotRepository is returned by Open when no repository encloses dir.
 var ErrNotRepository = errors.New("not a git repository")
 
@@ -161,7 +164,7 @@ func (r *Repo) Head() (Head, error) {
 	ref, err := r.repo.Head()
 	if err != nil {
 		if errors.Is(err, plumbing.ErrReferenceNotFound) {
-			return Head{}, errors.New("HEAD does not point at a commit yet (a repository with no commits)")
+			return Head{}, ErrNoCommits
 		}
 		return Head{}, fmt.Errorf("resolve HEAD: %w", err)
 	}

@@ -301,3 +301,14 @@ func TestWorktreeChanges(t *testing.T) {
 		t.Errorf("changes = %v, want %v", got, want)
 	}
 }
+
+func TestNoCommitsIsTyped(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := sandbox.Git(dir, "init", "-q"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := open(t, dir).Head(); !errors.Is(err, git.ErrNoCommits) {
+		t.Errorf("err = %v, want ErrNoCommits", err)
+	}
+}

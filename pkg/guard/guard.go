@@ -131,6 +131,10 @@ type Options struct {
 	Mode string
 	// Skip turns checks off (with atoll.yaml's guard.skip).
 	Skip []string
+	// Enforce ignores guard.skip from the configuration: atoll apply runs
+	// its stage this way, so that only --force, with a reason kept in the
+	// apply record, can override a check.
+	Enforce bool
 	// Fetch updates the base ref from its remote first.
 	Fetch bool
 	// Head, when set, is examined instead of HEAD.
@@ -170,7 +174,11 @@ func Run(o Options) (*Report, error) {
 		rep.Affected = append(rep.Affected, p.Dir)
 	}
 	skip := map[string]bool{}
-	for _, s := range append(append([]string{}, o.Config.Guard.Skip...), o.Skip...) {
+	configSkip := o.Config.Guard.Skip
+	if o.Enforce {
+		configSkip = nil
+	}
+	for _, s := range append(append([]string{}, configSkip...), o.Skip...) {
 		skip[s] = true
 	}
 	e := &evaluator{o: o, res: res, mode: mode, store: record.Store{Root: filepath.Join(o.Workdir, workspace.RepoID(o.Repo))}}

@@ -742,3 +742,20 @@ func TestCacheGivesTheSameReport(t *testing.T) {
 		t.Errorf("behind cache entries: %v", m)
 	}
 }
+
+// TestEnforceIgnoresConfiguredSkips: atoll apply runs its stage with
+// Enforce, so a guard.skip in atoll.yaml (even an untracked one) cannot
+// silently let a branch that is behind be applied.
+func TestEnforceIgnoresConfiguredSkips(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	f.onMain("b: edit", map[string]string{"conf/b/main.tf": "# b\n"})
+	f.Git("checkout", "-q", "feature")
+	f.Write(map[string]string{"atoll.yaml": "guard:\n  skip: [up-to-date]\n"})
+	if c := check(t, f.run(guard.Options{Stage: guard.StageApply}), guard.UpToDate); c.Result != guard.Skip {
+		t.Fatalf("without Enforce: %+v", c)
+	}
+	if c := check(t, f.run(guard.Options{Stage: guard.StageApply, Enforce: true}), guard.UpToDate); c.Result != guard.Fail {
+		t.Errorf("with Enforce: %+v, want the check run (and failed)", c)
+	}
+}

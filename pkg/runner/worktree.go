@@ -86,7 +86,7 @@ func (o *Options) worktreeCheckout(ps []project.Project) *checkoutResult {
 		sort.Strings(names)
 		h := sha256.New()
 		for _, f := range names {
-			b, err := copyFile(filepath.Join(src, filepath.FromSlash(f)), filepath.Join(root, filepath.FromSlash(f)))
+			b, err := copyFile(src, filepath.Join(src, filepath.FromSlash(f)), filepath.Join(root, filepath.FromSlash(f)))
 			if err != nil {
 				return &checkoutResult{err: err}
 			}
@@ -99,8 +99,8 @@ func (o *Options) worktreeCheckout(ps []project.Project) *checkoutResult {
 }
 
 // copyFile copies a regular file (or recreates a symlink that stays inside
-// the repository) and returns what it copied.
-func copyFile(from, to string) ([]byte, error) {
+// the repository whose work tree is repoRoot) and returns what it copied.
+func copyFile(repoRoot, from, to string) ([]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func copyFile(from, to string) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if filepath.IsAbs(target) || strings.HasPrefix(filepath.Clean(filepath.Join(filepath.Dir(from), target)), "..") {
+		if filepath.IsAbs(target) || !within(filepath.Join(filepath.Dir(from), target), repoRoot) {
 			return nil, nil // never followed out of the repository
 		}
 		return []byte(target), os.Symlink(target, to)
@@ -123,4 +123,10 @@ func copyFile(from, to string) ([]byte, error) {
 		return nil, err
 	}
 	return b, os.WriteFile(to, b, fi.Mode().Perm())
+}
+
+// within reports whether p is dir or below it.
+func within(p, dir string) bool {
+	rel, err := filepath.Rel(dir, filepath.Clean(p))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
