@@ -64,7 +64,7 @@ with --exit-code, whether they are affected.
   atoll changed
 
   # plan each affected project in a shell loop
-  for p in $(atoll changed); do (cd "$p" && terraform plan); done
+  atoll changed | while IFS= read -r p; do (cd "$p" && terraform plan); done
 
   # against another base, including uncommitted edits
   atoll changed --base origin/release --uncommitted

@@ -1,6 +1,7 @@
 // Package git is atoll's only door to go-git: it opens a repository, resolves
-// refs, finds merge-bases, diffs trees and reads the files of a commit.
-// Nothing here shells out to the git binary.
+// refs, finds merge-bases, diffs trees and reads the files of a commit, all
+// in-process. Only Fetch runs the git binary, so that fetching uses the
+// user's credentials, helpers and ssh configuration.
 package git
 
 import (
