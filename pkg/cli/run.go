@@ -187,6 +187,12 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 	if len(names) == 0 {
 		fmt.Fprintf(io.Err, "No projects to %s: nothing is affected against %s (use --all or name projects).\n", o.cmd.Name(), rs.res.Comparison.Base.Name)
 	}
+	for _, p := range rs.res.Projects {
+		if p.Status == affected.Renamed {
+			fmt.Fprintf(io.Err, "%s %s was moved from %s. In geodesic the state key follows the path: this %s uses a new state, and what %s created stays in the old one. Migrate the state, or destroy the old project, before merging.\n",
+				errStyles.Warning.Render("warning:"), p.Dir, p.From, o.cmd.Name(), p.From)
+		}
+	}
 	progress := ui.NewProgress(io.Err, errStyles, stderrTTY(io), names)
 	rs.opts.Events = progress.Handle
 	stopInterrupts := watchInterrupts(ctx, io, errStyles, progress)
