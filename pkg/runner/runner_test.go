@@ -265,6 +265,9 @@ func TestPlanWaitsForStateLock(t *testing.T) {
 			lock(syscall.F_UNLCK)
 		})
 	}
+	// Released before the deferred Close: a late timer must find it done,
+	// not use a closed descriptor.
+	defer unlock()
 	// Should planning never start, Terraform must not wait its 10 minutes.
 	defer time.AfterFunc(time.Minute, unlock).Stop()
 	f.opts.Events = func(e runner.Event) {
