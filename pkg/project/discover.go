@@ -114,7 +114,17 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
-var fromModuleRe = regexp.MustCompile(`(?m)^\s*export\s+TF_CLI_INIT_FROM_MODULE=`)
+var fromModuleRe = regexp.MustCompile(`(?m)^\s*export\s+TF_CLI_INIT_FROM_MODULE=["']?([^"'\s]*)["']?`)
+
+// FromModuleSource reads the source a geodesic .envrc exports as
+// TF_CLI_INIT_FROM_MODULE; ok is false when it exports none.
+func FromModuleSource(envrc []byte) (source string, ok bool) {
+	m := fromModuleRe.FindSubmatch(envrc)
+	if m == nil {
+		return "", false
+	}
+	return string(m[1]), true
+}
 
 // neverScanned are directory names that hold no project inputs.
 var neverScanned = map[string]bool{".git": true, ".terraform": true}
@@ -232,7 +242,7 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 				if err != nil {
 					return nil, err
 				}
-				if fromModuleRe.Match(b) {
+				if _, ok := FromModuleSource(b); ok {
 					candidates[dir] = true
 					fromModule[dir] = true
 				}

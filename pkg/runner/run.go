@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -102,20 +101,17 @@ func (o *Options) report(command string) *Report {
 	return r
 }
 
-// fromModuleRe reads a geodesic .envrc's TF_CLI_INIT_FROM_MODULE value.
-var fromModuleRe = regexp.MustCompile(`(?m)^\s*export\s+TF_CLI_INIT_FROM_MODULE=["']?([^"'\s]+)["']?`)
-
 // fromModuleSource is where a -from-module project's code comes from.
 func fromModuleSource(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ".envrc"))
 	if err != nil {
 		return "", fmt.Errorf("read .envrc of a -from-module project: %w", err)
 	}
-	m := fromModuleRe.FindSubmatch(b)
-	if m == nil {
+	src, ok := project.FromModuleSource(b)
+	if !ok || src == "" {
 		return "", errors.New(".envrc does not export TF_CLI_INIT_FROM_MODULE")
 	}
-	return string(m[1]), nil
+	return src, nil
 }
 
 // prepare initialises a project's scratch directory: for -from-module
