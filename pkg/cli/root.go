@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/atoll-tf/atoll/pkg/build"
@@ -28,8 +29,23 @@ import (
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, ui.System(), os.Args[1:])
+	done := make(chan int, 1)
+	go func() { done <- Run(ctx, ui.System(), os.Args[1:]) }()
+	select {
+	case code := <-done:
+		return code
+	case <-abort:
+		// A second Ctrl-C: return at once; main exits, and Terraform,
+		// started with a parent-death signal, is killed with it.
+		return ExitInterrupted
+	}
 }
+
+// abort is closed by a second Ctrl-C (see watchInterrupts).
+var (
+	abort     = make(chan struct{})
+	abortOnce sync.Once
+)
 
 // Run executes one command line and returns its exit code.
 func Run(ctx context.Context, io *ui.IO, args []string) int {

@@ -259,7 +259,7 @@ func watchInterrupts(ctx context.Context, io *ui.IO, s *ui.Styles, p *ui.Progres
 			running := p.Running()
 			fmt.Fprintf(io.Err, "%s killing Terraform now. At risk: %s. A killed Terraform may leave the state locked (terraform force-unlock LOCK_ID) and may not have recorded resources it was creating: check the state before planning again.\n",
 				s.Error.Render("atoll:"), strings.Join(running, ", "))
-			os.Exit(ExitInterrupted)
+			abortOnce.Do(func() { close(abort) })
 		}
 	}()
 	// Waiting for the watcher means it cannot speak up later, when Main
