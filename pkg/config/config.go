@@ -71,6 +71,9 @@ type Project struct {
 	// Source, when set, is copied in with terraform init -from-module
 	// before the project's own files are laid over it (geodesic style).
 	Source string `mapstructure:"source" json:"source,omitempty"`
+	// Workspace is the Terraform workspace plan and apply select (created
+	// on first use); empty means "default".
+	Workspace string `mapstructure:"workspace" json:"workspace,omitempty"`
 }
 
 // Error is an invalid configuration: it names the file, the key and, when
@@ -299,7 +302,7 @@ func (c *Config) ProjectByDir(dir string) (Project, bool) {
 
 // Keys lists every key atoll.yaml accepts, for documentation and completion.
 func Keys() []string {
-	k := []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on", "projects[].source", "guard.mode", "guard.skip"}
+	k := []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on", "projects[].source", "projects[].workspace", "guard.mode", "guard.skip"}
 	sort.Strings(k)
 	return k
 }

@@ -16,7 +16,7 @@ import (
 var (
 	terraformSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "terraform"}}}
 	backendSchema   = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "backend", LabelNames: []string{"type"}}, {Type: "cloud"}}}
-	localSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "path"}}}
+	localSchema     = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "path"}, {Name: "workspace_dir"}}}
 )
 
 // StateProblem checks, on disk, that a root module's state will outlive a
@@ -24,7 +24,7 @@ var (
 // local backend with a relative (or the default) path would write the state
 // where nobody will find it again. It returns an explanation, or "" when the
 // state goes somewhere durable (a remote backend, or an absolute path).
-func StateProblem(dir string) (string, error) {
+func StateProblem(dir, workspace string) (string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return "", err
@@ -71,6 +71,18 @@ func StateProblem(dir string) (string, error) {
 				}
 				if !filepath.IsAbs(v.AsString()) {
 					return fmt.Sprintf("%s:%d: the local backend's path %q is relative, so the state would be written inside atoll's scratch checkout and lost; configure a remote backend, or an absolute path", name, attr.Range.Start.Line, v.AsString()), nil
+				}
+				if workspace != "" && workspace != "default" {
+					// Other workspaces live under workspace_dir, by default
+					// terraform.tfstate.d in the working directory.
+					wd, ok := lc.Attributes["workspace_dir"]
+					ws := cty.NilVal
+					if ok {
+						ws, _ = wd.Expr.Value(nil)
+					}
+					if !ok || ws.Type() != cty.String || ws.IsNull() || !filepath.IsAbs(ws.AsString()) {
+						return fmt.Sprintf("%s:%d: workspace %q of the local backend would keep its state under workspace_dir (default terraform.tfstate.d) inside atoll's scratch checkout, where it is lost; set an absolute workspace_dir, or use a remote backend", name, b.DefRange.Start.Line, workspace), nil
+					}
 				}
 			}
 		}

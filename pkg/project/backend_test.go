@@ -25,7 +25,7 @@ func TestStateProblem(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(tt.file), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			got, err := StateProblem(dir)
+			got, err := StateProblem(dir, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -33,5 +33,26 @@ func TestStateProblem(t *testing.T) {
 				t.Errorf("StateProblem = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestStateProblemOfWorkspaces(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(backend string) {
+		if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte("terraform {\n  backend \"local\" {\n"+backend+"  }\n}\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("    path = \"/s/default.tfstate\"\n")
+	if got, _ := StateProblem(dir, "staging"); !strings.Contains(got, `workspace "staging"`) {
+		t.Errorf("no workspace_dir: %q", got)
+	}
+	if got, _ := StateProblem(dir, "default"); got != "" {
+		t.Errorf("default workspace: %q", got)
+	}
+	write("    path = \"/s/default.tfstate\"\n    workspace_dir = \"/s/ws\"\n")
+	if got, _ := StateProblem(dir, "staging"); got != "" {
+		t.Errorf("absolute workspace_dir: %q", got)
 	}
 }

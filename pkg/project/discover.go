@@ -63,6 +63,9 @@ type Project struct {
 	FromModule bool `json:"from_module,omitempty"`
 	// Source is the declared -from-module source (else the .envrc's).
 	Source string `json:"source,omitempty"`
+	// Workspace is the Terraform workspace to plan and apply in ("" is
+	// the default workspace).
+	Workspace string `json:"workspace,omitempty"`
 	// Modules are the local module directories used, transitively, each
 	// with the chain of directories that leads to it from the project.
 	Modules   []ModuleUse `json:"modules,omitempty"`
@@ -305,6 +308,7 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 			if decl.Source != "" {
 				p.Source, p.FromModule = decl.Source, true
 			}
+			p.Workspace = decl.Workspace
 		}
 		if other, dup := names[p.Name]; dup {
 			return nil, &Error{File: cfgName(d.cfg), Msg: fmt.Sprintf("project name %q is used by both %s and %s: give one of them another name", p.Name, other, dir)}

@@ -163,7 +163,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 	res.Counts = record.Counts{Add: pr.Add, Change: pr.Change, Replace: pr.Replace, Destroy: pr.Destroy, Import: pr.Import}
 	c := o.Comparison
 	rec := &record.Plan{
-		Project: p.Name, Dir: p.Dir, Workspace: "default",
+		Project: p.Name, Dir: p.Dir, Workspace: workspaceName(p.Workspace),
 		Head: head, Branch: c.Head.Branch, BaseRef: c.Base.Name, BaseSHA: c.Base.SHA.String(),
 		InputsHash: co.inputs[p.Dir], Dirty: o.FromWorktree && !t.Deleted, TerraformBin: o.TerraformBin, TerraformVersion: tfVersion,
 		Time: o.now().UTC(), Counts: res.Counts, HasChanges: pr.HasChanges, Destroy: t.Deleted,
@@ -203,4 +203,11 @@ func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text strin
 		_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
 	}
 	return store.SavePlan(rec)
+}
+
+func workspaceName(w string) string {
+	if w == "" {
+		return "default"
+	}
+	return w
 }

@@ -146,12 +146,18 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 			return err
 		}
 	}
-	if problem, err := project.StateProblem(dir); err != nil {
+	if problem, err := project.StateProblem(dir, p.Workspace); err != nil {
 		return err
 	} else if problem != "" {
 		return &refusal{msg: problem, hint: "atoll runs Terraform in a scratch checkout; see docs/plan-and-apply.md#state"}
 	}
-	return r.Init(ctx, dir, tf.InitOptions{PluginCacheDir: pluginCache})
+	if err := r.Init(ctx, dir, tf.InitOptions{PluginCacheDir: pluginCache}); err != nil {
+		return err
+	}
+	if p.Workspace != "" && p.Workspace != "default" {
+		return r.Workspace(ctx, dir, p.Workspace)
+	}
+	return nil
 }
 
 // overlay copies the files of src over dst, keeping modes.

@@ -265,3 +265,31 @@ func (r *Runner) hasEnv(k string) bool {
 	_, ok := os.LookupEnv(k)
 	return ok
 }
+
+// Workspace selects the Terraform workspace name in dir, an initialised
+// directory, creating it when it does not exist yet.
+func (r *Runner) Workspace(ctx context.Context, dir, name string) error {
+	c, err := r.command(ctx, "workspace", dir, nil)
+	if err != nil {
+		return err
+	}
+	existing, current, err := c.tf.WorkspaceList(ctx)
+	if err != nil {
+		return c.fail(err)
+	}
+	if current == name {
+		return nil
+	}
+	for _, w := range existing {
+		if w == name {
+			if err := c.tf.WorkspaceSelect(ctx, name); err != nil {
+				return c.fail(err)
+			}
+			return nil
+		}
+	}
+	if err := c.tf.WorkspaceNew(ctx, name); err != nil {
+		return c.fail(err)
+	}
+	return nil
+}
