@@ -34,6 +34,7 @@ const (
 	KindGlobalWatch = "global-watch" // a global watch glob matched
 	KindEnvrc       = "envrc"        // a parent directory's .envrc changed
 	KindSymlink     = "symlink"      // a file a symlink in the project (or a module) leads to changed
+	KindConfig      = "config"       // the project's entry (or a global setting) in atoll.yaml changed
 	// KindNowModule: a deleted project's directory is now called as a
 	// module by another project; its own state still exists.
 	KindNowModule = "now-a-module"
@@ -72,6 +73,13 @@ type Input struct {
 	Head, Base *project.Graph
 	// Watch are the global watch globs.
 	Watch []string
+	// ConfigFile is atoll.yaml's path when the change alters it;
+	// ConfigProjects are the directories whose entries differ, and
+	// ConfigGlobal says a setting of every project (roots, exclude, watch)
+	// differs.
+	ConfigFile     string
+	ConfigProjects []string
+	ConfigGlobal   bool
 }
 
 // Compute returns the affected projects sorted by directory.
@@ -138,6 +146,21 @@ func Compute(in Input) []Project {
 				if dir == "." || strings.HasPrefix(p.Dir, dir+"/") {
 					add(p, Reason{Kind: KindEnvrc, Path: c.Path})
 				}
+			}
+		}
+	}
+
+	if in.ConfigFile != "" {
+		entry := map[string]bool{}
+		for _, d := range in.ConfigProjects {
+			entry[d] = true
+		}
+		for _, p := range in.Head.Projects {
+			switch {
+			case in.ConfigGlobal:
+				add(p, Reason{Kind: KindConfig, Path: in.ConfigFile, Via: []string{"roots, exclude or watch"}})
+			case entry[p.Dir]:
+				add(p, Reason{Kind: KindConfig, Path: in.ConfigFile, Via: []string{"projects: " + p.Dir}})
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -384,4 +385,58 @@ func lineOf(raw []byte, key string) int {
 		}
 	}
 	return line
+}
+
+// Parse reads a committed atoll.yaml (no flags, no environment): what a
+// commit says, for comparing two commits' settings.
+func Parse(name string, raw []byte) (*Config, error) {
+	v := viper.New()
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(raw)); err != nil {
+		return nil, yamlError(name, raw, err)
+	}
+	var c Config
+	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true }); err != nil {
+		return nil, decodeError(name, raw, err)
+	}
+	c.File = name
+	c.normalize()
+	if err := c.Validate(raw); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Changes compares two commits' settings: the projects whose entries
+// differ (by directory), and whether a setting that concerns every project
+// (roots, exclude, global watch) changed.
+func Changes(old, cur *Config) (projects []string, global bool) {
+	if old == nil {
+		old = &Config{}
+	}
+	if cur == nil {
+		cur = &Config{}
+	}
+	global = !slices.Equal(old.Roots, cur.Roots) || !slices.Equal(old.Exclude, cur.Exclude) || !slices.Equal(old.Watch, cur.Watch)
+	entries := func(c *Config) map[string]string {
+		m := map[string]string{}
+		for _, p := range c.Projects {
+			b, _ := json.Marshal(p)
+			m[p.Dir] = string(b)
+		}
+		return m
+	}
+	o, n := entries(old), entries(cur)
+	for dir, e := range n {
+		if o[dir] != e {
+			projects = append(projects, dir)
+		}
+	}
+	for dir := range o {
+		if _, ok := n[dir]; !ok {
+			projects = append(projects, dir)
+		}
+	}
+	sort.Strings(projects)
+	return projects, global
 }

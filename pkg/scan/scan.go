@@ -155,7 +155,9 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 		return nil, err
 	}
 	res.Changes = changes
-	res.Projects = affected.Compute(affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch})
+	in := affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch}
+	configChanges(repo, diff, &in)
+	res.Projects = affected.Compute(in)
 	res.Warnings = headGraph.Warnings
 	if !opt.Uncommitted {
 		_ = opt.Cache.Save("result", resultKey, cachedResult{res.Projects, res.Warnings, res.Changes})
@@ -275,4 +277,37 @@ func withRoots(repo *git.Repo, cfg *config.Config, tree git.Hash) (*config.Confi
 		c.Roots = []string{"conf"}
 	}
 	return &c, nil
+}
+
+// configChanges notes, when the change edits the committed atoll.yaml, the
+// projects whose settings differ between the two commits: a new
+// -from-module source or workspace changes what Terraform applies even if
+// no other file does. A side that does not parse counts as changing
+// everything.
+func configChanges(repo *git.Repo, diff []git.Change, in *affected.Input) {
+	for _, c := range diff {
+		if c.Path != config.FileName {
+			continue
+		}
+		read := func(e git.Entry) *config.Config {
+			if e.Blob.IsZero() {
+				return nil
+			}
+			b, err := repo.ReadBlob(e.Blob)
+			if err != nil {
+				return nil
+			}
+			cfg, err := config.Parse(config.FileName, b)
+			if err != nil {
+				in.ConfigGlobal = true
+				return nil
+			}
+			return cfg
+		}
+		old, cur := read(c.Old), read(c.New)
+		projects, global := config.Changes(old, cur)
+		in.ConfigFile = config.FileName
+		in.ConfigProjects = projects
+		in.ConfigGlobal = in.ConfigGlobal || global
+	}
 }

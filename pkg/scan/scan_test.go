@@ -242,3 +242,27 @@ func TestSymlinkedFilesAffectTheirProject(t *testing.T) {
 		t.Errorf("warnings %v", res.Warnings)
 	}
 }
+
+// TestConfigChangesAffectTheirProjects: a committed change to a project's
+// entry in atoll.yaml (a new -from-module ref) affects that project; a
+// change of a global setting affects all of them.
+func TestConfigChangesAffectTheirProjects(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{
+		"conf/a/main.tf": "", "conf/b/main.tf": "",
+		"atoll.yaml": "projects:\n  - dir: conf/a\n    source: git::https://example.com/m.git?ref=v1\n",
+	})
+	s.Git("checkout", "-q", "-b", "bump")
+	s.Commit("bump a", map[string]string{"atoll.yaml": "projects:\n  - dir: conf/a\n    source: git::https://example.com/m.git?ref=v2\n"})
+	res := run(t, s.Work, Options{})
+	if got := statuses(res); !reflect.DeepEqual(got, map[string]affected.Status{"conf/a": affected.Modified}) {
+		t.Fatalf("affected %v, want conf/a", got)
+	}
+	if r := res.Projects[0].Reasons; len(r) != 1 || r[0].Kind != affected.KindConfig || r[0].Path != "atoll.yaml" {
+		t.Errorf("reasons %+v", r)
+	}
+	s.Commit("watch", map[string]string{"atoll.yaml": "watch: [versions.tf]\nprojects:\n  - dir: conf/a\n    source: git::https://example.com/m.git?ref=v2\n"})
+	if got := statuses(run(t, s.Work, Options{})); len(got) != 2 {
+		t.Errorf("a new global watch glob affected %v, want both projects", got)
+	}
+}
