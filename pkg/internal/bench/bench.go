@@ -228,3 +228,21 @@ func Setup(t testing.TB) Tools {
 	}
 	return Tools{Root: root, Atoll: atoll, Genrepo: genrepo, Repos: repos}
 }
+
+// WriteSection replaces the section name of docs/performance.md with body.
+func WriteSection(t testing.TB, root, name, body string) {
+	t.Helper()
+	doc := filepath.Join(root, "docs", "performance.md")
+	old, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	updated, err := ReplaceSection(old, name, body)
+	if err != nil {
+		t.Fatalf("%s: %v", doc, err)
+	}
+	if err := os.WriteFile(doc, updated, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", doc)
+}

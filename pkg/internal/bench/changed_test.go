@@ -97,24 +97,12 @@ func TestChangedBenchmark(t *testing.T) {
 	}
 
 	if os.Getenv("ATOLL_BENCH_WRITE") == "1" {
-		doc := filepath.Join(root, "docs", "performance.md")
-		old, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
 		body := fmt.Sprintf("Measured on %s with atoll %s. Machine: %s.\n\n"+
 			"Medians of %d rounds of one cold, one incremental and %d warm runs, then one `--no-cache` run; "+
 			"the floor is the median of the %d floor runs, one just before each timed atoll run.\n\n%s\n%s",
 			time.Now().UTC().Format("2006-01-02"), describe(root), Machine(),
 			rounds, warmPerRound, rounds*(2+warmPerRound), table, targets)
-		updated, err := ReplaceSection(old, "changed", body)
-		if err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
-		if err := os.WriteFile(doc, updated, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", doc)
+		WriteSection(t, root, "changed", body)
 	}
 }
 

@@ -106,22 +106,11 @@ func TestGuardBenchmark(t *testing.T) {
 		t.Errorf("target missed: guard %.2f× changed (limit %.0f×)", ratio, guardTarget)
 	}
 	if os.Getenv("ATOLL_BENCH_WRITE") == "1" {
-		doc := filepath.Join(root, "docs", "performance.md")
-		old, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
 		body := fmt.Sprintf("Measured on %s with atoll %s. Machine: %s.\n\n"+
 			"r5000 with main %d commits ahead of the branch's merge-base (each commit edits an unrelated project), "+
 			"warm caches; medians of %d interleaved rounds.\n\n%s",
 			time.Now().UTC().Format("2006-01-02"), describe(root), Machine(), guardBehind, guardRounds, table)
-		updated, err := ReplaceSection(old, "guard", body)
-		if err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
-		if err := os.WriteFile(doc, updated, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		WriteSection(t, root, "guard", body)
 	}
 }
 

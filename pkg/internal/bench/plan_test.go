@@ -173,24 +173,12 @@ func TestPlanBenchmark(t *testing.T) {
 	}
 
 	if os.Getenv("ATOLL_BENCH_WRITE") == "1" {
-		doc := filepath.Join(root, "docs", "performance.md")
-		old, err := os.ReadFile(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
 		body := fmt.Sprintf("Measured on %s with atoll %s and Terraform %s. Machine: %s. "+
 			"Load average (1 min): %s.\n\n"+
 			"%d projects of r100, medians of %d rounds (min-max in brackets).\n\n%s",
 			time.Now().UTC().Format("2006-01-02"), describe(root), tfVersion, Machine(), load,
 			len(projects), planRounds, tables)
-		updated, err := ReplaceSection(old, "plan", body)
-		if err != nil {
-			t.Fatalf("%s: %v", doc, err)
-		}
-		if err := os.WriteFile(doc, updated, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %s", doc)
+		WriteSection(t, root, "plan", body)
 	}
 }
 
