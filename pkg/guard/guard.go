@@ -462,14 +462,23 @@ func (e *evaluator) planned() (Check, error) {
 			problems = append(problems, p.Dir+": "+why)
 		}
 	}
-	if len(problems) == 0 {
-		c.Result, c.Detail = Pass, fmt.Sprintf("%d affected project(s) planned at HEAD against the current base", len(e.res.Projects))
-		return c, nil
-	}
-	c.Result = Fail
-	c.Detail = strings.Join(limit(problems, 5), "; ")
-	c.Hint = "run atoll plan (with --destroy-deleted for deleted projects), review, then apply"
+	perProject(&c, problems, fmt.Sprintf("%d affected project(s) planned at HEAD against the current base", len(e.res.Projects)),
+		"run atoll plan (with --destroy-deleted for deleted projects), review, then apply")
 	return c, nil
+}
+
+// perProject settles a check made project by project: a pass with
+// passDetail, or a failure listing the first problems and how many more.
+func perProject(c *Check, problems []string, passDetail, hint string) {
+	if len(problems) == 0 {
+		c.Result, c.Detail = Pass, passDetail
+		return
+	}
+	c.Result, c.Hint = Fail, hint
+	c.Detail = strings.Join(limit(problems, 5), "; ")
+	if len(problems) > 5 {
+		c.Detail += fmt.Sprintf("; and %d more", len(problems)-5)
+	}
 }
 
 func (e *evaluator) applied() (Check, error) {
@@ -514,16 +523,8 @@ func (e *evaluator) applied() (Check, error) {
 			problems = append(problems, p.Dir+": "+why)
 		}
 	}
-	if len(problems) == 0 {
-		c.Result, c.Detail = Pass, fmt.Sprintf("%d affected project(s) applied with HEAD's inputs", len(e.res.Projects))
-		return c, nil
-	}
-	c.Result = Fail
-	c.Detail = strings.Join(limit(problems, 5), "; ")
-	if len(problems) > 5 {
-		c.Detail += fmt.Sprintf("; and %d more", len(problems)-5)
-	}
-	c.Hint = "apply from the branch before merging: atoll plan, review, atoll apply"
+	perProject(&c, problems, fmt.Sprintf("%d affected project(s) applied with HEAD's inputs", len(e.res.Projects)),
+		"apply from the branch before merging: atoll plan, review, atoll apply")
 	return c, nil
 }
 
