@@ -109,6 +109,9 @@ func (r *Repo) ResolveBaseAt(head Head, explicit string) (Comparison, error) {
 		cmp.Rule = RuleFirstParent
 		if len(c.Parents) > 0 {
 			cmp.MergeBase = c.Parents[0]
+			if r.IsShallow() && !r.hasCommit(cmp.MergeBase) {
+				return cmp, &ShallowError{Missing: cmp.MergeBase, Need: "to compare HEAD with its first parent"}
+			}
 		}
 		return cmp, nil
 	}

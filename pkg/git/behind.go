@@ -19,6 +19,10 @@ import (
 // time, where history is shared, so it costs about as many commits as the
 // two sides made since mb, not the whole history (a branch that merged the
 // base in, long ago, would otherwise walk down to the root commit).
+//
+// In a shallow clone the walks stop at the boundary, as git's do; the
+// answer is refused (*ShallowError) when a commit counted as behind has
+// parents the clone lacks.
 func (r *Repo) Behind(head, tip, mb Hash) ([]Commit, error) {
 	if tip == mb {
 		return nil, nil
@@ -46,7 +50,14 @@ func (r *Repo) Behind(head, tip, mb Hash) ([]Commit, error) {
 				continue
 			}
 			stop[h] = true
-			queue = append(queue, c.Parents...)
+			// Below a shallow boundary nothing can be read, and nothing
+			// there can be counted as behind either: the walk from tip
+			// refuses to go there.
+			parents, _, err := r.knownParents(c)
+			if err != nil {
+				return nil, err
+			}
+			queue = append(queue, parents...)
 			if len(stop) > 100000 {
 				return nil, errors.New("more than 100,000 commits since the merge-base")
 			}
@@ -73,7 +84,16 @@ func (r *Repo) Behind(head, tip, mb Hash) ([]Commit, error) {
 			continue
 		}
 		out = append(out, c)
-		queue = append(queue, c.Parents...)
+		parents, missing, err := r.knownParents(c)
+		if err != nil {
+			return nil, err
+		}
+		if len(missing) > 0 {
+			// c is behind, and so may be its parents: the count depends on
+			// history the clone does not have.
+			return nil, &ShallowError{Missing: missing[0], Need: "to count the base's commits this branch lacks"}
+		}
+		queue = append(queue, parents...)
 	}
 	return out, nil
 }
@@ -120,10 +140,12 @@ func (r *Repo) Fetch(remote, branch string) error {
 		// only sees once it indexes the packs again.
 		r.mu.Lock()
 		r.storage.Reindex()
+		r.shallow = nil
 		r.mu.Unlock()
 		return nil
 	}
 	r.mu.Lock()
+	r.shallow = nil
 	err := r.repo.Fetch(&gogit.FetchOptions{RemoteName: remote, RefSpecs: []config.RefSpec{config.RefSpec(spec)}})
 	r.mu.Unlock()
 	if err != nil && !errors.Is(err, gogit.NoErrAlreadyUpToDate) {

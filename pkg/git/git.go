@@ -65,6 +65,8 @@ type Repo struct {
 	indexStats map[string]indexStat
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.
 	MergeBases MergeBaseCache
+	// shallow is the set of shallow boundary commits, read on first use.
+	shallow map[Hash]bool
 }
 
 // ErrNoCommits says HEAD does not point at a commit yet.
@@ -259,8 +261,33 @@ func (r *Repo) commitOf(h Hash) (Hash, error) {
 
 // IsShallow reports whether the repository is a shallow clone.
 func (r *Repo) IsShallow() bool {
-	s, err := r.repo.Storer.Shallow()
-	return err == nil && len(s) > 0
+	return len(r.boundary()) > 0
+}
+
+// boundary is the set of commits in .git/shallow: present in the clone,
+// their parents not. Read once; Fetch forgets it.
+func (r *Repo) boundary() map[Hash]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shallow == nil {
+		r.shallow = map[Hash]bool{}
+		if s, err := r.repo.Storer.Shallow(); err == nil {
+			for _, h := range s {
+				r.shallow[fromPlumbing(h)] = true
+			}
+		}
+	}
+	return r.shallow
+}
+
+// isBoundary reports whether h is a shallow boundary commit.
+func (r *Repo) isBoundary(h Hash) bool { return r.boundary()[h] }
+
+// hasCommit reports whether the commit object h is in the repository.
+func (r *Repo) hasCommit(h Hash) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.repo.Storer.HasEncodedObject(toPlumbing(h)) == nil
 }
 
 // Commit is the part of a commit object atoll needs.
@@ -292,10 +319,18 @@ func (r *Repo) Commit(h Hash) (Commit, error) {
 }
 
 // ShallowError says history needed for an answer is missing from a shallow clone.
-type ShallowError struct{ Missing Hash }
+type ShallowError struct {
+	Missing Hash
+	// Need says what the commit was needed for; empty means the merge-base.
+	Need string
+}
 
 func (e *ShallowError) Error() string {
-	return fmt.Sprintf("this is a shallow clone and commit %s, needed to find the merge-base, is not in it", e.Missing.Short())
+	need := e.Need
+	if need == "" {
+		need = "to find the merge-base"
+	}
+	return fmt.Sprintf("this is a shallow clone and commit %s, needed %s, is not in it", e.Missing.Short(), need)
 }
 
 // Branches lists local and remote-tracking branch names (main, origin/main).

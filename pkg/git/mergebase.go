@@ -3,6 +3,7 @@ package git
 import (
 	"container/heap"
 	"errors"
+	"math"
 )
 
 // ErrUnrelated is returned by MergeBase when two commits share no history.
@@ -19,8 +20,11 @@ const (
 // common ancestor (git's paint-down), so a branch a few commits off its base
 // reads a few commits, not the whole history.
 //
-// In a shallow clone a walk that needs a missing commit fails with
-// *ShallowError instead of answering from partial history.
+// In a shallow clone the walk stops at the boundary commits (.git/shallow),
+// whose parents are not in the clone: a missing parent waits at the bottom
+// of the queue and the walk fails with *ShallowError only when it must go
+// on through it (a side that has not met the other yet), or when more than
+// one candidate is left and missing history could decide between them.
 func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 	if a == b {
 		return a, nil
@@ -41,6 +45,14 @@ func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 		flags[h] |= f
 		return nil
 	}
+	// pushMissing queues a parent cut off by the shallow boundary, after
+	// every commit that is present.
+	pushMissing := func(h Hash) {
+		if _, ok := commits[h]; !ok {
+			commits[h] = Commit{SHA: h, When: math.MinInt64}
+		}
+		heap.Push(&q, queued{c: commits[h], missing: true})
+	}
 	if err := push(a, fromOne); err != nil {
 		return Hash{}, err
 	}
@@ -49,9 +61,14 @@ func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 	}
 	var found []Hash
 	isResult := map[Hash]bool{}
+	cut := false
 	for q.hasNonStale(flags) {
-		c := heap.Pop(&q).(queued).c
+		e := heap.Pop(&q).(queued)
+		c := e.c
 		f := flags[c.SHA] & (fromOne | fromTwo | stale)
+		if e.missing {
+			continue
+		}
 		if f == fromOne|fromTwo {
 			if !isResult[c.SHA] {
 				isResult[c.SHA] = true
@@ -60,7 +77,19 @@ func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 			// Everything below a common ancestor is a worse answer.
 			f |= stale
 		}
-		for _, p := range c.Parents {
+		parents, missing, err := r.knownParents(c)
+		if err != nil {
+			return Hash{}, err
+		}
+		for _, p := range missing {
+			if flags[p]&f == f {
+				continue
+			}
+			flags[p] |= f
+			cut = true
+			pushMissing(p)
+		}
+		for _, p := range parents {
 			if flags[p]&f == f {
 				continue
 			}
@@ -71,15 +100,98 @@ func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 		}
 	}
 	// A result reached later from a better result is stale: drop it.
+	var best []Hash
 	for _, h := range found {
 		if flags[h]&stale == 0 {
-			return h, nil
+			best = append(best, h)
 		}
 	}
-	return Hash{}, ErrUnrelated
+	if cut {
+		if h, ok := answerNeedsMissing(best, flags, commits); ok {
+			return Hash{}, &ShallowError{Missing: h}
+		}
+	}
+	if len(best) == 0 {
+		return Hash{}, ErrUnrelated
+	}
+	return best[0], nil
 }
 
-type queued struct{ c Commit }
+// answerNeedsMissing decides, after a walk that ran into the shallow
+// boundary, whether the history beyond it could change the answer, and
+// names a missing commit for the message. History below the boundary is
+// taken to be the boundary's own (what git assumes too), so it matters
+// when both sides run on into it unmet (they may meet there), when a
+// missing commit is reached from both sides, or when several candidates
+// are left that it could order.
+func answerNeedsMissing(best []Hash, flags map[Hash]int, commits map[Hash]Commit) (Hash, bool) {
+	var one, two, both []Hash
+	for h, c := range commits {
+		f := flags[h]
+		if c.When != math.MinInt64 || f&stale != 0 {
+			continue
+		}
+		switch f & (fromOne | fromTwo) {
+		case fromOne:
+			one = append(one, h)
+		case fromTwo:
+			two = append(two, h)
+		case fromOne | fromTwo:
+			both = append(both, h)
+		}
+	}
+	first := func(hs ...[]Hash) Hash {
+		var out Hash
+		for _, l := range hs {
+			for _, h := range l {
+				if out.IsZero() || string(h[:]) < string(out[:]) {
+					out = h
+				}
+			}
+		}
+		return out
+	}
+	switch {
+	case len(both) > 0:
+		return first(both), true
+	case len(one) > 0 && len(two) > 0:
+		return first(one, two), true
+	case len(best) == 0 && len(one)+len(two) > 0:
+		return first(one, two), true
+	case len(best) > 1:
+		var all []Hash
+		for h, c := range commits {
+			if c.When == math.MinInt64 {
+				all = append(all, h)
+			}
+		}
+		return first(all), true
+	}
+	return Hash{}, false
+}
+
+// knownParents splits c's parents into those the walk can read and those
+// the shallow boundary cut off (c is in .git/shallow and the parent is not
+// in the clone). A parent missing anywhere else is an error, as before.
+func (r *Repo) knownParents(c Commit) (present, missing []Hash, err error) {
+	if !r.isBoundary(c.SHA) {
+		return c.Parents, nil, nil
+	}
+	for _, p := range c.Parents {
+		if r.hasCommit(p) {
+			present = append(present, p)
+		} else {
+			missing = append(missing, p)
+		}
+	}
+	return present, missing, nil
+}
+
+type queued struct {
+	c Commit
+	// missing marks a parent beyond the shallow boundary.
+	missing bool
+}
 
 type commitQueue []queued
 
