@@ -133,6 +133,9 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 		if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 			return nil, yamlError(file, b, err)
 		}
+		if err := checkShape(file, b); err != nil {
+			return nil, err
+		}
 	} else if explicit || !errors.Is(err, os.ErrNotExist) {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("cannot read: %v", err)}
 	} else {
@@ -301,13 +304,6 @@ func (c *Config) ProjectByDir(dir string) (Project, bool) {
 	return Project{}, false
 }
 
-// Keys lists every key atoll.yaml accepts, for documentation and completion.
-func Keys() []string {
-	k := []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "projects", "projects[].dir", "projects[].name", "projects[].watch", "projects[].depends_on", "projects[].source", "projects[].workspace", "guard.mode", "guard.skip"}
-	sort.Strings(k)
-	return k
-}
-
 func yamlError(file string, raw []byte, err error) error {
 	msg := err.Error()
 	line := 0
@@ -394,6 +390,9 @@ func Parse(name string, raw []byte) (*Config, error) {
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(raw)); err != nil {
 		return nil, yamlError(name, raw, err)
+	}
+	if err := checkShape(name, raw); err != nil {
+		return nil, err
 	}
 	var c Config
 	if err := v.Unmarshal(&c, func(dc *mapstructure.DecoderConfig) { dc.ErrorUnused = true }); err != nil {

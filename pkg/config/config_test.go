@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -86,8 +87,9 @@ func TestErrorsNameFileKeyAndLine(t *testing.T) {
 	}{
 		{"unknown top-level key", "base: main\nroot: [conf]\n", "root", 2, "unknown key"},
 		{"unknown project key", "projects:\n  - dir: conf/a\n    nmae: a\n", "projects[0].nmae", 3, "unknown key"},
-		{"wrong type", "roots: {a: b}\n", "roots[0]", 1, "invalid value"},
-		{"wrong type in a project", "projects:\n  - dir: a\n    watch: {x: 1}\n", "projects[0].watch[0]", 3, "expected type 'string'"},
+		{"wrong type", "roots: {a: b}\n", "roots", 1, "expected a list of strings, got a map"},
+		{"wrong type in a project", "projects:\n  - dir: a\n    watch: {x: 1}\n", "projects[0].watch", 3, "expected a list of strings, got a map"},
+		{"wrong type in a list", "exclude:\n  - a\n  - 5\n", "exclude[1]", 3, "got a number (5); quote it"},
 		{"absolute root", "roots: [/conf]\n", "roots[0]", 1, "absolute"},
 		{"root leaves the repository", "roots: [../x]\n", "roots[0]", 1, "leaves the repository"},
 		{"invalid glob", "watch: [\"a/[b\"]\n", "watch[0]", 1, "not a valid glob"},
@@ -154,5 +156,97 @@ func TestGuardEnvironment(t *testing.T) {
 	c, err := Load(t.TempDir(), "", nil)
 	if err != nil || c.Guard.Mode != "targeted" || !reflect.DeepEqual(c.Guard.Skip, []string{"locks"}) {
 		t.Errorf("guard = %+v, %v", c.Guard, err)
+	}
+}
+
+// TestEveryKeyRefusesEveryWrongType gives each key of atoll.yaml values of
+// each YAML type it does not take: none may be converted into a setting.
+func TestEveryKeyRefusesEveryWrongType(t *testing.T) {
+	kinds := map[string]string{
+		"base": "string", "workdir": "string", "terraform_bin": "string",
+		"roots": "list", "exclude": "list", "watch": "list",
+		"projects":              "maps",
+		"projects[].dir":        "string",
+		"projects[].name":       "string",
+		"projects[].source":     "string",
+		"projects[].workspace":  "string",
+		"projects[].watch":      "list",
+		"projects[].depends_on": "list",
+		"guard.mode":            "string", "guard.skip": "list",
+	}
+	if got, want := Keys(), sortedKeys(kinds); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Keys() = %v; this test knows %v: add the new key here", got, want)
+	}
+	wrong := map[string][]string{
+		"string": {"5", "1.5", "true", "2026-01-01", "[a]", "{a: b}", "[]"},
+		"list":   {"conf", "5", "false", "{a: b}", "[5]", "[true]", "[[a]]", "[{a: b}]"},
+		"maps":   {"x", "5", "{a: b}", "[x]", "[[a]]", "[5]"},
+	}
+	for key, kind := range kinds {
+		for _, value := range wrong[kind] {
+			var doc, wantKey string
+			switch {
+			case strings.HasPrefix(key, "projects[]."):
+				sub := strings.TrimPrefix(key, "projects[].")
+				doc = "projects:\n  - dir: conf/a\n    " + sub + ": " + value + "\n"
+				if sub == "dir" {
+					doc = "projects:\n  - dir: " + value + "\n"
+				}
+				wantKey = "projects[0]." + sub
+			case strings.HasPrefix(key, "guard."):
+				doc = "guard:\n  " + strings.TrimPrefix(key, "guard.") + ": " + value + "\n"
+				wantKey = key
+			default:
+				doc = "# a comment\n" + key + ": " + value + "\n"
+				wantKey = key
+			}
+			t.Run(key+"="+value, func(t *testing.T) {
+				dir := write(t, doc)
+				_, err := Load(dir, "", nil)
+				var ce *Error
+				if !errors.As(err, &ce) {
+					t.Fatalf("%q: err = %v, want *config.Error", doc, err)
+				}
+				if ce.File != filepath.Join(dir, FileName) || !strings.HasPrefix(ce.Key, wantKey) || ce.Line == 0 || !strings.Contains(ce.Msg, "expected") {
+					t.Errorf("%q: got %v, want file, line and key %s", doc, err, wantKey)
+				}
+				if _, err := Parse("atoll.yaml", []byte(doc)); err == nil {
+					t.Errorf("%q: Parse accepted it", doc)
+				}
+			})
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestRightTypesStillLoad(t *testing.T) {
+	dir := write(t, "base: \"1234\"\nworkdir:\nroots: []\nguard: {mode: strict, skip: [locks]}\nprojects:\n  - dir: conf/a\n    name: \"5\"\n")
+	c, err := Load(dir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Base != "1234" || c.Projects[0].Name != "5" || c.Guard.Mode != "strict" {
+		t.Errorf("got %+v", c)
+	}
+}
+
+func TestUnknownKeyListsEveryKey(t *testing.T) {
+	_, err := Load(write(t, "guard:\n  mdoe: strict\n"), "", nil)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "guard.mdoe" || ce.Line != 2 {
+		t.Fatalf("err = %v", err)
+	}
+	for _, k := range []string{"base", "guard.mode", "guard.skip", "projects[].workspace", "projects[].source", "terraform_bin"} {
+		if !strings.Contains(ce.Msg, k) {
+			t.Errorf("message %q does not list %s", ce.Msg, k)
+		}
 	}
 }
