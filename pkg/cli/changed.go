@@ -90,7 +90,7 @@ with --exit-code, whether they are affected.
 		ValidArgsFunction: completeProjects(g),
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Base, "base", "", "base `REF` to compare with (default: origin/HEAD, origin/main, origin/master, main, master)")
+	revisionFlag(f, &opts.Base, "base", "", "base `REF` to compare with (default: origin/HEAD, origin/main, origin/master, main, master)")
 	outputFlag(cmd, &opts.Output, "text", changedOutputs...)
 	f.BoolVar(&opts.Uncommitted, "uncommitted", false, "include staged, unstaged, deleted and untracked files of the work tree")
 	f.BoolVar(&opts.ExitCode, "exit-code", false, "exit 2 when projects are affected, 0 when none are")

@@ -77,7 +77,7 @@ Plan and apply records are kept: apply rebuilds a checkout when it needs one.
 	cmd.Flags().BoolVar(&opts.All, "all", false, "remove every checkout of this repository")
 	cmd.Flags().StringVar(&age, "older-than", "", "remove checkouts older than `AGE` (7d, 36h)")
 	cmd.Flags().BoolVar(&opts.Merged, "merged", false, "remove checkouts of commits already in the base branch")
-	cmd.Flags().StringVar(&opts.Base, "base", "", "base `REF` for --merged (as atoll changed)")
+	revisionFlag(cmd.Flags(), &opts.Base, "base", "", "base `REF` for --merged (as atoll changed)")
 	cmd.Flags().StringVar(&opts.Workdir, "workdir", "", "root `DIR` of scratch checkouts (ATOLL_WORKDIR)")
 	return cmd
 }

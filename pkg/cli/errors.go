@@ -69,6 +69,7 @@ func classify(err error) (int, string) {
 		prjErr  *project.Error
 		baseErr *git.BaseNotFoundError
 		shallow *git.ShallowError
+		revErr  *git.RevisionError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -81,7 +82,12 @@ func classify(err error) (int, string) {
 		return ExitInput, "fix the syntax at that position; `terraform validate` in that directory shows the same problem"
 	case errors.As(err, &prjErr):
 		return ExitInput, ""
+	case errors.As(err, &revErr):
+		return ExitUsage, git.RevisionHelp
 	case errors.As(err, &baseErr):
+		if baseErr.Explicit != "" && strings.ContainsAny(baseErr.Explicit, "~^") {
+			return ExitRepository, "that revision names no commit here: check the count after ~ or ^ (in a shallow clone, fetch more history: git fetch --deepen=100)"
+		}
 		if baseErr.Explicit != "" {
 			return ExitRepository, fmt.Sprintf("check the name, or fetch it: git fetch origin %s", strings.TrimPrefix(baseErr.Explicit, "origin/"))
 		}

@@ -107,8 +107,8 @@ annotations and the report is appended to $GITHUB_STEP_SUMMARY.
 	f.StringVar(&opts.Mode, "mode", "", "up-to-date mode: strict or targeted (default: guard.mode in atoll.yaml, else strict)")
 	f.StringSliceVar(&opts.Skip, "skip", nil, "skip a `CHECK` (repeatable); the output says so loudly")
 	f.BoolVar(&opts.Fetch, "fetch", false, "fetch the base branch from its remote first")
-	f.StringVar(&opts.Head, "head", "", "examine `REV` instead of HEAD (hooks: the commit being merged or pushed)")
-	f.StringVar(&opts.Base, "base", "", "base `REF` (as atoll changed)")
+	revisionFlag(f, &opts.Head, "head", "", "examine `REV` instead of HEAD (hooks: the commit being merged or pushed)")
+	revisionFlag(f, &opts.Base, "base", "", "base `REF` (as atoll changed)")
 	f.StringVar(&opts.Workdir, "workdir", "", "root `DIR` of plan and apply records (ATOLL_WORKDIR)")
 	outputFlag(cmd, &opts.Output, "text", guardOutputs...)
 	for flag, values := range map[string][]string{"stage": guard.Stages, "mode": {"strict", "targeted"}, "skip": config.GuardChecks} {

@@ -63,7 +63,7 @@ uncommitted edits unless --uncommitted is given.
 		},
 		ValidArgsFunction: completeProjects(g),
 	}
-	cmd.Flags().StringVar(&opts.Rev, "rev", "HEAD", "commit, branch or tag to read the projects from")
+	revisionFlag(cmd.Flags(), &opts.Rev, "rev", "HEAD", "commit, branch or tag to read the projects from")
 	cmd.Flags().BoolVar(&opts.Uncommitted, "uncommitted", false, "read the work tree (with uncommitted edits) instead of HEAD")
 	outputFlag(cmd, &opts.Output, "text", projectsOutputs...)
 	_ = cmd.RegisterFlagCompletionFunc("rev", completeRefs(g))

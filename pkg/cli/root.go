@@ -65,11 +65,16 @@ func Run(ctx context.Context, io *ui.IO, args []string) int {
 		return se.code
 	}
 	code, hint := classify(err)
-	if code == ExitFailure && isCobraUsage(err) {
+	cobraUsage := code == ExitFailure && isCobraUsage(err)
+	if cobraUsage {
 		code = ExitUsage
 	}
 	printError(io.Err, s, err, hint)
-	if code == ExitUsage && cmd != nil {
+	// The usage text helps with the shape of the command line (an unknown
+	// flag, a wrong number of arguments), not with a value it holds: an
+	// unknown project or a malformed ref gets its hint alone.
+	var ue *UsageError
+	if (cobraUsage || errors.As(err, &ue)) && cmd != nil {
 		fmt.Fprintf(io.Err, "\n%s", cmd.UsageString())
 	}
 	return code
@@ -125,7 +130,7 @@ apply from the branch, and merge only when the apply succeeded.
 	}
 	root.SetOut(io.Out)
 	root.SetErr(io.Err)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError(err) })
 	root.SetVersionTemplate("atoll {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVarP(&g.Chdir, "chdir", "C", "", "run as if atoll was started in `DIR`")

@@ -41,7 +41,7 @@ type RunOptions struct {
 func (o *RunOptions) flags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.BoolVar(&o.All, "all", false, "every project, not only the affected ones")
-	f.StringVar(&o.Base, "base", "", "base `REF` to compare with (as atoll changed)")
+	revisionFlag(f, &o.Base, "base", "", "base `REF` to compare with (as atoll changed)")
 	f.StringVar(&o.Workdir, "workdir", "", "root `DIR` of scratch checkouts and plan records (ATOLL_WORKDIR; default /localhost/.atoll or ~/.cache/atoll)")
 	f.StringVar(&o.TerraformBin, "terraform-bin", "", "Terraform or OpenTofu `BINARY` (default: terraform, then tofu, on PATH)")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "run `N` projects at once (default: number of CPUs)")

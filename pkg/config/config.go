@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
@@ -196,6 +197,15 @@ func envError(err error) error {
 func (c *Config) Validate(raw []byte) error {
 	bad := func(key, format string, args ...any) error {
 		return &Error{File: c.File, Key: key, Line: lineOf(raw, key), Msg: fmt.Sprintf(format, args...)}
+	}
+	if c.Base != "" {
+		if err := git.CheckRevision(c.Base); err != nil {
+			var re *git.RevisionError
+			if errors.As(err, &re) {
+				return bad("base", "%s; %s", re.Error(), git.RevisionHelp)
+			}
+			return bad("base", "%v", err)
+		}
 	}
 	for i, r := range c.Roots {
 		if msg := checkRelDir(r); msg != "" {

@@ -90,6 +90,8 @@ func TestErrorsNameFileKeyAndLine(t *testing.T) {
 		{"wrong type", "roots: {a: b}\n", "roots", 1, "expected a list of strings, got a map"},
 		{"wrong type in a project", "projects:\n  - dir: a\n    watch: {x: 1}\n", "projects[0].watch", 3, "expected a list of strings, got a map"},
 		{"wrong type in a list", "exclude:\n  - a\n  - 5\n", "exclude[1]", 3, "got a number (5); quote it"},
+		{"malformed base", "roots: [conf]\nbase: ../../etc/passwd\n", "base", 2, "is not a revision"},
+		{"base with a newline", "base: \"main\\nx\"\n", "base", 1, "control character"},
 		{"absolute root", "roots: [/conf]\n", "roots[0]", 1, "absolute"},
 		{"root leaves the repository", "roots: [../x]\n", "roots[0]", 1, "leaves the repository"},
 		{"invalid glob", "watch: [\"a/[b\"]\n", "watch[0]", 1, "not a valid glob"},

@@ -109,7 +109,7 @@ func (r *Repo) ResolveBaseAt(head Head, explicit string) (Comparison, error) {
 		cmp.Rule = RuleFirstParent
 		if len(c.Parents) > 0 {
 			cmp.MergeBase = c.Parents[0]
-			if r.IsShallow() && !r.hasCommit(cmp.MergeBase) {
+			if r.IsShallow() && !r.hasObject(cmp.MergeBase) {
 				return cmp, &ShallowError{Missing: cmp.MergeBase, Need: "to compare HEAD with its first parent"}
 			}
 		}

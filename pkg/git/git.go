@@ -210,8 +210,13 @@ func (r *Repo) SymbolicTarget(name string) (string, bool) {
 }
 
 // ResolveRevision resolves what a user typed: a branch, a remote branch, a
-// tag, a full or abbreviated SHA, or an expression like HEAD~2.
+// tag, a full or abbreviated SHA, or an expression like HEAD~2, to a
+// commit. A malformed revision, or one naming a tree or blob, is a
+// *RevisionError; a well-formed one that names nothing is ok=false.
 func (r *Repo) ResolveRevision(rev string) (Ref, bool, error) {
+	if err := CheckRevision(rev); err != nil {
+		return Ref{}, false, err
+	}
 	for _, full := range []string{rev, "refs/heads/" + rev, "refs/remotes/" + rev, "refs/remotes/origin/" + rev, "refs/tags/" + rev} {
 		if !strings.HasPrefix(full, "refs/") && full != "HEAD" {
 			continue
@@ -229,11 +234,21 @@ func (r *Repo) ResolveRevision(rev string) (Ref, bool, error) {
 			return ref, true, nil
 		}
 	}
+	r.mu.Lock()
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
+	r.mu.Unlock()
 	if err != nil {
+		if sha, ok := ParseHash(rev); ok && r.hasObject(sha) {
+			_, err := r.commitOf(sha) // a tree or a blob: say which
+			return Ref{}, false, &RevisionError{Rev: rev, Reason: err.Error()}
+		}
 		return Ref{}, false, nil
 	}
-	return Ref{Name: rev, SHA: fromPlumbing(*h)}, true, nil
+	c, err := r.commitOf(fromPlumbing(*h))
+	if err != nil {
+		return Ref{}, false, &RevisionError{Rev: rev, Reason: err.Error()}
+	}
+	return Ref{Name: rev, SHA: c}, true, nil
 }
 
 // commitOf peels annotated tags down to the commit they name.
@@ -283,8 +298,8 @@ func (r *Repo) boundary() map[Hash]bool {
 // isBoundary reports whether h is a shallow boundary commit.
 func (r *Repo) isBoundary(h Hash) bool { return r.boundary()[h] }
 
-// hasCommit reports whether the commit object h is in the repository.
-func (r *Repo) hasCommit(h Hash) bool {
+// hasObject reports whether the object h is in the repository.
+func (r *Repo) hasObject(h Hash) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.repo.Storer.HasEncodedObject(toPlumbing(h)) == nil

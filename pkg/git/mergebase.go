@@ -178,7 +178,7 @@ func (r *Repo) knownParents(c Commit) (present, missing []Hash, err error) {
 		return c.Parents, nil, nil
 	}
 	for _, p := range c.Parents {
-		if r.hasCommit(p) {
+		if r.hasObject(p) {
 			present = append(present, p)
 		} else {
 			missing = append(missing, p)
