@@ -56,8 +56,9 @@ untracked files of the work tree.
 Output: a table on a terminal; one project directory per line when piped
 (for shell loops); --output json, markdown (PR comments) or github-matrix.
 
-With PROJECT arguments (names or directories), only those are reported;
-with --exit-code, whether they are affected.
+With PROJECT arguments, only those are reported; with --exit-code, whether
+they are affected. A PROJECT is a name or a directory, relative to the
+repository root or to the current directory ("." in a project directory).
 
 ` + ExitCodesHelp,
 		Example: `  # what does this branch touch?
@@ -121,7 +122,7 @@ func changedRun(opts *ChangedOptions) error {
 				head.Projects = append(head.Projects, projectStub(p))
 			}
 		}
-		sel, err := selectProjects(head, opts.Projects)
+		sel, err := selectProjects(s, head, opts.Projects)
 		if err != nil {
 			return err
 		}

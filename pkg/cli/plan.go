@@ -25,7 +25,8 @@ func NewCmdPlan(io *ui.IO, g *Globals, runF func(*PlanOptions) error) *cobra.Com
 the work tree or /conf, so several branches can plan the same project at once.
 
 By default the projects atoll changed lists are planned; name projects (by
-name or directory) or pass --all instead. For each project atoll writes the
+name or directory, relative to the repository root or to the current
+directory: "atoll plan ." in conf/prod/vpc) or pass --all instead. For each project atoll writes the
 files of the commit it needs (the project, the local modules it uses, its
 watched files) under the work directory, runs terraform init and terraform
 plan -out, and saves a plan record binding the plan to HEAD, the base and

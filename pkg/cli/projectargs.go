@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -13,7 +14,11 @@ import (
 
 // selectProjects resolves arguments (project names or directories) to
 // directories; an unknown one is a usage error that lists what exists.
-func selectProjects(g *project.Graph, args []string) (map[string]bool, error) {
+// A directory is read from the repository root, or from the current
+// directory (-C DIR when given): `atoll plan .` in conf/prod/vpc, as
+// geodesic users stand there. One written as a path (., .., ./x, ../x or
+// absolute) is only read from the current directory.
+func selectProjects(s *session, g *project.Graph, args []string) (map[string]bool, error) {
 	if len(args) == 0 {
 		return nil, nil
 	}
@@ -24,20 +29,83 @@ func selectProjects(g *project.Graph, args []string) (map[string]bool, error) {
 	}
 	sel := map[string]bool{}
 	var unknown []string
+	firstUnknown := ""
 	for _, a := range args {
-		key := strings.TrimSuffix(path.Clean(strings.TrimPrefix(a, "./")), "/")
-		if dir, ok := byKey[key]; ok {
-			sel[dir] = true
+		var keys []string
+		if !isPathArg(a) {
+			keys = append(keys, strings.TrimSuffix(path.Clean(a), "/"))
+		}
+		rel, inside := s.fromCwd(a)
+		if inside {
+			keys = append(keys, rel)
+		}
+		found := false
+		for _, k := range keys {
+			if dir, ok := byKey[k]; ok {
+				sel[dir] = true
+				found = true
+				break
+			}
+		}
+		if found {
 			continue
 		}
-		unknown = append(unknown, a)
+		if firstUnknown == "" {
+			firstUnknown = a
+		}
+		switch {
+		case !inside:
+			unknown = append(unknown, a+" (outside the repository)")
+		case rel != path.Clean(a):
+			unknown = append(unknown, fmt.Sprintf("%s (%s from the repository root)", a, rel))
+		default:
+			unknown = append(unknown, a)
+		}
 	}
 	if len(unknown) > 0 {
 		return nil, &ExitError{Code: ExitUsage,
 			Err:  fmt.Errorf("no such project: %s", strings.Join(unknown, ", ")),
-			Hint: "give a project name or directory; `atoll projects` lists them" + suggest(g, unknown[0])}
+			Hint: "give a project name, or its directory (relative to the repository root or to the current directory); `atoll projects` lists them" + suggest(g, firstUnknown)}
 	}
 	return sel, nil
+}
+
+// isPathArg reports whether a is written as a path, not a name.
+func isPathArg(a string) bool {
+	return a == "." || a == ".." || strings.HasPrefix(a, "./") || strings.HasPrefix(a, "../") || filepath.IsAbs(a)
+}
+
+// fromCwd turns a path given on the command line into a slash path
+// relative to the repository root; inside is false when it leads out of
+// the repository.
+func (s *session) fromCwd(a string) (rel string, inside bool) {
+	p := a
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(s.Cwd, p)
+	}
+	r, err := filepath.Rel(realPath(s.Repo.Root), realPath(filepath.Clean(p)))
+	if err != nil {
+		return "", false
+	}
+	r = filepath.ToSlash(r)
+	if r == ".." || strings.HasPrefix(r, "../") {
+		return "", false
+	}
+	return r, true
+}
+
+// realPath resolves symbolic links as far as the path exists, so that a
+// current directory reached through a link (/tmp on some systems) and the
+// repository root compare equal; a missing tail is kept as written.
+func realPath(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	dir, base := filepath.Split(p)
+	if dir == "" || dir == p || filepath.Clean(dir) == p {
+		return p
+	}
+	return filepath.Join(realPath(filepath.Clean(dir)), base)
 }
 
 func suggest(g *project.Graph, arg string) string {

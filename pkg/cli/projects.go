@@ -87,7 +87,7 @@ func projectsRun(opts *ProjectsOptions) error {
 	if err != nil {
 		return err
 	}
-	sel, err := selectProjects(g, opts.Projects)
+	sel, err := selectProjects(s, g, opts.Projects)
 	if err != nil {
 		return err
 	}

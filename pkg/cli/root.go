@@ -157,6 +157,9 @@ type session struct {
 	Repo   *git.Repo
 	Config *config.Config
 	Cache  *cache.Store
+	// Cwd is the absolute directory atoll runs in (-C DIR when given):
+	// project arguments written as paths are relative to it.
+	Cwd string
 }
 
 // workdir resolves the root of scratch checkouts and records.
@@ -191,7 +194,12 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 		_ = repo.Close()
 		return nil, err
 	}
-	s := &session{Repo: repo, Config: cfg}
+	cwd, err := filepath.Abs(dir)
+	if err != nil {
+		_ = repo.Close()
+		return nil, err
+	}
+	s := &session{Repo: repo, Config: cfg, Cwd: cwd}
 	if !g.NoCache && !truthy(os.Getenv("ATOLL_NO_CACHE")) {
 		s.Cache = cache.Open(scan.CacheDir(repo), cacheVersion())
 	}

@@ -150,7 +150,7 @@ func (o *RunOptions) targets(s *session, res *scan.Result) ([]runner.Target, err
 		for _, p := range deleted {
 			all.Projects = append(all.Projects, projectStub(p))
 		}
-		sel, err := selectProjects(all, o.Projects)
+		sel, err := selectProjects(s, all, o.Projects)
 		if err != nil {
 			return nil, err
 		}
