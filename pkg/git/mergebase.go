@@ -22,9 +22,8 @@ const (
 //
 // In a shallow clone the walk stops at the boundary commits (.git/shallow),
 // whose parents are not in the clone: a missing parent waits at the bottom
-// of the queue and the walk fails with *ShallowError only when it must go
-// on through it (a side that has not met the other yet), or when more than
-// one candidate is left and missing history could decide between them.
+// of the queue, and the walk fails with *ShallowError only when the answer
+// depends on what lies below (see answerNeedsMissing).
 func (r *Repo) MergeBase(a, b Hash) (Hash, error) {
 	if a == b {
 		return a, nil
