@@ -80,7 +80,7 @@ func classify(err error) (int, string) {
 	case errors.As(err, &synErr):
 		return ExitInput, "fix the syntax at that position; `terraform validate` in that directory shows the same problem"
 	case errors.As(err, &prjErr):
-		return ExitInput, ""
+		return ExitInput, prjErr.Hint
 	case errors.As(err, &baseErr):
 		if baseErr.Explicit != "" {
 			return ExitRepository, fmt.Sprintf("check the name, or fetch it: git fetch origin %s", strings.TrimPrefix(baseErr.Explicit, "origin/"))
