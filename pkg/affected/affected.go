@@ -178,11 +178,11 @@ func Compute(in Input) []Project {
 		}
 	}
 
+	entry := map[string]bool{}
+	for _, d := range in.ConfigProjects {
+		entry[d] = true
+	}
 	if in.ConfigFile != "" {
-		entry := map[string]bool{}
-		for _, d := range in.ConfigProjects {
-			entry[d] = true
-		}
 		for _, p := range in.Head.Projects {
 			switch {
 			case in.ConfigGlobal:
@@ -230,6 +230,11 @@ func Compute(in Input) []Project {
 			if owner, ok := base.owner(c.Path); ok && owner.Dir == old.Dir && c.Action != "added" {
 				dp.Reasons = append(dp.Reasons, Reason{Kind: KindFile, Path: c.Path})
 			}
+		}
+		if in.ConfigFile != "" && entry[old.Dir] {
+			// Its entry went with it (or changed): the configuration says
+			// it is no project any more.
+			dp.Reasons = append(dp.Reasons, Reason{Kind: KindConfig, Path: in.ConfigFile, Via: []string{"projects: " + old.Dir}})
 		}
 		for _, u := range head.users[old.Dir] {
 			dp.Reasons = append(dp.Reasons, Reason{Kind: KindNowModule, Path: old.Dir, Via: []string{in.Head.Projects[u.project].Dir}})

@@ -136,3 +136,46 @@ func TestNestedDirectoriesInRealRepositories(t *testing.T) {
 		s.Git("checkout", "-q", "main")
 	}
 }
+
+// TestDeclaredProjectStatuses: a declared project removed together with
+// its entry is deleted, and so is one whose directory is removed while the
+// entry stays (a CI matrix job would cd into a directory that is gone); a
+// declared directory the merge-base does not hold is added.
+func TestDeclaredProjectStatuses(t *testing.T) {
+	t.Parallel()
+	const entries = "projects:\n  - dir: stacks/x\n  - dir: stacks/later\n  - dir: modules/shared\n"
+	s := sandbox.New(t, map[string]string{
+		"atoll.yaml":             entries,
+		"conf/a/main.tf":         mod("../../modules/shared"),
+		"stacks/x/main.tf":       "resource \"terraform_data\" \"x\" {}\n",
+		"stacks/x/x.tfvars":      "x = 1\n",
+		"modules/shared/main.tf": "",
+	})
+	cases := []struct {
+		name   string
+		change func()
+		want   map[string]affected.Status
+	}{
+		{"directory and entry removed", func() {
+			s.Git("rm", "-q", "-r", "stacks/x")
+			s.Write(map[string]string{"atoll.yaml": "projects:\n  - dir: stacks/later\n  - dir: modules/shared\n"})
+		}, map[string]affected.Status{"stacks/x": affected.Deleted}},
+		{"directory removed, entry kept", func() { s.Git("rm", "-q", "-r", "stacks/x") }, map[string]affected.Status{"stacks/x": affected.Deleted}},
+		{"entry of a module directory removed", func() {
+			s.Write(map[string]string{"atoll.yaml": "projects:\n  - dir: stacks/x\n  - dir: stacks/later\n"})
+		}, map[string]affected.Status{"modules/shared": affected.Deleted}},
+		{"declared directory created", func() {
+			s.Write(map[string]string{"stacks/later/main.tf": "resource \"terraform_data\" \"l\" {}\n"})
+		}, map[string]affected.Status{"stacks/later": affected.Added}},
+	}
+	for _, c := range cases {
+		s.Git("checkout", "-q", "-B", "feature", "main")
+		c.change()
+		s.Commit(c.name, nil)
+		res := run(t, s.Work, Options{})
+		if got := statuses(res); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: affected %v, want %v (reasons %+v)", c.name, got, c.want, res.Projects)
+		}
+		s.Git("checkout", "-q", "main")
+	}
+}

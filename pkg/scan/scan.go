@@ -147,7 +147,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	if err != nil {
 		return nil, err
 	}
-	baseGraph, err := graph(cfg, opt.Cache, baseTree, nil, true, func() (project.Tree, error) {
+	baseGraph, err := graph(withBaseEntries(repo, cfg, diff), opt.Cache, baseTree, nil, true, func() (project.Tree, error) {
 		files, err := lister()
 		return &snapshot{repo: repo, entries: patch(files, diff)}, err
 	})
@@ -277,6 +277,35 @@ func withRoots(repo *git.Repo, cfg *config.Config, tree git.Hash) (*config.Confi
 		c.Roots = []string{"conf"}
 	}
 	return &c, nil
+}
+
+// withBaseEntries adds to cfg, for reading the merge-base, the projects:
+// entries of the merge-base's committed atoll.yaml that the change
+// removed: a project declared there existed there, so one removed together
+// with its entry comes out deleted.
+func withBaseEntries(repo *git.Repo, cfg *config.Config, diff []git.Change) *config.Config {
+	for _, c := range diff {
+		if c.Path != config.FileName || c.Old.Blob.IsZero() {
+			continue
+		}
+		b, err := repo.ReadBlob(c.Old.Blob)
+		if err != nil {
+			return cfg
+		}
+		old, err := config.Parse(config.FileName, b)
+		if err != nil {
+			return cfg
+		}
+		out := *cfg
+		out.Projects = append([]config.Project(nil), cfg.Projects...)
+		for _, p := range old.Projects {
+			if _, still := cfg.ProjectByDir(p.Dir); !still {
+				out.Projects = append(out.Projects, p)
+			}
+		}
+		return &out
+	}
+	return cfg
 }
 
 // configChanges notes, when the change edits the committed atoll.yaml, the
