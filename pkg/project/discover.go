@@ -106,6 +106,10 @@ type Options struct {
 	// since the branch being examined may be what fixes them, and module
 	// closures are not computed.
 	Lenient bool
+	// DefaultRoots says the configuration's roots were not configured but
+	// chosen by DefaultRoots (as when they are empty): then directories
+	// with Terraform files outside them are warned about.
+	DefaultRoots bool
 }
 
 // Error is a problem in the repository's configuration that makes the
@@ -234,6 +238,7 @@ func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
 	roots := cfg.Roots
 	if len(roots) == 0 {
 		roots = DefaultRoots(files)
+		d.opt.DefaultRoots = true
 	}
 	return d.run(roots)
 }
@@ -396,6 +401,9 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	sort.Slice(g.Projects, func(i, j int) bool { return g.Projects[i].Dir < g.Projects[j].Dir })
 	if err := checkDependsOn(g, d.cfg, d.opt.Lenient); err != nil {
 		return nil, err
+	}
+	if d.opt.DefaultRoots && !d.opt.Lenient {
+		d.warnOutsideRoots(roots)
 	}
 	sort.Strings(d.warnings)
 	g.Warnings = slices.Compact(d.warnings)

@@ -450,3 +450,34 @@ func TestUnsafePathsAreRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestWarnsAboutTerraformOutsideDefaultRoots: with the roots chosen by
+// default (conf/ because the repository has one), directories holding
+// Terraform files elsewhere that nothing calls are named in a warning;
+// configured roots are the user's choice and are not second-guessed.
+func TestWarnsAboutTerraformOutsideDefaultRoots(t *testing.T) {
+	tree := mapTree{
+		"conf/a/main.tf":    mod("../../modules/used"),
+		"modules/used/x.tf": "",
+		"stacks/x/main.tf":  "",
+		"stacks/y/main.tf":  "",
+		"docs/readme.md":    "",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Warnings) != 1 || !strings.HasPrefix(g.Warnings[0], "stacks/x, stacks/y hold Terraform files but are outside the roots (conf), so not projects") || !strings.Contains(g.Warnings[0], "roots: [conf, stacks]") {
+		t.Errorf("warnings = %v", g.Warnings)
+	}
+	g, err = Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{DefaultRoots: true})
+	if err != nil || len(g.Warnings) != 1 {
+		t.Errorf("roots defaulted by the caller: warnings = %v, err %v", g.Warnings, err)
+	}
+	for _, o := range []Options{{}, {Lenient: true, DefaultRoots: true}} {
+		g, err = Discover(tree, &config.Config{Roots: []string{"conf"}}, o)
+		if err != nil || len(g.Warnings) != 0 {
+			t.Errorf("%+v: warnings = %v, err %v", o, g.Warnings, err)
+		}
+	}
+}

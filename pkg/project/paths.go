@@ -2,6 +2,8 @@ package project
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -48,4 +50,52 @@ func checkPath(kind, dir, fix string) error {
 		Msg:  fmt.Sprintf("%s %q contains %s: atoll prints directories one per line (for shell loops) and in tables, which such a name would split or corrupt", kind, dir, what),
 		Hint: fix,
 	}
+}
+
+// warnOutsideRoots warns about directories outside default roots that
+// hold Terraform files and that nothing found calls as a module: when a
+// conf/ directory appears, the default roots shrink to it, and projects
+// elsewhere would otherwise drop out without a word.
+func (d *discovery) warnOutsideRoots(roots []string) {
+	var outside []string
+	for dir := range d.byDir {
+		if !d.hasTerraform(dir) || underRoot(dir, roots) || d.targets[dir] || d.projectDirs[dir] {
+			continue
+		}
+		outside = append(outside, dir)
+	}
+	if len(outside) == 0 {
+		return
+	}
+	sort.Strings(outside)
+	list := strings.Join(outside, ", ")
+	if len(outside) > 5 {
+		list = strings.Join(outside[:5], ", ") + fmt.Sprintf(" and %d more", len(outside)-5)
+	}
+	r := strings.Join(roots, ", ")
+	d.warnings = append(d.warnings, fmt.Sprintf(
+		"%s %s Terraform files but %s outside the roots (%s), so %s: with no roots: in %s, atoll looks only in conf/ once the repository has one. If %s, set roots: (e.g. roots: [%s, %s]) or declare %s under projects:; if not, set roots: [%s] to silence this",
+		list, plural(len(outside), "holds", "hold"), plural(len(outside), "is", "are"), r, plural(len(outside), "not a project", "not projects"), cfgName(d.cfg),
+		plural(len(outside), "it is a project", "they are projects"), r, topDirs(outside), plural(len(outside), "it", "them"), r))
+}
+
+// topDirs lists the top-level directories of sorted paths, once each.
+func topDirs(paths []string) string {
+	var out []string
+	for _, p := range paths {
+		if i := strings.IndexByte(p, '/'); i >= 0 {
+			p = p[:i]
+		}
+		if len(out) == 0 || out[len(out)-1] != p {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -4,9 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
+	"github.com/atoll-tf/atoll/pkg/cache"
 	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 )
 
@@ -177,5 +179,36 @@ func TestDeclaredProjectStatuses(t *testing.T) {
 			t.Errorf("%s: affected %v, want %v (reasons %+v)", c.name, got, c.want, res.Projects)
 		}
 		s.Git("checkout", "-q", "main")
+	}
+}
+
+// TestVanishedWhenConfAppears: a conf/ directory appearing moves the
+// default roots; the projects that were found elsewhere at the merge-base
+// are reported as vanished, with a warning, instead of silently dropping.
+func TestVanishedWhenConfAppears(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"stacks/a/main.tf": "", "stacks/b/main.tf": "", "stacks/c/main.tf": ""})
+	s.Git("checkout", "-q", "-b", "feature")
+	s.Git("rm", "-q", "-r", "stacks/c")
+	s.Commit("add conf, remove c", map[string]string{"conf/new/main.tf": ""})
+	res := run(t, s.Work, Options{})
+	want := []Vanished{{Dir: "stacks/a", DirExists: true}, {Dir: "stacks/b", DirExists: true}, {Dir: "stacks/c"}}
+	if !reflect.DeepEqual(res.Vanished, want) {
+		t.Errorf("vanished = %+v, want %+v", res.Vanished, want)
+	}
+	joined := strings.Join(res.Warnings, "\n")
+	if !strings.Contains(joined, "stacks/a, stacks/b, stacks/c: projects of the merge-base but not at HEAD (roots: conf)") ||
+		!strings.Contains(joined, "stacks/a, stacks/b hold Terraform files but are outside the roots (conf)") {
+		t.Errorf("warnings = %q", res.Warnings)
+	}
+	if got := statuses(res); !reflect.DeepEqual(got, map[string]affected.Status{"conf/new": affected.Added}) {
+		t.Errorf("affected %v", got)
+	}
+	// The same answer from the cache.
+	dir := t.TempDir()
+	for i := 0; i < 2; i++ {
+		if got := run(t, s.Work, Options{Cache: cache.Open(dir, "test")}); !reflect.DeepEqual(got.Vanished, want) {
+			t.Errorf("run %d through the cache: vanished %+v", i, got.Vanished)
+		}
 	}
 }
