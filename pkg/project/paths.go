@@ -8,12 +8,12 @@ import (
 	"unicode/utf8"
 )
 
-// unsafeRune names the first character of s that would break a line of
+// Unprintable names the first character of s that would break a line of
 // output: a control character (newline, carriage return, tab, escape,
 // DEL, C1 controls), a Unicode line or paragraph separator, or a byte that
 // is not UTF-8 (JSON could not carry it exactly). ok is false when s has
 // none.
-func unsafeRune(s string) (what string, ok bool) {
+func Unprintable(s string) (what string, ok bool) {
 	for i, r := range s {
 		switch {
 		case r == utf8.RuneError && !validAt(s, i):
@@ -42,7 +42,7 @@ func validAt(s string, i int) bool {
 // or corrupt atoll's output: the piped output of `atoll changed` is one
 // directory per line, read by `while read` loops that cd into each.
 func checkPath(kind, dir, fix string) error {
-	what, bad := unsafeRune(dir)
+	what, bad := Unprintable(dir)
 	if !bad {
 		return nil
 	}
