@@ -212,3 +212,17 @@ func TestVanishedWhenConfAppears(t *testing.T) {
 		}
 	}
 }
+
+// TestVanishedWhenConfiguredRootsChange: the merge-base is read with the
+// roots its own atoll.yaml set, so a branch that moves roots: away from
+// projects (without deleting them) has them reported as vanished too.
+func TestVanishedWhenConfiguredRootsChange(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"atoll.yaml": "roots: [stacks]\n", "stacks/a/main.tf": "", "live/b/main.tf": ""})
+	s.Git("checkout", "-q", "-b", "feature")
+	s.Commit("live only", map[string]string{"atoll.yaml": "roots: [live]\n"})
+	res := run(t, s.Work, Options{})
+	if want := []Vanished{{Dir: "stacks/a", DirExists: true}}; !reflect.DeepEqual(res.Vanished, want) {
+		t.Errorf("vanished = %+v, want %+v", res.Vanished, want)
+	}
+}

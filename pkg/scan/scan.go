@@ -181,10 +181,15 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	configChanges(repo, diff, &in)
 	res.Projects = affected.Compute(in)
 	res.Warnings = headGraph.Warnings
-	// The merge-base as it was: with the roots its own tree gave it.
+	// The merge-base as it was: with the roots its own atoll.yaml set, or
+	// else its own tree gave it.
 	ownBase := baseGraph
-	if defaultRoots && !baseTree.IsZero() {
-		baseOwnCfg, err := withRoots(repo, rawCfg, baseTree)
+	if !baseTree.IsZero() {
+		own := *rawCfg
+		if old := baseSettings(repo, diff); old != nil {
+			own.Roots = old.Roots
+		}
+		baseOwnCfg, err := withRoots(repo, &own, baseTree)
 		if err != nil {
 			return nil, err
 		}
@@ -397,28 +402,38 @@ func withRoots(repo *git.Repo, cfg *config.Config, tree git.Hash) (*config.Confi
 // removed: a project declared there existed there, so one removed together
 // with its entry comes out deleted.
 func withBaseEntries(repo *git.Repo, cfg *config.Config, diff []git.Change) *config.Config {
+	old := baseSettings(repo, diff)
+	if old == nil {
+		return cfg
+	}
+	out := *cfg
+	out.Projects = append([]config.Project(nil), cfg.Projects...)
+	for _, p := range old.Projects {
+		if _, still := cfg.ProjectByDir(p.Dir); !still {
+			out.Projects = append(out.Projects, p)
+		}
+	}
+	return &out
+}
+
+// baseSettings is the merge-base's committed atoll.yaml when the change
+// edits it (nil when it does not, or the old one is missing or invalid).
+func baseSettings(repo *git.Repo, diff []git.Change) *config.Config {
 	for _, c := range diff {
 		if c.Path != config.FileName || c.Old.Blob.IsZero() {
 			continue
 		}
 		b, err := repo.ReadBlob(c.Old.Blob)
 		if err != nil {
-			return cfg
+			return nil
 		}
 		old, err := config.Parse(config.FileName, b)
 		if err != nil {
-			return cfg
+			return nil
 		}
-		out := *cfg
-		out.Projects = append([]config.Project(nil), cfg.Projects...)
-		for _, p := range old.Projects {
-			if _, still := cfg.ProjectByDir(p.Dir); !still {
-				out.Projects = append(out.Projects, p)
-			}
-		}
-		return &out
+		return old
 	}
-	return cfg
+	return nil
 }
 
 // configChanges notes, when the change edits the committed atoll.yaml, the
