@@ -102,18 +102,46 @@ func Compute(in Input) []Project {
 	}
 
 	for _, c := range in.Changes {
-		// 1. Inside a project: the deepest project directory that holds it.
-		if p, ok := head.owner(c.Path); ok {
-			add(p, Reason{Kind: KindFile, Path: c.Path})
+		// A file exists at HEAD unless deleted, at the merge-base unless
+		// added; it is attributed on each side where it exists.
+		atHead, atBase := c.Action != "deleted", c.Action != "added"
+		// 1. Inside a project: the deepest project directory that holds it,
+		// unless a directory with Terraform files of its own comes first.
+		if atHead {
+			if p, ok := head.owner(c.Path); ok {
+				add(p, Reason{Kind: KindFile, Path: c.Path})
+			}
 		}
-		// 2. Inside a local module a project uses.
+		if atBase {
+			// A file of a project that still exists (one that does not is
+			// deleted, below).
+			if p, ok := base.owner(c.Path); ok {
+				if hp, still := head.byDir[p.Dir]; still {
+					add(hp, Reason{Kind: KindFile, Path: c.Path})
+				}
+			}
+		}
+		// 2. Inside a local module a project uses, up to the first
+		// directory holding Terraform files of its own on every side where
+		// the file exists: below that, it is not the module's.
 		for dir := path.Dir(c.Path); ; dir = path.Dir(dir) {
 			for _, u := range head.users[dir] {
 				add(in.Head.Projects[u.project], Reason{Kind: KindModule, Path: c.Path, Via: u.chain})
 			}
-			if dir == "." {
+			if dir == "." || (!atHead || head.boundary(dir)) && (!atBase || base.boundary(dir)) {
 				break
 			}
+		}
+		// A changed path at a module's directory, or at one of its parents,
+		// is a symlink or file that now or then stood where the module is:
+		// what Terraform loads there changed.
+		for _, u := range head.under[c.Path] {
+			add(in.Head.Projects[u.project], Reason{Kind: KindModule, Path: c.Path, Via: u.chain})
+		}
+		// A symlink that resolving a project's modules or linked files went
+		// through changed: it may lead somewhere else now.
+		for _, i := range head.through[c.Path] {
+			add(in.Head.Projects[i], Reason{Kind: KindSymlink, Path: c.Path, Via: []string{c.Path}})
 		}
 		// 3. Watch globs.
 		for _, g := range in.Watch {
@@ -150,11 +178,11 @@ func Compute(in Input) []Project {
 		}
 	}
 
+	entry := map[string]bool{}
+	for _, d := range in.ConfigProjects {
+		entry[d] = true
+	}
 	if in.ConfigFile != "" {
-		entry := map[string]bool{}
-		for _, d := range in.ConfigProjects {
-			entry[d] = true
-		}
 		for _, p := range in.Head.Projects {
 			switch {
 			case in.ConfigGlobal:
@@ -199,9 +227,14 @@ func Compute(in Input) []Project {
 		}
 		dp := &Project{Name: old.Name, Dir: old.Dir, Status: Deleted, Reasons: []Reason{}}
 		for _, c := range in.Changes {
-			if owner, ok := base.owner(c.Path); ok && owner.Dir == old.Dir {
+			if owner, ok := base.owner(c.Path); ok && owner.Dir == old.Dir && c.Action != "added" {
 				dp.Reasons = append(dp.Reasons, Reason{Kind: KindFile, Path: c.Path})
 			}
+		}
+		if in.ConfigFile != "" && entry[old.Dir] {
+			// Its entry went with it (or changed): the configuration says
+			// it is no project any more.
+			dp.Reasons = append(dp.Reasons, Reason{Kind: KindConfig, Path: in.ConfigFile, Via: []string{"projects: " + old.Dir}})
 		}
 		for _, u := range head.users[old.Dir] {
 			dp.Reasons = append(dp.Reasons, Reason{Kind: KindNowModule, Path: old.Dir, Via: []string{in.Head.Projects[u.project].Dir}})
@@ -236,29 +269,55 @@ type use struct {
 type graphIndex struct {
 	byDir map[string]project.Project
 	users map[string][]use
+	// under: the uses of modules at or below a directory.
+	under map[string][]use
+	// through: the projects whose resolution went through a symlink.
+	through map[string][]int
+	tfDirs  map[string]bool
 }
 
 func index(g *project.Graph) graphIndex {
-	ix := graphIndex{byDir: map[string]project.Project{}, users: map[string][]use{}}
+	ix := graphIndex{byDir: map[string]project.Project{}, users: map[string][]use{},
+		under: map[string][]use{}, through: map[string][]int{}, tfDirs: map[string]bool{}}
 	if g == nil {
 		return ix
+	}
+	for _, d := range g.TerraformDirs {
+		ix.tfDirs[d] = true
 	}
 	for i, p := range g.Projects {
 		ix.byDir[p.Dir] = p
 		for _, m := range p.Modules {
-			ix.users[m.Dir] = append(ix.users[m.Dir], use{project: i, chain: m.Chain})
+			u := use{project: i, chain: m.Chain}
+			ix.users[m.Dir] = append(ix.users[m.Dir], u)
+			for d := m.Dir; d != "." && d != "/"; d = path.Dir(d) {
+				ix.under[d] = append(ix.under[d], u)
+			}
+		}
+		for _, l := range p.Symlinks {
+			ix.through[l] = append(ix.through[l], i)
 		}
 	}
 	return ix
 }
 
-// owner returns the deepest project whose directory holds p.
+// boundary reports whether dir holds Terraform files of its own (or is a
+// project): Terraform loads only a directory's own files, so a file below
+// it belongs to it, not to a project or module above.
+func (ix graphIndex) boundary(dir string) bool {
+	_, isProject := ix.byDir[dir]
+	return isProject || ix.tfDirs[dir]
+}
+
+// owner returns the deepest project whose directory holds p, unless a
+// directory with Terraform files of its own (a module, an excluded
+// directory) lies between them.
 func (ix graphIndex) owner(p string) (project.Project, bool) {
 	for dir := path.Dir(p); ; dir = path.Dir(dir) {
 		if pr, ok := ix.byDir[dir]; ok {
 			return pr, true
 		}
-		if dir == "." || dir == "/" {
+		if ix.tfDirs[dir] || dir == "." || dir == "/" {
 			return project.Project{}, false
 		}
 	}

@@ -139,3 +139,89 @@ func TestAmbiguousMoveIsNotARename(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
+
+// TestNestedDirectories: a file belongs to the deepest project directory
+// holding it unless a directory with Terraform files of its own (a module,
+// an excluded directory) comes first; each side of the change is judged
+// by its own tree, so deleting or moving a nested project leaves its
+// parent alone.
+func TestNestedDirectories(t *testing.T) {
+	app := project.Project{Name: "conf/app", Dir: "conf/app", Fingerprint: "app", Modules: []project.ModuleUse{
+		{Dir: "conf/app/mods/net", Chain: []string{"conf/app", "conf/app/mods/net"}},
+	}}
+	sub := project.Project{Name: "conf/app/sub", Dir: "conf/app/sub", Fingerprint: "sub"}
+	moved := project.Project{Name: "conf/app/sub2", Dir: "conf/app/sub2", Fingerprint: "sub"}
+	tf := []string{"conf/app", "conf/app/examples", "conf/app/mods/net", "conf/app/mods/net/examples", "conf/app/other"}
+	base := &project.Graph{Projects: []project.Project{app, sub}, TerraformDirs: append(tf, "conf/app/sub")}
+	tests := []struct {
+		name    string
+		head    []project.Project
+		changes []Change
+		want    map[string]Status
+	}{
+		{"deleting a nested project", []project.Project{app}, []Change{{"conf/app/sub/main.tf", "deleted"}, {"conf/app/sub/files/x", "deleted"}},
+			map[string]Status{"conf/app/sub": Deleted}},
+		{"renaming a nested project", []project.Project{app, moved}, []Change{{"conf/app/sub/main.tf", "deleted"}, {"conf/app/sub2/main.tf", "added"}},
+			map[string]Status{"conf/app/sub2": Renamed}},
+		{"an excluded directory with its own .tf files", []project.Project{app, sub}, []Change{{"conf/app/examples/main.tf", "modified"}, {"conf/app/examples/files/y", "added"}},
+			map[string]Status{}},
+		{"a module the project does not call", []project.Project{app, sub}, []Change{{"conf/app/other/main.tf", "modified"}},
+			map[string]Status{}},
+		{"a module the project calls: the module rule", []project.Project{app, sub}, []Change{{"conf/app/mods/net/main.tf", "modified"}, {"conf/app/mods/net/templates/t", "modified"}},
+			map[string]Status{"conf/app": Modified}},
+		{"a directory with .tf files inside a module is no part of it", []project.Project{app, sub}, []Change{{"conf/app/mods/net/examples/main.tf", "modified"}},
+			map[string]Status{}},
+		{"plain subdirectories still belong to the project", []project.Project{app, sub}, []Change{{"conf/app/files/a.json", "modified"}, {"conf/app/mods/readme.md", "deleted"}},
+			map[string]Status{"conf/app": Modified}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			headTF := tf
+			for _, p := range tt.head {
+				headTF = append(headTF, p.Dir)
+			}
+			headG := &project.Graph{Projects: tt.head, TerraformDirs: headTF}
+			got := map[string]Status{}
+			for _, p := range Compute(Input{Changes: tt.changes, Head: headG, Base: base}) {
+				got[p.Dir] = p.Status
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("affected %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSymlinkRules: a changed file a symlink leads to (a single file or a
+// directory), a changed symlink that resolution went through, and a
+// changed path where a module's directory (or a parent of it) is, all
+// affect the project.
+func TestSymlinkRules(t *testing.T) {
+	g := &project.Graph{Projects: []project.Project{
+		{Name: "conf/app", Dir: "conf/app", Links: []string{"shared/common.tf", "shared/templates"}, Symlinks: []string{"shared/link.tf"}},
+		{Name: "conf/s", Dir: "conf/s", Symlinks: []string{"modules/link"}, Modules: []project.ModuleUse{
+			{Dir: "modules/real/sub", Chain: []string{"conf/s", "modules/real/sub"}},
+		}},
+	}}
+	tests := []struct {
+		change Change
+		dir    string
+		want   Reason
+	}{
+		{Change{"shared/common.tf", "modified"}, "conf/app", Reason{Kind: KindSymlink, Path: "shared/common.tf", Via: []string{"shared/common.tf"}}},
+		{Change{"shared/templates/a.tpl", "modified"}, "conf/app", Reason{Kind: KindSymlink, Path: "shared/templates/a.tpl", Via: []string{"shared/templates"}}},
+		{Change{"shared/link.tf", "modified"}, "conf/app", Reason{Kind: KindSymlink, Path: "shared/link.tf", Via: []string{"shared/link.tf"}}},
+		{Change{"modules/link", "modified"}, "conf/s", Reason{Kind: KindSymlink, Path: "modules/link", Via: []string{"modules/link"}}},
+		{Change{"modules/real", "deleted"}, "conf/s", Reason{Kind: KindModule, Path: "modules/real", Via: []string{"conf/s", "modules/real/sub"}}},
+		{Change{"modules/real/sub", "deleted"}, "conf/s", Reason{Kind: KindModule, Path: "modules/real/sub", Via: []string{"conf/s", "modules/real/sub"}}},
+	}
+	for _, tt := range tests {
+		got := Compute(Input{Changes: []Change{tt.change}, Head: g, Base: g})
+		if len(got) != 1 || got[0].Dir != tt.dir || !reflect.DeepEqual(got[0].Reasons, []Reason{tt.want}) {
+			t.Errorf("%s: got %+v, want %s with %+v", tt.change.Path, got, tt.dir, tt.want)
+		}
+	}
+	if got := Compute(Input{Changes: []Change{{"modules/realx", "modified"}, {"shared/common.tf.bak", "modified"}}, Head: g, Base: g}); len(got) != 0 {
+		t.Errorf("look-alike paths affected %+v", got)
+	}
+}

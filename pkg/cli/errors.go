@@ -70,6 +70,7 @@ func classify(err error) (int, string) {
 		baseErr *git.BaseNotFoundError
 		shallow *git.ShallowError
 		revErr  *git.RevisionError
+		ctlPath *git.ControlCharPathError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -81,7 +82,7 @@ func classify(err error) (int, string) {
 	case errors.As(err, &synErr):
 		return ExitInput, "fix the syntax at that position; `terraform validate` in that directory shows the same problem"
 	case errors.As(err, &prjErr):
-		return ExitInput, ""
+		return ExitInput, prjErr.Hint
 	case errors.As(err, &revErr):
 		return ExitUsage, git.RevisionHelp
 	case errors.As(err, &baseErr):
@@ -94,6 +95,8 @@ func classify(err error) (int, string) {
 		return ExitRepository, "fetch the base branch (git fetch origin main), or name it: --base REF, ATOLL_BASE or base: in atoll.yaml"
 	case errors.As(err, &shallow):
 		return ExitRepository, "fetch the missing history: git fetch --deepen=100 (repeat as needed) or git fetch --unshallow; in GitHub Actions use actions/checkout with fetch-depth: 0"
+	case errors.As(err, &ctlPath):
+		return ExitInput, "rename it (git mv, or mv for an untracked file), or leave out --uncommitted (or --from-worktree)"
 	case errors.Is(err, git.ErrUnrelated):
 		return ExitRepository, "HEAD and the base have no common commit: check --base names the right branch"
 	case errors.Is(err, git.ErrNoCommits):

@@ -54,11 +54,15 @@ Checks:
   applied     every affected project was applied successfully at HEAD, or at
               an earlier commit of the branch with the same inputs; its
               latest apply did not fail; deleted projects were destroyed
+  tracked     every project of the merge-base is still a project at HEAD
+              or is reported deleted (none dropped out because, say, a new
+              conf/ directory moved the default roots away from it)
   locks       no affected project is locked by another branch (not
               implemented yet: skipped)
 
 Stages: plan (up-to-date, as a warning), apply (up-to-date, clean, planned,
-locks) and merge, the default (up-to-date, applied, locks). guard.mode and
+tracked, locks) and merge, the default (up-to-date, applied, tracked,
+locks). guard.mode and
 guard.skip in atoll.yaml, or --mode and --skip, adjust them; skipped checks
 are reported loudly.
 

@@ -184,6 +184,11 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 	for _, t := range rs.targets {
 		names = append(names, t.Project.Name)
 	}
+	// What atoll changed warns about (a module source that names nothing,
+	// projects it lost track of) concerns what is about to run as well.
+	for _, w := range rs.res.Warnings {
+		fmt.Fprintf(io.Err, "%s %s\n", errStyles.Warning.Render("warning:"), w)
+	}
 	if len(names) == 0 {
 		fmt.Fprintf(io.Err, "No projects to %s: nothing is affected against %s (use --all or name projects).\n", o.cmd.Name(), rs.res.Comparison.Base.Name)
 	}

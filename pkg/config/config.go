@@ -62,7 +62,7 @@ type Guard struct {
 }
 
 // GuardChecks are the names of atoll guard's checks.
-var GuardChecks = []string{"up-to-date", "clean", "planned", "applied", "locks"}
+var GuardChecks = []string{"up-to-date", "clean", "planned", "applied", "tracked", "locks"}
 
 // Project is one entry under projects:.
 type Project struct {

@@ -28,6 +28,7 @@ const (
 	Clean    = "clean"
 	Planned  = "planned"
 	Applied  = "applied"
+	Tracked  = "tracked"
 	Locks    = "locks"
 )
 
@@ -46,8 +47,8 @@ var Stages = []string{string(StagePlan), string(StageApply), string(StageMerge)}
 // checksOf are the checks each stage runs, in order.
 var checksOf = map[Stage][]string{
 	StagePlan:  {UpToDate},
-	StageApply: {UpToDate, Clean, Planned, Locks},
-	StageMerge: {UpToDate, Applied, Locks},
+	StageApply: {UpToDate, Clean, Planned, Tracked, Locks},
+	StageMerge: {UpToDate, Applied, Tracked, Locks},
 }
 
 // Result of one check.
@@ -242,6 +243,8 @@ func (e *evaluator) run(name string) (Check, error) {
 		return e.planned()
 	case Applied:
 		return e.applied()
+	case Tracked:
+		return e.tracked(), nil
 	case Locks:
 		return Check{Name: Locks, Result: Skip, Detail: "project locks are not implemented yet: nothing to check"}, nil
 	}
@@ -565,6 +568,26 @@ func (e *evaluator) appliedAt(p affected.Project, latest *record.Apply, head str
 	}
 	anc, err := e.o.Repo.IsAncestor(h, e.res.Comparison.Head.SHA)
 	return err == nil && anc, nil
+}
+
+// tracked: every project of the merge-base is still a project at HEAD, or
+// is reported deleted (and so gets its destroy). One that vanished, say
+// because a new conf/ directory moved the default roots away from it, would
+// go unplanned and unchecked while its infrastructure lives on.
+func (e *evaluator) tracked() Check {
+	c := Check{Name: Tracked}
+	var problems []string
+	for _, v := range e.res.Vanished {
+		why := "no longer a project at HEAD, though its directory is still there"
+		if !v.DirExists {
+			why = "its directory is gone, yet it is not reported deleted, so nothing plans its destroy"
+		}
+		c.Projects = append(c.Projects, v.Dir)
+		problems = append(problems, v.Dir+": "+why)
+	}
+	perProject(&c, problems, "every project of the merge-base is still a project at HEAD, or deleted",
+		"tell atoll where the projects are: set roots: in atoll.yaml (for example roots: [conf, stacks]) or declare them under projects:; atoll changed warns about the directories it no longer finds")
+	return c
 }
 
 func limit(s []string, n int) []string {

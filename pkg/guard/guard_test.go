@@ -646,8 +646,8 @@ func TestStages(t *testing.T) {
 	f := newFixture(t, nil)
 	for stage, want := range map[guard.Stage][]string{
 		guard.StagePlan:  {guard.UpToDate},
-		guard.StageApply: {guard.UpToDate, guard.Clean, guard.Planned, guard.Locks},
-		guard.StageMerge: {guard.UpToDate, guard.Applied, guard.Locks},
+		guard.StageApply: {guard.UpToDate, guard.Clean, guard.Planned, guard.Tracked, guard.Locks},
+		guard.StageMerge: {guard.UpToDate, guard.Applied, guard.Tracked, guard.Locks},
 	} {
 		var got []string
 		for _, c := range f.run(guard.Options{Stage: stage}).Checks {
@@ -758,4 +758,36 @@ func TestEnforceIgnoresConfiguredSkips(t *testing.T) {
 	if c := check(t, f.run(guard.Options{Stage: guard.StageApply, Enforce: true}), guard.UpToDate); c.Result != guard.Fail {
 		t.Errorf("with Enforce: %+v, want the check run (and failed)", c)
 	}
+}
+
+// TestTrackedRefusesVanishedProjects: when a conf/ directory appears in a
+// repository whose projects live elsewhere, the default roots move to it
+// and the other projects drop out without being deleted: the merge guard
+// refuses, naming them, until roots: says where the projects are.
+func TestTrackedRefusesVanishedProjects(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{
+		"stacks/a/main.tf": "resource \"terraform_data\" \"a\" {}\n",
+		"stacks/b/main.tf": "resource \"terraform_data\" \"b\" {}\n",
+	})
+	f := &fixture{T: s, t: t, workdir: t.TempDir()}
+	f.Git("checkout", "-q", "-b", "feature")
+	f.Commit("a change elsewhere", map[string]string{"README.md": "hi\n"})
+	wantResult(t, check(t, f.run(guard.Options{}), guard.Tracked), guard.Pass, "every project of the merge-base is still a project at HEAD")
+
+	f.Commit("add conf", map[string]string{"conf/README.md": "geodesic\n"})
+	f.Git("rm", "-q", "-r", "stacks/b")
+	f.Commit("remove b", nil)
+	for _, stage := range []guard.Stage{guard.StageMerge, guard.StageApply} {
+		rep := f.run(guard.Options{Stage: stage})
+		c := check(t, rep, guard.Tracked)
+		wantResult(t, c, guard.Fail, "stacks/a: no longer a project at HEAD, though its directory is still there; stacks/b: its directory is gone, yet it is not reported deleted")
+		if !reflect.DeepEqual(c.Projects, []string{"stacks/a", "stacks/b"}) || !strings.Contains(c.Hint, "roots:") || rep.Passed {
+			t.Errorf("%s stage: %+v, passed %v", stage, c, rep.Passed)
+		}
+	}
+
+	f.Commit("say where the projects are", map[string]string{"atoll.yaml": "roots: [conf, stacks]\n"})
+	rep := f.run(guard.Options{})
+	wantResult(t, check(t, rep, guard.Tracked), guard.Pass, "every project")
 }

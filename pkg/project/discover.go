@@ -49,6 +49,11 @@ type Graph struct {
 	Projects []Project `json:"projects"`
 	// Warnings are problems that did not stop discovery.
 	Warnings []string `json:"warnings,omitempty"`
+	// TerraformDirs are the directories of the tree that hold Terraform
+	// files of their own, excluded ones and those outside the roots
+	// included. Terraform loads only a directory's own files, so what lies
+	// below one of them is not part of a project or module above it.
+	TerraformDirs []string `json:"-"`
 }
 
 // Project is a Terraform root module.
@@ -77,6 +82,10 @@ type Project struct {
 	// Links are the in-repository targets of symlinks inside the project or
 	// its modules: Terraform reads them, so changes there affect it.
 	Links []string `json:"links,omitempty"`
+	// Symlinks are the symlinks that resolving the project's module
+	// sources and its (and its modules') symlinked files went through: a
+	// retargeted one changes what Terraform reads.
+	Symlinks []string `json:"symlinks,omitempty"`
 }
 
 // ModuleUse is one local module directory a project depends on.
@@ -97,6 +106,10 @@ type Options struct {
 	// since the branch being examined may be what fixes them, and module
 	// closures are not computed.
 	Lenient bool
+	// DefaultRoots says the configuration's roots were not configured but
+	// chosen by DefaultRoots (as when they are empty): then directories
+	// with Terraform files outside them are warned about.
+	DefaultRoots bool
 }
 
 // Error is a problem in the repository's configuration that makes the
@@ -105,6 +118,8 @@ type Error struct {
 	File string
 	Line int
 	Msg  string
+	// Hint says how to fix it, when the message does not.
+	Hint string
 }
 
 func (e *Error) Error() string {
@@ -159,9 +174,32 @@ func SkipFunc(cfg *config.Config) func(string) bool {
 	}
 }
 
+// excludedDirs returns whether a directory is pruned: never scanned, or
+// matched (itself or a parent) by an exclude glob.
+func excludedDirs(cfg *config.Config) func(string) bool {
+	skip := SkipFunc(cfg)
+	memo := map[string]bool{}
+	var excluded func(dir string) bool
+	excluded = func(dir string) bool {
+		if dir == "." || dir == "/" {
+			return false
+		}
+		v, ok := memo[dir]
+		if !ok {
+			v = excluded(path.Dir(dir)) || skip(dir)
+			memo[dir] = v
+		}
+		return v
+	}
+	return excluded
+}
+
 // Discover finds the projects of tree under cfg.
 func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
-	files, err := tree.Files(SkipFunc(cfg))
+	// Excluded directories are listed too, only to learn which of them
+	// hold Terraform files (a file below one is no part of a project
+	// above it); nothing in them is read.
+	all, err := tree.Files(func(dir string) bool { return neverScanned[path.Base(dir)] })
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +212,21 @@ func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
 		calls:   map[string][]dirCall{},
 		parsed:  map[string]bool{},
 		targets: map[string]bool{},
+		tfDirs:  map[string]bool{},
+		present: map[string]bool{},
+	}
+	excluded := excludedDirs(cfg)
+	files := make([]File, 0, len(all))
+	for _, f := range all {
+		if IsTerraformFile(f.Path) {
+			d.tfDirs[path.Dir(f.Path)] = true
+		}
+		for dir := path.Dir(f.Path); dir != "." && !d.present[dir]; dir = path.Dir(dir) {
+			d.present[dir] = true
+		}
+		if !excluded(path.Dir(f.Path)) {
+			files = append(files, f)
+		}
 	}
 	for _, f := range files {
 		d.byDir[path.Dir(f.Path)] = append(d.byDir[path.Dir(f.Path)], f)
@@ -185,6 +238,7 @@ func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
 	roots := cfg.Roots
 	if len(roots) == 0 {
 		roots = DefaultRoots(files)
+		d.opt.DefaultRoots = true
 	}
 	return d.run(roots)
 }
@@ -193,6 +247,8 @@ type dirCall struct {
 	Call
 	File   string
 	Target string
+	// Links are the symlinks resolving the source went through.
+	Links []string
 }
 
 type discovery struct {
@@ -206,6 +262,13 @@ type discovery struct {
 	targets  map[string]bool
 	warnings []string
 	symlinks []File
+	// tfDirs are the directories holding Terraform files of their own;
+	// present those holding any file, directly or below (both with the
+	// excluded ones).
+	tfDirs  map[string]bool
+	present map[string]bool
+	// projectDirs are the candidates that are projects.
+	projectDirs map[string]bool
 }
 
 func underRoot(dir string, roots []string) bool {
@@ -279,28 +342,47 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	}
 
 	g := &Graph{}
+	if len(d.tfDirs) > 0 {
+		g.TerraformDirs = keys(d.tfDirs)
+	}
+	d.projectDirs = map[string]bool{}
+	for dir := range candidates {
+		if _, declared := d.cfg.ProjectByDir(dir); declared || !d.targets[dir] {
+			d.projectDirs[dir] = true
+		}
+	}
 	names := map[string]string{}
 	for _, dir := range keys(candidates) {
 		decl, declared := d.cfg.ProjectByDir(dir)
 		if d.targets[dir] && !declared {
 			continue // a module, not a project
 		}
-		if declared && !d.hasTerraform(dir) && !fromModule[dir] && len(d.byDir[dir]) == 0 && !d.isDirPrefix(dir) {
-			d.warnings = append(d.warnings, fmt.Sprintf("%s: declared in %s but the directory does not exist in this commit", dir, cfgName(d.cfg)))
+		if declared && !d.exists(dir) {
+			// Not a project of this commit: one whose directory is gone
+			// is deleted, one whose directory is yet to come is added.
+			d.warnings = append(d.warnings, fmt.Sprintf("%s: declared in %s but the directory does not exist in this commit: not a project here (remove the entry, or restore the directory)", dir, cfgName(d.cfg)))
+			continue
+		}
+		if err := checkPath("project directory", dir, "rename the directory (git mv), or leave it out with an exclude: glob in "+cfgName(d.cfg)); err != nil {
+			return nil, err
 		}
 		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromModule[dir], Fingerprint: d.fingerprint(dir)}
 		if !d.opt.Lenient {
 			// A lenient (merge-base) graph answers only which projects
 			// existed; the module closure is HEAD's question.
 			p.Modules = d.closure(dir)
-			links, err := d.links(p)
-			if err != nil {
-				return nil, err
+			for _, m := range p.Modules {
+				if err := checkPath("module directory", m.Dir, "rename the module's directory and the sources that name it"); err != nil {
+					return nil, err
+				}
 			}
-			p.Links = links
+			p.Links, p.Symlinks = d.links(p)
 		}
 		if declared {
 			if decl.Name != "" {
+				if err := checkPath("project name", decl.Name, "choose another name: in "+cfgName(d.cfg)); err != nil {
+					return nil, err
+				}
 				p.Name = decl.Name
 			}
 			p.Watch = decl.Watch
@@ -319,6 +401,9 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	sort.Slice(g.Projects, func(i, j int) bool { return g.Projects[i].Dir < g.Projects[j].Dir })
 	if err := checkDependsOn(g, d.cfg, d.opt.Lenient); err != nil {
 		return nil, err
+	}
+	if d.opt.DefaultRoots && !d.opt.Lenient {
+		d.warnOutsideRoots(roots)
 	}
 	sort.Strings(d.warnings)
 	g.Warnings = slices.Compact(d.warnings)
@@ -352,13 +437,9 @@ func cfgName(c *config.Config) string {
 	return config.FileName
 }
 
-func (d *discovery) isDirPrefix(dir string) bool {
-	for k := range d.byDir {
-		if strings.HasPrefix(k, dir+"/") {
-			return true
-		}
-	}
-	return false
+// exists reports whether the tree holds a file in dir or below it.
+func (d *discovery) exists(dir string) bool {
+	return dir == "." || d.present[dir]
 }
 
 // parseDirs reads and parses the configuration files of dirs in parallel.
@@ -410,7 +491,7 @@ func (d *discovery) parseDirs(dirs []string) error {
 			if !IsLocal(c.Source) {
 				continue
 			}
-			target, err := d.resolve(dir, c, f.Path)
+			target, links, err := d.resolve(dir, c, f.Path)
 			if err != nil {
 				var pe *Error
 				if d.opt.Lenient && errors.As(err, &pe) {
@@ -418,10 +499,10 @@ func (d *discovery) parseDirs(dirs []string) error {
 				}
 				return err
 			}
-			if len(d.byDir[target]) == 0 && !d.isDirPrefix(target) {
+			if !d.exists(target) {
 				d.warnings = append(d.warnings, fmt.Sprintf("%s:%d: module %q: source %q names %s, which does not exist in this commit", f.Path, c.Line, c.Name, c.Source, target))
 			}
-			d.calls[dir] = append(d.calls[dir], dirCall{Call: c, File: f.Path, Target: target})
+			d.calls[dir] = append(d.calls[dir], dirCall{Call: c, File: f.Path, Target: target, Links: links})
 			d.targets[target] = true
 		}
 	}
@@ -434,7 +515,7 @@ func (d *discovery) parseFile(f File) ([]Call, error) {
 		// Terraform reads a symlinked file where the link is: parse the
 		// target's bytes as this file (sources resolve from here). Links
 		// that leave the repository are never followed (see links).
-		target, err := d.linkTarget(f)
+		target, _, err := d.linkTarget(f)
 		if err != nil {
 			return nil, nil
 		}
@@ -469,61 +550,72 @@ func (d *discovery) parseFile(f File) ([]Call, error) {
 }
 
 // linkTarget resolves a symlink to the repository path it names,
-// following further links; an error when it leaves the repository.
-func (d *discovery) linkTarget(f File) (string, error) {
-	cur := f
-	for hops := 0; hops < 16; hops++ {
-		b, err := d.tree.Read(cur)
-		if err != nil {
-			return "", err
-		}
-		dest := string(b)
-		if path.IsAbs(dest) {
-			return "", fmt.Errorf("%s: symlink to %s leaves the repository: not followed", f.Path, dest)
-		}
-		target := path.Join(path.Dir(cur.Path), dest)
-		if target == ".." || strings.HasPrefix(target, "../") {
-			return "", fmt.Errorf("%s: symlink to %s leaves the repository: not followed", f.Path, dest)
-		}
+// following further links, also ones among the target's parents; hops are
+// the symlinks it went through, f first. An error when it leaves the
+// repository.
+func (d *discovery) linkTarget(f File) (target string, hops []string, err error) {
+	hops = []string{f.Path}
+	target, err = d.readLink(f, f)
+	for n := 0; err == nil; n++ {
 		link, rest, ok := d.symlinkPrefix(target)
 		if !ok {
-			return target, nil
+			return target, hops, nil
 		}
-		if rest != "" {
-			// A link inside the path: resolve it, then go on below it.
-			inner, err := d.linkTarget(link)
-			if err != nil {
-				return "", err
-			}
-			return path.Join(inner, rest), nil
+		if n == 16 {
+			return "", hops, fmt.Errorf("%s: symlink loop: not followed", f.Path)
 		}
-		cur = link
+		hops = append(hops, link.Path)
+		var dest string
+		if dest, err = d.readLink(f, link); err == nil {
+			target = path.Join(dest, rest)
+		}
 	}
-	return "", fmt.Errorf("%s: symlink loop: not followed", f.Path)
+	return "", hops, err
 }
 
-// links lists where the symlinks inside a project and its modules lead.
-func (d *discovery) links(p Project) ([]string, error) {
-	if len(d.symlinks) == 0 {
-		return nil, nil
+// readLink returns the repository path a symlink names, or an error
+// (about from, the link being resolved) when it leaves the repository.
+func (d *discovery) readLink(from, link File) (string, error) {
+	b, err := d.tree.Read(link)
+	if err != nil {
+		return "", err
 	}
-	dirs := []string{p.Dir}
+	dest := string(b)
+	target := path.Join(path.Dir(link.Path), dest)
+	if path.IsAbs(dest) || target == ".." || strings.HasPrefix(target, "../") {
+		if link.Path != from.Path {
+			return "", fmt.Errorf("%s: symlink leads through %s, a symlink to %s, which leaves the repository: not followed", from.Path, link.Path, dest)
+		}
+		return "", fmt.Errorf("%s: symlink to %s leaves the repository: not followed", from.Path, dest)
+	}
+	return target, nil
+}
+
+// links lists where the symlinks inside a project and its modules lead,
+// and every symlink that reaching them, or the project's modules, went
+// through.
+func (d *discovery) links(p Project) (targets, through []string) {
+	dirs := map[string]bool{p.Dir: true}
 	for _, m := range p.Modules {
-		dirs = append(dirs, m.Dir)
+		dirs[m.Dir] = true
 	}
 	seen := map[string]bool{}
-	var out []string
-	for _, s := range d.symlinks {
-		inside := false
-		for _, dir := range dirs {
-			if dir == "." || strings.HasPrefix(s.Path, dir+"/") {
-				inside = true
+	via := map[string]bool{}
+	for dir := range dirs {
+		for _, c := range d.calls[dir] {
+			for _, l := range c.Links {
+				via[l] = true
 			}
 		}
-		if !inside {
+	}
+	for _, s := range d.symlinks {
+		if !dirs[d.holder(path.Dir(s.Path))] {
 			continue
 		}
-		target, err := d.linkTarget(s)
+		target, hops, err := d.linkTarget(s)
+		for _, h := range hops[1:] {
+			via[h] = true
+		}
 		if err != nil {
 			if !seen["warn:"+s.Path] {
 				seen["warn:"+s.Path] = true
@@ -533,45 +625,65 @@ func (d *discovery) links(p Project) ([]string, error) {
 		}
 		if !seen[target] {
 			seen[target] = true
-			out = append(out, target)
+			targets = append(targets, target)
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(targets)
+	if len(via) > 0 {
+		through = keys(via)
+	}
+	return targets, through
+}
+
+// holder is the directory whose files a file in dir is part of: dir
+// itself or the nearest parent that holds Terraform files of its own (or
+// is a project); "" when there is none.
+func (d *discovery) holder(dir string) string {
+	for {
+		if d.tfDirs[dir] || d.projectDirs[dir] {
+			return dir
+		}
+		if dir == "." || dir == "/" {
+			return ""
+		}
+		dir = path.Dir(dir)
+	}
 }
 
 // resolve turns a local source into the repository-relative directory it
-// names, following symlinks that stay inside the repository.
-func (d *discovery) resolve(dir string, c Call, file string) (string, error) {
+// names, following symlinks that stay inside the repository; links are
+// the symlinks it went through.
+func (d *discovery) resolve(dir string, c Call, file string) (target string, links []string, err error) {
 	src := strings.TrimSuffix(strings.SplitN(c.Source, "//", 2)[0], "/")
-	target := path.Join(dir, src)
+	target = path.Join(dir, src)
 	outside := func(how string) error {
 		return &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q %s, outside the repository; atoll cannot track what it does not hold: vendor the module into the repository or give it a remote source", c.Name, c.Source, how)}
 	}
 	if target == ".." || strings.HasPrefix(target, "../") {
-		return "", outside("resolves to " + target)
+		return "", nil, outside("resolves to " + target)
 	}
 	// Follow symlinked path components (at most a few hops: a loop is an error).
 	for hops := 0; hops < 16; hops++ {
 		link, rest, ok := d.symlinkPrefix(target)
 		if !ok {
-			return target, nil
+			return target, links, nil
 		}
+		links = append(links, link.Path)
 		b, err := d.tree.Read(link)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		dest := string(b)
 		if path.IsAbs(dest) {
-			return "", outside("goes through symlink " + link.Path + " -> " + dest)
+			return "", nil, outside("goes through symlink " + link.Path + " -> " + dest)
 		}
 		next := path.Join(path.Dir(link.Path), dest, rest)
 		if next == ".." || strings.HasPrefix(next, "../") {
-			return "", outside("goes through symlink " + link.Path + " -> " + dest)
+			return "", nil, outside("goes through symlink " + link.Path + " -> " + dest)
 		}
 		target = next
 	}
-	return "", &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q goes through a symlink loop", c.Name, c.Source)}
+	return "", nil, &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q goes through a symlink loop", c.Name, c.Source)}
 }
 
 // symlinkPrefix finds a symlink among p and its parents.

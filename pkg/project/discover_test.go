@@ -313,3 +313,171 @@ func TestLenientForTheMergeBase(t *testing.T) {
 		t.Errorf("projects = %v", got)
 	}
 }
+
+// TestSymlinksOnTheWayAreRecorded: every symlink that resolving a module
+// source or a linked file went through is part of what the project
+// depends on, not only where it ended.
+func TestSymlinksOnTheWayAreRecorded(t *testing.T) {
+	tree := mapTree{
+		"conf/s/main.tf":        mod("../../modules/link/sub"),
+		"modules/link@":         "alias",
+		"modules/alias@":        "real",
+		"modules/real/sub/x.tf": mod("../../shared"),
+		"modules/shared@":       "../vendor/shared",
+		"vendor/shared/main.tf": "",
+		"conf/app/main.tf":      "",
+		"conf/app/common.tf@":   "../../shared/link.tf",
+		"shared/link.tf@":       "real.tf",
+		"shared/real.tf":        "",
+		"conf/app/nested/x.tf":  "",
+		"conf/app/nested/y.tf@": "../../../shared/other.tf",
+		"shared/other.tf":       "",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := map[string]Project{}
+	for _, p := range g.Projects {
+		by[p.Dir] = p
+	}
+	if got, want := by["conf/s"].Symlinks, []string{"modules/alias", "modules/link", "modules/shared"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("conf/s symlinks = %v, want %v", got, want)
+	}
+	if got := by["conf/s"].Modules; len(got) != 2 || got[0].Dir != "modules/real/sub" || got[1].Dir != "vendor/shared" {
+		t.Errorf("conf/s modules = %+v", got)
+	}
+	app := by["conf/app"]
+	if !reflect.DeepEqual(app.Links, []string{"shared/real.tf"}) || !reflect.DeepEqual(app.Symlinks, []string{"shared/link.tf"}) {
+		t.Errorf("conf/app links %v, symlinks %v: want the target and the link on the way (not the nested project's)", app.Links, app.Symlinks)
+	}
+}
+
+// TestTerraformDirsIncludeExcludedOnes: the graph knows every directory
+// with Terraform files of its own, excluded ones too, so that their files
+// are attributed to no project above them.
+func TestTerraformDirsIncludeExcludedOnes(t *testing.T) {
+	tree := mapTree{
+		"conf/app/main.tf":             "",
+		"conf/app/examples/a/main.tf":  "",
+		"conf/app/files/x.txt":         "",
+		"modules/m/main.tf":            "",
+		"conf/app/.terraform/m/x.tf":   "never scanned",
+		"outside/roots/main.tf":        "",
+		"conf/app/examples/a/README":   "",
+		"conf/app/examples/b/other.md": "",
+	}
+	g, err := Discover(tree, &config.Config{Exclude: []string{"**/examples"}, Roots: []string{"conf"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"conf/app", "conf/app/examples/a", "modules/m", "outside/roots"}
+	if !reflect.DeepEqual(g.TerraformDirs, want) {
+		t.Errorf("terraform dirs = %v, want %v", g.TerraformDirs, want)
+	}
+	if got := dirs(g); !reflect.DeepEqual(got, []string{"conf/app"}) {
+		t.Errorf("projects = %v", got)
+	}
+}
+
+// TestDeclaredProjectNeedsItsDirectory: a declared project whose directory
+// a commit does not hold is not a project of that commit, so that its
+// status comes out deleted (gone at HEAD) or added (new since the base).
+func TestDeclaredProjectNeedsItsDirectory(t *testing.T) {
+	cfg := &config.Config{Projects: []config.Project{{Dir: "conf/gone", Source: "git::https://example.com/m.git"}, {Dir: "stacks/x"}}}
+	tree := mapTree{"conf/a/main.tf": "", "stacks/x/deep/file.txt": ""}
+	for _, lenient := range []bool{false, true} {
+		g, err := Discover(tree, cfg, Options{Lenient: lenient})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dirs(g); !reflect.DeepEqual(got, []string{"conf/a", "stacks/x"}) {
+			t.Errorf("lenient=%v: projects = %v, want the declared directory that exists, not the one that does not", lenient, got)
+		}
+		if !lenient && (len(g.Warnings) != 1 || !strings.Contains(g.Warnings[0], "conf/gone: declared in atoll.yaml but the directory does not exist in this commit")) {
+			t.Errorf("warnings = %v", g.Warnings)
+		}
+	}
+}
+
+// TestUnsafePathsAreRefused: a project directory, module directory or
+// project name that would split a line of output (a `while read` loop
+// would cd into the second half) or corrupt a table is an error naming it
+// quoted, at HEAD and at the merge-base alike.
+func TestUnsafePathsAreRefused(t *testing.T) {
+	names := map[string]string{
+		"newline":          "conf/a\n/etc",
+		"carriage return":  "conf/a\rb",
+		"tab":              "conf/a\tb",
+		"escape":           "conf/a\x1b[31mb",
+		"delete":           "conf/a\x7fb",
+		"C1 control (NEL)": "conf/a\u0085b",
+		"line separator":   "conf/a\u2028b",
+		"not UTF-8":        "conf/a\xffb",
+	}
+	for name, dir := range names {
+		t.Run(name, func(t *testing.T) {
+			for _, lenient := range []bool{false, true} {
+				_, err := Discover(mapTree{dir + "/main.tf": "", "conf/ok/main.tf": ""}, &config.Config{}, Options{Lenient: lenient})
+				var pe *Error
+				if !errors.As(err, &pe) || !strings.Contains(pe.Error(), fmt.Sprintf("project directory %q contains ", dir)) || !strings.Contains(pe.Hint, "exclude") {
+					t.Errorf("lenient=%v: err = %v, want a refusal naming %q with a fix", lenient, err, dir)
+				}
+			}
+		})
+	}
+	t.Run("module directory", func(t *testing.T) {
+		_, err := Discover(mapTree{"conf/a/main.tf": mod("../../modules/x\ny"), "modules/x\ny/main.tf": ""}, &config.Config{}, Options{})
+		if err == nil || !strings.Contains(err.Error(), `module directory "modules/x\ny" contains a newline`) {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("declared name", func(t *testing.T) {
+		cfg := &config.Config{Projects: []config.Project{{Dir: "conf/a", Name: "a\nb"}}}
+		_, err := Discover(mapTree{"conf/a/main.tf": ""}, cfg, Options{})
+		if err == nil || !strings.Contains(err.Error(), `project name "a\nb" contains a newline`) {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("excluded, it is no project", func(t *testing.T) {
+		if _, err := Discover(mapTree{"conf/a\nb/main.tf": "", "conf/ok/main.tf": ""}, &config.Config{Exclude: []string{"conf/a*"}}, Options{}); err != nil {
+			t.Errorf("err = %v", err)
+		}
+	})
+	t.Run("spaces and non-ASCII letters are fine", func(t *testing.T) {
+		if _, err := Discover(mapTree{"conf/my project/main.tf": "", "conf/Zürich/main.tf": ""}, &config.Config{}, Options{}); err != nil {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+// TestWarnsAboutTerraformOutsideDefaultRoots: with the roots chosen by
+// default (conf/ because the repository has one), directories holding
+// Terraform files elsewhere that nothing calls are named in a warning;
+// configured roots are the user's choice and are not second-guessed.
+func TestWarnsAboutTerraformOutsideDefaultRoots(t *testing.T) {
+	tree := mapTree{
+		"conf/a/main.tf":    mod("../../modules/used"),
+		"modules/used/x.tf": "",
+		"stacks/x/main.tf":  "",
+		"stacks/y/main.tf":  "",
+		"docs/readme.md":    "",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Warnings) != 1 || !strings.HasPrefix(g.Warnings[0], "stacks/x, stacks/y hold Terraform files but are outside the roots (conf), so not projects") || !strings.Contains(g.Warnings[0], "roots: [conf, stacks]") {
+		t.Errorf("warnings = %v", g.Warnings)
+	}
+	g, err = Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{DefaultRoots: true})
+	if err != nil || len(g.Warnings) != 1 {
+		t.Errorf("roots defaulted by the caller: warnings = %v, err %v", g.Warnings, err)
+	}
+	for _, o := range []Options{{}, {Lenient: true, DefaultRoots: true}} {
+		g, err = Discover(tree, &config.Config{Roots: []string{"conf"}}, o)
+		if err != nil || len(g.Warnings) != 0 {
+			t.Errorf("%+v: warnings = %v, err %v", o, g.Warnings, err)
+		}
+	}
+}

@@ -4,8 +4,12 @@
 package scan
 
 import (
+	"fmt"
+	"path"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
 	"github.com/atoll-tf/atoll/pkg/cache"
@@ -34,6 +38,19 @@ type Result struct {
 	Warnings    []string           `json:"warnings,omitempty"`
 	// Changes are the changed paths the decision was made from.
 	Changes []affected.Change `json:"-"`
+	// Vanished are projects of the merge-base that HEAD no longer has and
+	// that are not reported deleted or renamed either.
+	Vanished []Vanished `json:"-"`
+}
+
+// Vanished is a project of the merge-base (read with the roots it had
+// there) that is no project at HEAD, yet not deleted by the change: the
+// default roots moved away from it (a conf/ directory appeared), or atoll
+// no longer recognises it. Its infrastructure is no longer checked.
+type Vanished struct {
+	Dir string
+	// DirExists: HEAD still holds files in its directory.
+	DirExists bool
 }
 
 // CacheDir is where atoll keeps its cache for a repository.
@@ -74,7 +91,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	if !opt.Uncommitted {
 		var cached cachedResult
 		if opt.Cache.Load("result", resultKey, &cached) {
-			res.Projects, res.Warnings, res.Changes = cached.Projects, cached.Warnings, cached.Changes
+			res.Projects, res.Warnings, res.Changes, res.Vanished = cached.Projects, cached.Warnings, cached.Changes, cached.Vanished
 			return res, nil
 		}
 	}
@@ -85,6 +102,9 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	}
 	// Both sides must be read with the same roots: chosen per tree, a
 	// branch that adds conf/ would turn every other project into "deleted".
+	// The projects that lose so are reported as vanished instead.
+	defaultRoots := len(cfg.Roots) == 0
+	rawCfg := cfg
 	if cfg, err = withRoots(repo, cfg, headCommit.Tree); err != nil {
 		return nil, err
 	}
@@ -140,17 +160,19 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 		}
 		return headFiles, nil
 	}
-	headGraph, err := graph(cfg, opt.Cache, headCommit.Tree, overlay, false, func() (project.Tree, error) {
+	headGraph, err := graph(cfg, opt.Cache, headCommit.Tree, overlay, false, defaultRoots, func() (project.Tree, error) {
 		files, err := lister()
 		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	baseGraph, err := graph(cfg, opt.Cache, baseTree, nil, true, func() (project.Tree, error) {
+	baseCfg := withBaseEntries(repo, cfg, diff)
+	baseFiles := func() (project.Tree, error) {
 		files, err := lister()
 		return &snapshot{repo: repo, entries: patch(files, diff)}, err
-	})
+	}
+	baseGraph, err := graph(baseCfg, opt.Cache, baseTree, nil, true, false, baseFiles)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +181,33 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	configChanges(repo, diff, &in)
 	res.Projects = affected.Compute(in)
 	res.Warnings = headGraph.Warnings
+	// The merge-base as it was: with the roots its own atoll.yaml set, or
+	// else its own tree gave it.
+	ownBase := baseGraph
+	if !baseTree.IsZero() {
+		own := *rawCfg
+		if old := baseSettings(repo, diff); old != nil {
+			own.Roots = old.Roots
+		}
+		baseOwnCfg, err := withRoots(repo, &own, baseTree)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal(baseOwnCfg.Roots, cfg.Roots) {
+			baseOwnCfg = withBaseEntries(repo, baseOwnCfg, diff)
+			if ownBase, err = graph(baseOwnCfg, opt.Cache, baseTree, nil, true, false, baseFiles); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if res.Vanished, err = vanished(ownBase, headGraph, res.Projects, lister, overlay); err != nil {
+		return nil, err
+	}
+	if w := vanishedWarning(res.Vanished, cfg.Roots); w != "" {
+		res.Warnings = append(append([]string(nil), res.Warnings...), w)
+	}
 	if !opt.Uncommitted {
-		_ = opt.Cache.Save("result", resultKey, cachedResult{res.Projects, res.Warnings, res.Changes})
+		_ = opt.Cache.Save("result", resultKey, cachedResult{res.Projects, res.Warnings, res.Changes, res.Vanished})
 	}
 	return res, nil
 }
@@ -169,6 +216,74 @@ type cachedResult struct {
 	Projects []affected.Project
 	Warnings []string
 	Changes  []affected.Change
+	Vanished []Vanished
+}
+
+// vanished lists the merge-base's projects that are neither projects at
+// HEAD nor reported deleted or renamed away.
+func vanished(base, head *project.Graph, reported []affected.Project, headFiles func() ([]git.Entry, error), overlay []git.WorktreeChange) ([]Vanished, error) {
+	known := map[string]bool{}
+	for _, p := range head.Projects {
+		known[p.Dir] = true
+	}
+	for _, p := range reported {
+		switch p.Status {
+		case affected.Deleted:
+			known[p.Dir] = true
+		case affected.Renamed:
+			known[p.From] = true
+		}
+	}
+	var out []Vanished
+	for _, p := range base.Projects {
+		if !known[p.Dir] {
+			out = append(out, Vanished{Dir: p.Dir})
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	files, err := headFiles()
+	if err != nil {
+		return nil, err
+	}
+	present := map[string]bool{}
+	mark := func(p string) {
+		for dir := path.Dir(p); dir != "." && !present[dir]; dir = path.Dir(dir) {
+			present[dir] = true
+		}
+	}
+	for _, e := range files {
+		mark(e.Path)
+	}
+	for _, c := range overlay {
+		if !c.Deleted {
+			mark(c.Path)
+		}
+	}
+	for i := range out {
+		out[i].DirExists = present[out[i].Dir] || out[i].Dir == "."
+	}
+	return out, nil
+}
+
+// vanishedWarning says which projects atoll lost track of, and how to
+// keep them.
+func vanishedWarning(vs []Vanished, roots []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	var dirs []string
+	for _, v := range vs {
+		dirs = append(dirs, v.Dir)
+	}
+	list := strings.Join(dirs, ", ")
+	if len(dirs) > 5 {
+		list = strings.Join(dirs[:5], ", ") + fmt.Sprintf(" and %d more", len(dirs)-5)
+	}
+	return fmt.Sprintf("%s: %s of the merge-base but not at HEAD (roots: %s), and not deleted by this branch: atoll no longer plans or checks %s, and atoll guard refuses the branch. Set roots: in %s to where the projects are, or declare them under projects:",
+		list, map[bool]string{true: "a project", false: "projects"}[len(dirs) == 1], strings.Join(roots, ", "),
+		map[bool]string{true: "it", false: "them"}[len(dirs) == 1], config.FileName)
 }
 
 // Projects discovers the projects of a commit (or, with uncommitted, of the
@@ -185,7 +300,7 @@ func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) 
 		}
 	}
 	defer func() { _ = opt.Cache.Flush() }()
-	return graph(cfg, opt.Cache, c.Tree, overlay, false, func() (project.Tree, error) {
+	return graph(cfg, opt.Cache, c.Tree, overlay, false, false, func() (project.Tree, error) {
 		files, err := listCommit(repo, c.Tree)
 		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
 	})
@@ -194,11 +309,14 @@ func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) 
 // graph discovers a tree's projects, through the cache when the tree is a
 // commit's: the key is the tree hash, since the same files always give the
 // same graph under the same settings.
-func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, lenient bool, open func() (project.Tree, error)) (*project.Graph, error) {
+func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, lenient, defaultRoots bool, open func() (project.Tree, error)) (*project.Graph, error) {
 	cacheable := len(overlay) == 0
 	key := tree.String() + "-" + cfg.Hash()
 	if lenient {
 		key += "-lenient"
+	}
+	if defaultRoots {
+		key += "-default-roots"
 	}
 	if cacheable {
 		if g, ok := store.Graph(key); ok {
@@ -213,7 +331,7 @@ func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.
 	if store != nil {
 		pc = store
 	}
-	g, err := project.Discover(t, cfg, project.Options{Cache: pc, Lenient: lenient})
+	g, err := project.Discover(t, cfg, project.Options{Cache: pc, Lenient: lenient, DefaultRoots: defaultRoots})
 	if err != nil {
 		return nil, err
 	}
@@ -277,6 +395,45 @@ func withRoots(repo *git.Repo, cfg *config.Config, tree git.Hash) (*config.Confi
 		c.Roots = []string{"conf"}
 	}
 	return &c, nil
+}
+
+// withBaseEntries adds to cfg, for reading the merge-base, the projects:
+// entries of the merge-base's committed atoll.yaml that the change
+// removed: a project declared there existed there, so one removed together
+// with its entry comes out deleted.
+func withBaseEntries(repo *git.Repo, cfg *config.Config, diff []git.Change) *config.Config {
+	old := baseSettings(repo, diff)
+	if old == nil {
+		return cfg
+	}
+	out := *cfg
+	out.Projects = append([]config.Project(nil), cfg.Projects...)
+	for _, p := range old.Projects {
+		if _, still := cfg.ProjectByDir(p.Dir); !still {
+			out.Projects = append(out.Projects, p)
+		}
+	}
+	return &out
+}
+
+// baseSettings is the merge-base's committed atoll.yaml when the change
+// edits it (nil when it does not, or the old one is missing or invalid).
+func baseSettings(repo *git.Repo, diff []git.Change) *config.Config {
+	for _, c := range diff {
+		if c.Path != config.FileName || c.Old.Blob.IsZero() {
+			continue
+		}
+		b, err := repo.ReadBlob(c.Old.Blob)
+		if err != nil {
+			return nil
+		}
+		old, err := config.Parse(config.FileName, b)
+		if err != nil {
+			return nil
+		}
+		return old
+	}
+	return nil
 }
 
 // configChanges notes, when the change edits the committed atoll.yaml, the

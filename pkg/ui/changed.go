@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
+	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/scan"
 )
 
@@ -31,13 +33,27 @@ func FormatReason(r affected.Reason) string {
 		if len(via) > 1 {
 			via = via[:len(via)-1]
 		}
-		return strings.Join(append(append([]string{}, via...), r.Path), " <- ")
+		parts := append(append([]string{}, via...), r.Path)
+		for i := range parts {
+			parts[i] = Printable(parts[i])
+		}
+		return strings.Join(parts, " <- ")
 	case affected.KindWatch, affected.KindGlobalWatch:
 		if len(r.Via) > 0 {
-			return fmt.Sprintf("%s (matches %s)", r.Path, r.Via[0])
+			return fmt.Sprintf("%s (matches %s)", Printable(r.Path), Printable(r.Via[0]))
 		}
 	}
-	return r.Path
+	return Printable(r.Path)
+}
+
+// Printable is s as it is, or Go-quoted when it holds a character that
+// would split or corrupt a line of a table (a changed file may be named
+// anything; JSON output carries it exactly).
+func Printable(s string) string {
+	if _, bad := project.Unprintable(s); bad {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // StatusNote explains a status that needs action.
@@ -78,7 +94,7 @@ func ChangedTable(w io.Writer, s *Styles, rep *scan.Report) error {
 		if note := StatusNote(p); note != "" {
 			why = append(why, s.Warning.Render(note))
 		}
-		name := s.projectCell(p.Name, p.Dir)
+		name := s.projectCell(Printable(p.Name), Printable(p.Dir))
 		t.Row(name, s.status(p.Status), strings.Join(why, "\n"))
 	}
 	_, err := fmt.Fprintln(w, t.Render())
