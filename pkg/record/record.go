@@ -1,7 +1,13 @@
 // Package record keeps the plan and apply records that bind Terraform work
 // to the commit it was made from. Records are JSON files written
-// atomically and sealed with a checksum, so a half-written or edited record
-// is detected and refused, never trusted.
+// atomically and sealed with a checksum, so a half-written, truncated or
+// accidentally edited record is detected and refused, never trusted.
+//
+// The checksum detects accidents, not an attacker: anyone who can write
+// the work dir can compute it for a forged record. So nothing shown as
+// what Terraform did is taken from a record (an apply's counts come from
+// Terraform's own output), and the work dir must be writable by its owner
+// alone.
 package record
 
 import (

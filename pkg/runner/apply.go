@@ -168,7 +168,9 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 
 func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult) *ProjectResult {
 	p := t.Project
-	res := &ProjectResult{Name: p.Name, Dir: p.Dir, Counts: rec.Counts, PlanFile: rec.PlanFile}
+	// Counts stay zero until Terraform says what it did: the record's are
+	// what the plan promised, and a record is no proof (see pkg/record).
+	res := &ProjectResult{Name: p.Name, Dir: p.Dir, PlanFile: rec.PlanFile}
 	start := o.now()
 	defer func() { res.Duration = o.now().Sub(start) }()
 	if co.err != nil {
@@ -198,7 +200,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	defer log.Close()
 	r := o.tfRunner(log)
 	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash, Dirty: rec.Dirty,
-		Destroy: rec.Destroy, Counts: rec.Counts, Started: o.now().UTC(), Who: who(), Force: o.Force}
+		Destroy: rec.Destroy, Started: o.now().UTC(), Who: who(), Force: o.Force}
 
 	o.emit(p.Name, PhaseInit, nil)
 	if err := prepare(ctx, r, p, dir, o.pluginCache()); err != nil {
@@ -214,6 +216,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	o.emit(p.Name, PhaseApply, nil)
 	applied, err := r.Apply(ctx, dir, planFile)
 	if applied != nil {
+		res.Counts = appliedCounts(applied)
 		for _, c := range applied.Changed {
 			res.Changed = append(res.Changed, fmt.Sprintf("%s (%s)", c.Address, c.Action))
 		}
@@ -224,7 +227,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 		}
 	}
 	ar.Finished = o.now().UTC()
-	ar.Changed = res.Changed
+	ar.Changed, ar.Counts = res.Changed, res.Counts
 	ar.Success = err == nil
 	if err != nil {
 		ar.Error = err.Error()
@@ -251,6 +254,12 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	res.Status = StatusApplied
 	return res
+}
+
+// appliedCounts are the counts of what Terraform reported it changed.
+func appliedCounts(a *tf.ApplyResult) record.Counts {
+	c := a.Counts()
+	return record.Counts{Add: c.Add, Change: c.Change, Replace: c.Replace, Destroy: c.Destroy, Import: c.Import}
 }
 
 // noRollbackHint says what a failed apply means for the branch.

@@ -21,6 +21,37 @@ type ApplyResult struct {
 	// Failed lists the instances whose change errored. An instance whose
 	// creation failed in a provisioner exists, tainted, in the state.
 	Failed []FailedChange `json:"failed"`
+	// Imported is the number of instances imported, from the change
+	// summary Terraform prints at the end of the apply.
+	Imported int `json:"imported"`
+}
+
+// ApplyCounts are the resource changes an apply made, counted as a plan's
+// are (a replacement once).
+type ApplyCounts struct {
+	Add, Change, Replace, Destroy, Forget, Import int
+}
+
+// Counts tallies what Terraform reported it did: the finished changes of
+// Changed, by action, and Imported. They come from Terraform's own output,
+// never from what the plan promised.
+func (r *ApplyResult) Counts() ApplyCounts {
+	c := ApplyCounts{Import: r.Imported}
+	for _, ch := range r.Changed {
+		switch ch.Action {
+		case ActionCreate:
+			c.Add++
+		case ActionUpdate:
+			c.Change++
+		case ActionReplace:
+			c.Replace++
+		case ActionDelete:
+			c.Destroy++
+		case ActionForget:
+			c.Forget++
+		}
+	}
+	return c
 }
 
 // FailedChange is a change Terraform started and could not finish.
@@ -76,6 +107,9 @@ type applyMessage struct {
 		Action string `json:"action"`
 	} `json:"hook"`
 	Diagnostic *tfjson.Diagnostic `json:"diagnostic"`
+	Changes    struct {
+		Import int `json:"import"`
+	} `json:"changes"`
 }
 
 // applyEvents is the stdout of `terraform apply -json`: it records what
@@ -85,6 +119,7 @@ type applyEvents struct {
 	partial []byte
 	changed []ResourceChange
 	failed  []FailedChange
+	imports int
 	errors  []tfjson.Diagnostic
 	stale   bool
 }
@@ -123,6 +158,8 @@ func (a *applyEvents) line(line []byte) {
 		if act != "" {
 			a.complete(addr, act)
 		}
+	case "change_summary":
+		a.imports = m.Changes.Import
 	case "apply_errored":
 		a.failed = append(a.failed, FailedChange{Address: addr, Action: act})
 	case "diagnostic":
@@ -170,7 +207,7 @@ func (a *applyEvents) diagnostic(d tfjson.Diagnostic) {
 }
 
 func (a *applyEvents) result() *ApplyResult {
-	res := &ApplyResult{Changed: a.changed, Failed: a.failed}
+	res := &ApplyResult{Changed: a.changed, Failed: a.failed, Imported: a.imports}
 	if res.Changed == nil {
 		res.Changed = []ResourceChange{}
 	}
