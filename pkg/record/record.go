@@ -70,7 +70,23 @@ type Plan struct {
 	// plan: a plan is never applied twice, even after a failed apply.
 	Consumed   bool       `json:"consumed,omitempty"`
 	ConsumedAt *time.Time `json:"consumed_at,omitempty"`
-	Checksum   string     `json:"checksum"`
+	// NotApplied is set on a consumed plan that Terraform refused (stale)
+	// before changing anything: that apply has an outcome, and no record.
+	NotApplied bool `json:"not_applied,omitempty"`
+	// Unfinished is carried over from the plan this one replaced when an
+	// apply of that plan never finished: re-planning does not make its
+	// outcome known (see Store.Outcome).
+	Unfinished *Unfinished `json:"unfinished_apply,omitempty"`
+	Checksum   string      `json:"checksum"`
+}
+
+// Unfinished is an apply that consumed its plan and left no apply record:
+// it was killed, or its machine stopped. What it changed is unknown.
+type Unfinished struct {
+	Head string `json:"head"`
+	// Started is when the apply consumed the plan, just before Terraform
+	// started applying it.
+	Started time.Time `json:"started"`
 }
 
 // Apply records one apply (or destroy) of one project.
@@ -234,6 +250,57 @@ func (s Store) Plans(dir string) ([]*Plan, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	return out, nil
+}
+
+// Outcome is what the records say of a project's latest apply.
+type Outcome struct {
+	// Latest is the newest apply record; nil when there is none.
+	Latest *Apply
+	// Unfinished, when set, is an apply that started after Latest finished
+	// and left no record. Latest then no longer describes the
+	// infrastructure, and nothing does until another apply is recorded.
+	Unfinished *Unfinished
+}
+
+// Outcome decides what the latest apply of a project was. It is the one
+// place that rule lives: a plan is marked consumed before Terraform starts
+// and the apply record is written after it ends, so a consumed plan (or
+// the unfinished apply a re-plan carried over) newer than the newest apply
+// record is an apply whose outcome is unknown.
+func (s Store) Outcome(dir string) (*Outcome, error) {
+	applies, err := s.Applies(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{}
+	if len(applies) > 0 {
+		out.Latest = applies[0]
+	}
+	plans, err := s.Plans(dir)
+	if err != nil {
+		return nil, err
+	}
+	newer := func(u Unfinished) {
+		if out.Latest != nil && !u.Started.After(out.Latest.Finished) {
+			return
+		}
+		if out.Unfinished == nil || u.Started.After(out.Unfinished.Started) {
+			out.Unfinished = &u
+		}
+	}
+	for _, p := range plans {
+		if p.Consumed && !p.NotApplied {
+			u := Unfinished{Head: p.Head}
+			if p.ConsumedAt != nil {
+				u.Started = *p.ConsumedAt
+			}
+			newer(u)
+		}
+		if p.Unfinished != nil {
+			newer(*p.Unfinished)
+		}
+	}
 	return out, nil
 }
 

@@ -44,6 +44,13 @@ func (o *Options) checkPlan(t Target) (*record.Plan, error) {
 	}
 	switch {
 	case rec.Consumed:
+		if out, err := store.Outcome(p.Dir); err == nil && out.Unfinished != nil && out.Unfinished.Head == head {
+			return nil, &refusal{
+				msg: fmt.Sprintf("the plan of %s was taken by an apply at %s that never finished (killed?): what it changed is unknown",
+					short(head), out.Unfinished.Started.Format("2006-01-02 15:04:05Z")),
+				hint: "plan again (" + planCmd + "): the new plan shows what is left to do; review it, then apply",
+			}
+		}
 		return nil, &refusal{
 			msg:  fmt.Sprintf("the plan of %s was already used by an apply at %s", short(head), consumedAt(rec)),
 			hint: "a plan is applied once, also after a failed apply: plan again, review, then apply",
@@ -236,6 +243,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	var saveErr error
 	if errors.As(err, &stale) {
 		stale.PlanFile = rec.PlanFile // name the reviewed plan, not the private copy
+		saveErr = o.markNotApplied(rec)
 	} else {
 		// Terraform refused a stale plan before changing anything: that is
 		// no apply, and must not read as a failed one to the merge guard.
@@ -306,11 +314,29 @@ func consumedAt(rec *record.Plan) string {
 // destroyed reports whether the latest apply of a project was a successful
 // destroy, and at which commit.
 func (o *Options) destroyed(dir string) (string, bool) {
-	recs, err := o.store().Applies(dir)
-	if err != nil || len(recs) == 0 || !recs[0].Success || !recs[0].Destroy {
+	out, err := o.store().Outcome(dir)
+	if err != nil || out.Unfinished != nil || out.Latest == nil || !out.Latest.Success || !out.Latest.Destroy {
 		return "", false
 	}
-	return recs[0].Head, true
+	return out.Latest.Head, true
+}
+
+// markNotApplied notes on a consumed plan that Terraform refused it before
+// changing anything, so that its apply does not read as unfinished.
+func (o *Options) markNotApplied(rec *record.Plan) error {
+	store := o.store()
+	unlock, err := store.LockPlan(rec.Dir, rec.Head)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := store.LoadPlan(rec.Dir, rec.Head)
+	if err != nil || cur.Checksum != rec.Checksum {
+		return err // replaced by a new plan meanwhile: nothing to mark
+	}
+	rec.NotApplied = true
+	_, err = store.SavePlan(rec)
+	return err
 }
 
 // consume checks, under the plan lock, that the plan on disk is still the

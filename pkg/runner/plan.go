@@ -193,6 +193,11 @@ func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text strin
 		return "", err
 	}
 	defer unlock()
+	// Replacing the plan of an apply that never finished must not make
+	// that apply's outcome look known.
+	if out, err := store.Outcome(rec.Dir); err == nil && out.Unfinished != nil {
+		rec.Unfinished = out.Unfinished
+	}
 	if err := os.Remove(filepath.Join(planDir, "record.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
