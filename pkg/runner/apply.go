@@ -205,7 +205,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	res.LogFile = logPath
 	defer log.Close()
-	r := o.tfRunner(log)
+	r := o.tfRunner(log, p.Name, PhaseApply)
 	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash, Dirty: rec.Dirty,
 		Destroy: rec.Destroy, Started: o.now().UTC(), Who: who(), Force: o.Force}
 

@@ -125,7 +125,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		return res
 	}
 	defer log.Close()
-	r := o.tfRunner(log)
+	r := o.tfRunner(log, p.Name, PhasePlan)
 	dir := co.dir(p.Dir)
 	res.Workdir = dir
 

@@ -206,8 +206,20 @@ func logFile(path string) (*os.File, error) {
 // the later one waits its turn rather than failing.
 const stateLockTimeout = 10 * time.Minute
 
-func (o *Options) tfRunner(log *os.File) *tf.Runner {
-	return &tf.Runner{Bin: o.TerraformBin, Stdout: log, Stderr: log, InterruptGrace: o.InterruptGrace, LockTimeout: stateLockTimeout}
+// tfRunner runs Terraform for the project name in phase, writing its output
+// to log. A wait for the state lock is reported as that phase's detail.
+func (o *Options) tfRunner(log *os.File, name string, phase Phase) *tf.Runner {
+	r := &tf.Runner{Bin: o.TerraformBin, Stdout: log, Stderr: log, InterruptGrace: o.InterruptGrace, LockTimeout: stateLockTimeout}
+	r.OnStateLock = func(holder *tf.LockInfo) {
+		detail := ""
+		if holder != nil {
+			detail = fmt.Sprintf("waiting for the state lock, %s (up to %s)", holder, stateLockTimeout)
+		}
+		if o.Events != nil {
+			o.Events(Event{Time: o.now(), Project: name, Phase: phase, Detail: detail})
+		}
+	}
+	return r
 }
 
 func (o *Options) pluginCache() string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -73,26 +74,34 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult,
 	if err != nil {
 		return events.result(), err
 	}
-	// ApplyJSON makes this writer the handle's stdout, replacing r.Stdout;
-	// events passes a readable form of each message on to it.
-	applyOpts := []tfexec.ApplyOption{tfexec.DirOrPlan(planFile)}
-	if lt := r.lockTimeout(); lt != "" {
-		applyOpts = append(applyOpts, tfexec.LockTimeout(lt))
-	}
-	err = c.tf.ApplyJSON(ctx, events, applyOpts...)
-	events.flush()
+	err = r.withStateLock(ctx, func(lockTimeout string, passed func()) error {
+		// Each attempt starts afresh: one that could not take the lock
+		// changed nothing.
+		events = &applyEvents{log: writers(r.Stdout), passed: passed}
+		c.stderr.Reset()
+		// ApplyJSON makes this writer the handle's stdout, replacing
+		// r.Stdout; events passes a readable form of each message on to it.
+		applyOpts := []tfexec.ApplyOption{tfexec.DirOrPlan(planFile)}
+		if lockTimeout != "" {
+			applyOpts = append(applyOpts, tfexec.LockTimeout(lockTimeout))
+		}
+		err := c.tf.ApplyJSON(ctx, events, applyOpts...)
+		events.flush()
+		if err == nil {
+			return nil
+		}
+		e := c.fail(err)
+		if d := formatDiagnostics(events.errors); d != "" {
+			e.Diagnostics = d
+		}
+		return e
+	})
 	res := events.result()
-	if err == nil {
-		return res, nil
-	}
-	e := c.fail(err)
-	if d := formatDiagnostics(events.errors); d != "" {
-		e.Diagnostics = d
-	}
-	if events.stale || strings.Contains(e.Diagnostics, staleSummary) {
+	var e *Error
+	if errors.As(err, &e) && (events.stale || strings.Contains(e.Diagnostics, staleSummary)) {
 		return res, &StalePlanError{PlanFile: planFile, Err: e}
 	}
-	return res, e
+	return res, err
 }
 
 // applyMessage is the part of a `terraform apply -json` message used here
@@ -121,7 +130,10 @@ type applyEvents struct {
 	failed  []FailedChange
 	imports int
 	errors  []tfjson.Diagnostic
-	stale   bool
+	// passed, when set, is called at the first message that shows
+	// Terraform got past the state lock.
+	passed func()
+	stale  bool
 }
 
 // Write never fails, for the reason given on lenientWriter.
@@ -153,6 +165,10 @@ func (a *applyEvents) line(line []byte) {
 		return
 	}
 	addr, act := m.Hook.Resource.Addr, applyAction(m.Hook.Action)
+	if a.passed != nil && m.Type != "version" && (m.Diagnostic == nil || m.Diagnostic.Summary != lockSummary) {
+		a.passed()
+		a.passed = nil
+	}
 	switch m.Type {
 	case "apply_complete":
 		if act != "" {
