@@ -196,9 +196,10 @@ func (r *refusal) Error() string { return r.msg }
 // logFile opens a project's log, appending.
 func logFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
+		return nil, workspace.DescribeError(err)
 	}
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	return f, workspace.DescribeError(err)
 }
 
 // stateLockTimeout is how long Terraform waits for a state lock: branches
@@ -305,6 +306,7 @@ func failure(res *ProjectResult, err error) {
 	var ref *refusal
 	var stale *tf.StalePlanError
 	var te *record.TamperedError
+	var we *workspace.WorkdirError
 	switch {
 	case errors.As(err, &ref):
 		res.Status, res.Error, res.Hint = StatusRefused, ref.msg, ref.hint
@@ -314,6 +316,8 @@ func failure(res *ProjectResult, err error) {
 	case errors.As(err, &te):
 		res.Status, res.Error = StatusRefused, te.Error()
 		res.Hint = "a plan must be applied exactly as it was reviewed: run atoll plan again"
+	case errors.As(err, &we):
+		res.Status, res.Error, res.Hint = StatusFailed, we.Error(), we.Hint()
 	default:
 		res.Status, res.Error = StatusFailed, strings.TrimSpace(err.Error())
 		if res.LogFile != "" {
