@@ -28,6 +28,20 @@ import (
 // FormatVersion changes when the record layout does.
 const FormatVersion = 1
 
+// The files of a plan directory (Store.PlanDir). docs/plan-and-apply.md
+// lists them; a test keeps that list and PlanDirFiles equal.
+const (
+	RecordFile   = "record.json"
+	PlanFile     = "plan.tfplan"
+	PlanJSONFile = PlanFile + ".json" // terraform show -json of the plan
+	PlanTextFile = "plan.txt"         // terraform show of the plan, for --output markdown
+	PlanLogFile  = "plan.log"         // Terraform's output of init and plan
+	ApplyLogFile = "plan-apply.log"   // Terraform's output of init and apply
+)
+
+// PlanDirFiles are the files a plan directory may hold.
+var PlanDirFiles = []string{RecordFile, PlanFile, PlanJSONFile, PlanTextFile, PlanLogFile, ApplyLogFile}
+
 // Counts are a plan's resource changes; a replacement counts once.
 type Counts struct {
 	Add     int `json:"add"`
@@ -202,14 +216,14 @@ func (s Store) SavePlan(p *Plan) (string, error) {
 		return "", err
 	}
 	p.Checksum = sum
-	path := filepath.Join(s.PlanDir(p.Dir, p.Head), "record.json")
+	path := filepath.Join(s.PlanDir(p.Dir, p.Head), RecordFile)
 	return path, writeJSON(path, p)
 }
 
 // LoadPlan reads the plan record of a project at a commit and verifies the
 // record's seal and the plan file's hash. A missing record is os.ErrNotExist.
 func (s Store) LoadPlan(dir, head string) (*Plan, error) {
-	path := filepath.Join(s.PlanDir(dir, head), "record.json")
+	path := filepath.Join(s.PlanDir(dir, head), RecordFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -238,7 +252,7 @@ func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 
 // Plans lists the readable plan records of a project, newest first.
 func (s Store) Plans(dir string) ([]*Plan, error) {
-	matches, err := filepath.Glob(filepath.Join(s.Root, "plans", Slug(dir), "*", "record.json"))
+	matches, err := filepath.Glob(filepath.Join(s.Root, "plans", Slug(dir), "*", RecordFile))
 	if err != nil {
 		return nil, err
 	}

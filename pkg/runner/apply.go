@@ -197,7 +197,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 
 	store := o.store()
-	logPath := strings.TrimSuffix(rec.LogFile, ".log") + "-apply.log"
+	logPath := filepath.Join(filepath.Dir(rec.LogFile), record.ApplyLogFile)
 	log, err := logFile(logPath)
 	if err != nil {
 		failure(res, err)
