@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/cli"
+	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -72,6 +73,9 @@ func TestMain(m *testing.M) {
 //	                          json
 //	replace FILE OLD NEW      replace the first OLD in FILE with NEW; fail
 //	                          when there is none (tampering with records)
+//	docblock NAME FILE        write to FILE the code block of README.md or
+//	                          docs/*.md marked <!-- test: NAME -->, so that
+//	                          the docs' commands run as written
 //	reseal FILE               recompute the checksum of the plan or apply
 //	                          record FILE, as anyone who can write the work
 //	                          dir can: a checksum is no signature
@@ -102,6 +106,7 @@ func TestScripts(t *testing.T) {
 			"jsonvar":   cmdJSONVar,
 			"replace":   cmdReplace,
 			"reseal":    cmdReseal,
+			"docblock":  cmdDocblock,
 			"waitfile":  cmdWaitfile,
 			"backdate":  cmdBackdate,
 		},
@@ -349,6 +354,30 @@ func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s does not contain %q", args[0], args[1])
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Replace(s, args[1], args[2], 1)), 0o644))
+}
+
+// cmdDocblock copies a marked block of the docs into the script's files.
+func cmdDocblock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: docblock NAME FILE")
+	}
+	docs, err := filepath.Glob("../../docs/*.md")
+	ts.Check(err)
+	var found []docblocks.Block
+	for _, file := range append([]string{"../../README.md"}, docs...) {
+		blocks, err := docblocks.Read(file)
+		ts.Check(err)
+		for _, b := range blocks {
+			if b.Name == args[0] {
+				found = append(found, b)
+			}
+		}
+	}
+	if len(found) != 1 {
+		ts.Fatalf("%d blocks are marked <!-- test: %s -->, want 1", len(found), args[0])
+	}
+	ts.Logf("%s:%d:\n%s", found[0].File, found[0].Line, found[0].Text)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(found[0].Text+"\n"), 0o644))
 }
 
 // cmdReseal seals an edited record again the way pkg/record does: SHA-256
