@@ -11,9 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atoll-tf/atoll/pkg/affected"
 	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/guard"
 	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
 	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/runner"
 	"github.com/atoll-tf/atoll/pkg/ui"
 )
 
@@ -237,5 +240,76 @@ func TestDocsHelpLoopIsTested(t *testing.T) {
 	}
 	if !strings.Contains(cmd.Example, "  "+loop+"\n") {
 		t.Errorf("atoll changed --help shows a shell loop other than README.md's tested one:\n%s", loop)
+	}
+}
+
+// The output the docs show for a command has the shape the binary prints:
+// its table's columns, and in them only statuses and counts it can write;
+// guard checklists name only the guard's checks.
+func TestDocsOutputShape(t *testing.T) {
+	t.Parallel()
+	columns := map[string][]string{"changed": ui.ChangedColumns, "plan": ui.RunColumns, "apply": ui.RunColumns, "projects": ui.ProjectsColumns}
+	runStatuses := []string{string(runner.StatusPlanned), string(runner.StatusNoChanges), string(runner.StatusApplied), string(runner.StatusFailed),
+		string(runner.StatusRefused), string(runner.StatusSkipped), string(runner.StatusNeedsDestroy)}
+	changedStatuses := []string{string(affected.Modified), string(affected.Added), string(affected.Deleted), string(affected.Renamed), ""}
+	checks := []string{guard.UpToDate, guard.Clean, guard.Planned, guard.Applied, guard.Locks}
+	counts := regexp.MustCompile(`^(-|\+\d+ ~\d+ ±\d+ -\d+( ↓\d+)?)$`)
+	checkLine := regexp.MustCompile(`^[✓✗–!] (\S+) `)
+	tables := 0
+	for _, file := range userDocs(t) {
+		blocks, err := docblocks.Read(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range blocks {
+			if b.Lang != "console" {
+				continue
+			}
+			sub, header := "", []string(nil)
+			for i, line := range strings.Split(b.Text, "\n") {
+				where := fmt.Sprintf("%s:%d", strings.TrimPrefix(file, "../../"), b.Line+1+i)
+				if cmdline, ok := strings.CutPrefix(line, "$ "); ok {
+					sub, header = "", nil
+					if inv, err := docblocks.AtollInvocations(cmdline); err == nil && len(inv) == 1 && len(inv[0]) > 0 {
+						sub = inv[0][0]
+					}
+					continue
+				}
+				if m := checkLine.FindStringSubmatch(line); m != nil && sub == "guard" && !slices.Contains(checks, m[1]) {
+					t.Errorf("%s: %q is not a check of atoll guard", where, m[1])
+				}
+				if !strings.HasPrefix(line, "│") {
+					continue
+				}
+				var cells []string
+				for _, c := range strings.Split(strings.Trim(line, "│"), "│") {
+					cells = append(cells, strings.TrimSpace(c))
+				}
+				if header == nil {
+					header = cells
+					tables++
+					if want, ok := columns[sub]; ok && !slices.Equal(cells, want) {
+						t.Errorf("%s: atoll %s prints the columns %v, the docs show %v", where, sub, want, cells)
+					}
+					continue
+				}
+				switch {
+				case slices.Equal(header, ui.RunColumns) && len(cells) == 4:
+					if !slices.Contains(runStatuses, cells[1]) {
+						t.Errorf("%s: %q is not a result atoll %s prints", where, cells[1], sub)
+					}
+					if !counts.MatchString(cells[2]) {
+						t.Errorf("%s: %q is not how atoll shows counts", where, cells[2])
+					}
+				case slices.Equal(header, ui.ChangedColumns) && len(cells) == 3:
+					if !slices.Contains(changedStatuses, cells[1]) {
+						t.Errorf("%s: %q is not a status atoll changed prints", where, cells[1])
+					}
+				}
+			}
+		}
+	}
+	if tables < 10 {
+		t.Errorf("found only %d tables in the docs: is the extraction broken?", tables)
 	}
 }
