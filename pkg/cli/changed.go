@@ -64,8 +64,9 @@ repository root or to the current directory ("." in a project directory).
 		Example: `  # what does this branch touch?
   atoll changed
 
-  # plan each affected project in a shell loop
-  atoll changed | while IFS= read -r p; do (cd "$p" && terraform plan); done
+  # plan each affected project in a shell loop (paths are relative to the
+  # repository root; deleted projects are listed too)
+  cd "$(git rev-parse --show-toplevel)" && atoll changed | while IFS= read -r p; do [ -d "$p" ] && (cd "$p" && terraform init -input=false && terraform plan -input=false); done
 
   # against another base, including uncommitted edits
   atoll changed --base origin/release --uncommitted

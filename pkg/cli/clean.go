@@ -26,16 +26,26 @@ type CleanOptions struct {
 	cmd *cobra.Command
 }
 
-// parseAge reads "7d", "36h" or "90m".
+// parseAge reads an age: weeks ("2w"), days ("7d"), or a Go duration
+// ("36h", "90m", "1h30m").
 func parseAge(s string) (time.Duration, error) {
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(d)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("%q is not a number of days", s)
+	for _, u := range []struct {
+		suffix, name string
+		unit         time.Duration
+	}{{"w", "weeks", 7 * 24 * time.Hour}, {"d", "days", 24 * time.Hour}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.Atoi(n)
+			if err != nil || v < 0 {
+				return 0, fmt.Errorf("%q is not a whole number of %s (ages are like 2w, 7d, 36h, 90m)", s, u.name)
+			}
+			return time.Duration(v) * u.unit, nil
 		}
-		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	return time.ParseDuration(s)
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not an age: use weeks, days, hours or minutes, like 2w, 7d, 36h, 90m", s)
+	}
+	return d, nil
 }
 
 // NewCmdClean builds `atoll clean`.
@@ -75,7 +85,7 @@ Plan and apply records are kept: apply rebuilds a checkout when it needs one.
 		},
 	}
 	cmd.Flags().BoolVar(&opts.All, "all", false, "remove every checkout of this repository")
-	cmd.Flags().StringVar(&age, "older-than", "", "remove checkouts older than `AGE` (7d, 36h)")
+	cmd.Flags().StringVar(&age, "older-than", "", "remove checkouts older than `AGE` (2w, 7d, 36h, 90m)")
 	cmd.Flags().BoolVar(&opts.Merged, "merged", false, "remove checkouts of commits already in the base branch")
 	revisionFlag(cmd.Flags(), &opts.Base, "base", "", "base `REF` for --merged (as atoll changed)")
 	cmd.Flags().StringVar(&opts.Workdir, "workdir", "", "root `DIR` of scratch checkouts (ATOLL_WORKDIR)")

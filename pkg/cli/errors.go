@@ -35,7 +35,8 @@ const ExitCodesHelp = `Exit codes:
   5    invalid input: atoll.yaml, Terraform files, module graph
   6    repository problem or a check that could not be evaluated: not a
        repository, base ref missing, shallow clone, unrelated histories,
-       unreachable remote (--fetch), damaged record
+       unreachable remote (--fetch), damaged record, an apply that
+       never finished
   130  interrupted (Ctrl-C)`
 
 // ExitError is an error with its exit code and a hint on how to fix it.

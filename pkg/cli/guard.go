@@ -71,7 +71,8 @@ annotations and the report is appended to $GITHUB_STEP_SUMMARY.
 
 ` + ExitCodesHelp + `
   For guard: 0 all checks passed, 3 a check failed, 6 a check could not be
-  evaluated (unreachable remote with --fetch, shallow clone, damaged record).`,
+  evaluated (unreachable remote with --fetch, shallow clone, damaged record,
+  an apply that never finished).`,
 		Example: `  # may I merge this branch?
   atoll guard
 

@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -8,12 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/cli"
+	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
+	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -68,6 +73,12 @@ func TestMain(m *testing.M) {
 //	                          json
 //	replace FILE OLD NEW      replace the first OLD in FILE with NEW; fail
 //	                          when there is none (tampering with records)
+//	docblock NAME FILE        write to FILE the code block of README.md or
+//	                          docs/*.md marked <!-- test: NAME -->, so that
+//	                          the docs' commands run as written
+//	reseal FILE               recompute the checksum of the plan or apply
+//	                          record FILE, as anyone who can write the work
+//	                          dir can: a checksum is no signature
 //	waitfile FILE             wait (up to a minute) until FILE exists
 //	backdate AGE PATH...      set the modification time of each PATH to AGE
 //	                          (a Go duration) ago
@@ -94,6 +105,8 @@ func TestScripts(t *testing.T) {
 			"json":      cmdJSON,
 			"jsonvar":   cmdJSONVar,
 			"replace":   cmdReplace,
+			"reseal":    cmdReseal,
+			"docblock":  cmdDocblock,
 			"waitfile":  cmdWaitfile,
 			"backdate":  cmdBackdate,
 		},
@@ -341,6 +354,55 @@ func cmdReplace(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("%s does not contain %q", args[0], args[1])
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(strings.Replace(s, args[1], args[2], 1)), 0o644))
+}
+
+// cmdDocblock copies a marked block of the docs into the script's files.
+func cmdDocblock(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: docblock NAME FILE")
+	}
+	docs, err := filepath.Glob("../../docs/*.md")
+	ts.Check(err)
+	var found []docblocks.Block
+	for _, file := range append([]string{"../../README.md"}, docs...) {
+		blocks, err := docblocks.Read(file)
+		ts.Check(err)
+		for _, b := range blocks {
+			if b.Name == args[0] {
+				found = append(found, b)
+			}
+		}
+	}
+	if len(found) != 1 {
+		ts.Fatalf("%d blocks are marked <!-- test: %s -->, want 1", len(found), args[0])
+	}
+	ts.Logf("%s:%d:\n%s", found[0].File, found[0].Line, found[0].Text)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), []byte(found[0].Text+"\n"), 0o644))
+}
+
+// cmdReseal seals an edited record again the way pkg/record does: SHA-256
+// of the record's JSON with its checksum field empty.
+func cmdReseal(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: reseal FILE")
+	}
+	data := []byte(ts.ReadFile(args[0]))
+	var probe map[string]any
+	ts.Check(json.Unmarshal(data, &probe))
+	var rec any = &record.Apply{}
+	if _, ok := probe["plan_file"]; ok {
+		rec = &record.Plan{}
+	}
+	ts.Check(json.Unmarshal(data, rec))
+	sum := reflect.ValueOf(rec).Elem().FieldByName("Checksum")
+	sum.SetString("")
+	b, err := json.Marshal(rec)
+	ts.Check(err)
+	h := sha256.Sum256(b)
+	sum.SetString(hex.EncodeToString(h[:]))
+	out, err := json.MarshalIndent(rec, "", "  ")
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[0]), append(out, '\n'), 0o600))
 }
 
 // cmdWaitfile waits for a background command to create a file.

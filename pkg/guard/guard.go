@@ -488,12 +488,21 @@ func (e *evaluator) applied() (Check, error) {
 	c := Check{Name: Applied}
 	cmp := e.res.Comparison
 	head := cmp.Head.SHA.String()
-	var problems []string
+	var problems, unknown []string
 	var inputs map[string]string
 	for _, p := range e.res.Projects {
-		recs, err := e.store.Applies(p.Dir)
+		out, err := e.store.Outcome(p.Dir)
 		if err != nil {
 			return c, &EvalError{Check: Applied, Err: err, Hint: "an apply record failed its seal: find out who changed it before trusting any"}
+		}
+		if u := out.Unfinished; u != nil {
+			unknown = append(unknown, fmt.Sprintf("%s: an apply of %s started at %s and left no record (killed, or its machine stopped): what it changed is unknown",
+				p.Dir, short(u.Head), u.Started.UTC().Format("2006-01-02 15:04:05Z")))
+			continue
+		}
+		var recs []*record.Apply
+		if out.Latest != nil {
+			recs = []*record.Apply{out.Latest}
 		}
 		deleted := p.Status == affected.Deleted
 		why := ""
@@ -525,6 +534,10 @@ func (e *evaluator) applied() (Check, error) {
 			c.Projects = append(c.Projects, p.Dir)
 			problems = append(problems, p.Dir+": "+why)
 		}
+	}
+	if len(unknown) > 0 {
+		return c, &EvalError{Check: Applied, Err: errors.New(strings.Join(unknown, "\n")),
+			Hint: "plan again (atoll plan) to see what is left to do, review, then atoll apply: the check can be evaluated once that apply is recorded"}
 	}
 	perProject(&c, problems, fmt.Sprintf("%d affected project(s) applied with HEAD's inputs", len(e.res.Projects)),
 		"apply from the branch before merging: atoll plan, review, atoll apply")

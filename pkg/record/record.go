@@ -1,7 +1,13 @@
 // Package record keeps the plan and apply records that bind Terraform work
 // to the commit it was made from. Records are JSON files written
-// atomically and sealed with a checksum, so a half-written or edited record
-// is detected and refused, never trusted.
+// atomically and sealed with a checksum, so a half-written, truncated or
+// accidentally edited record is detected and refused, never trusted.
+//
+// The checksum detects accidents, not an attacker: anyone who can write
+// the work dir can compute it for a forged record. So nothing shown as
+// what Terraform did is taken from a record (an apply's counts come from
+// Terraform's own output), and the work dir must be writable by its owner
+// alone.
 package record
 
 import (
@@ -21,6 +27,20 @@ import (
 
 // FormatVersion changes when the record layout does.
 const FormatVersion = 1
+
+// The files of a plan directory (Store.PlanDir). docs/plan-and-apply.md
+// lists them; a test keeps that list and PlanDirFiles equal.
+const (
+	RecordFile   = "record.json"
+	PlanFile     = "plan.tfplan"
+	PlanJSONFile = PlanFile + ".json" // terraform show -json of the plan
+	PlanTextFile = "plan.txt"         // terraform show of the plan, for --output markdown
+	PlanLogFile  = "plan.log"         // Terraform's output of init and plan
+	ApplyLogFile = "plan-apply.log"   // Terraform's output of init and apply
+)
+
+// PlanDirFiles are the files a plan directory may hold.
+var PlanDirFiles = []string{RecordFile, PlanFile, PlanJSONFile, PlanTextFile, PlanLogFile, ApplyLogFile}
 
 // Counts are a plan's resource changes; a replacement counts once.
 type Counts struct {
@@ -64,7 +84,23 @@ type Plan struct {
 	// plan: a plan is never applied twice, even after a failed apply.
 	Consumed   bool       `json:"consumed,omitempty"`
 	ConsumedAt *time.Time `json:"consumed_at,omitempty"`
-	Checksum   string     `json:"checksum"`
+	// NotApplied is set on a consumed plan that Terraform refused (stale)
+	// before changing anything: that apply has an outcome, and no record.
+	NotApplied bool `json:"not_applied,omitempty"`
+	// Unfinished is carried over from the plan this one replaced when an
+	// apply of that plan never finished: re-planning does not make its
+	// outcome known (see Store.Outcome).
+	Unfinished *Unfinished `json:"unfinished_apply,omitempty"`
+	Checksum   string      `json:"checksum"`
+}
+
+// Unfinished is an apply that consumed its plan and left no apply record:
+// it was killed, or its machine stopped. What it changed is unknown.
+type Unfinished struct {
+	Head string `json:"head"`
+	// Started is when the apply consumed the plan, just before Terraform
+	// started applying it.
+	Started time.Time `json:"started"`
 }
 
 // Apply records one apply (or destroy) of one project.
@@ -180,14 +216,14 @@ func (s Store) SavePlan(p *Plan) (string, error) {
 		return "", err
 	}
 	p.Checksum = sum
-	path := filepath.Join(s.PlanDir(p.Dir, p.Head), "record.json")
+	path := filepath.Join(s.PlanDir(p.Dir, p.Head), RecordFile)
 	return path, writeJSON(path, p)
 }
 
 // LoadPlan reads the plan record of a project at a commit and verifies the
 // record's seal and the plan file's hash. A missing record is os.ErrNotExist.
 func (s Store) LoadPlan(dir, head string) (*Plan, error) {
-	path := filepath.Join(s.PlanDir(dir, head), "record.json")
+	path := filepath.Join(s.PlanDir(dir, head), RecordFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -216,7 +252,7 @@ func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 
 // Plans lists the readable plan records of a project, newest first.
 func (s Store) Plans(dir string) ([]*Plan, error) {
-	matches, err := filepath.Glob(filepath.Join(s.Root, "plans", Slug(dir), "*", "record.json"))
+	matches, err := filepath.Glob(filepath.Join(s.Root, "plans", Slug(dir), "*", RecordFile))
 	if err != nil {
 		return nil, err
 	}
@@ -228,6 +264,57 @@ func (s Store) Plans(dir string) ([]*Plan, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	return out, nil
+}
+
+// Outcome is what the records say of a project's latest apply.
+type Outcome struct {
+	// Latest is the newest apply record; nil when there is none.
+	Latest *Apply
+	// Unfinished, when set, is an apply that started after Latest finished
+	// and left no record. Latest then no longer describes the
+	// infrastructure, and nothing does until another apply is recorded.
+	Unfinished *Unfinished
+}
+
+// Outcome decides what the latest apply of a project was. It is the one
+// place that rule lives: a plan is marked consumed before Terraform starts
+// and the apply record is written after it ends, so a consumed plan (or
+// the unfinished apply a re-plan carried over) newer than the newest apply
+// record is an apply whose outcome is unknown.
+func (s Store) Outcome(dir string) (*Outcome, error) {
+	applies, err := s.Applies(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := &Outcome{}
+	if len(applies) > 0 {
+		out.Latest = applies[0]
+	}
+	plans, err := s.Plans(dir)
+	if err != nil {
+		return nil, err
+	}
+	newer := func(u Unfinished) {
+		if out.Latest != nil && !u.Started.After(out.Latest.Finished) {
+			return
+		}
+		if out.Unfinished == nil || u.Started.After(out.Unfinished.Started) {
+			out.Unfinished = &u
+		}
+	}
+	for _, p := range plans {
+		if p.Consumed && !p.NotApplied {
+			u := Unfinished{Head: p.Head}
+			if p.ConsumedAt != nil {
+				u.Started = *p.ConsumedAt
+			}
+			newer(u)
+		}
+		if p.Unfinished != nil {
+			newer(*p.Unfinished)
+		}
+	}
 	return out, nil
 }
 

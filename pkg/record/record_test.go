@@ -96,3 +96,76 @@ func TestSlugIsUniqueAndReadable(t *testing.T) {
 		t.Errorf("slugs %q %q", a, b)
 	}
 }
+
+// An apply that consumed its plan after the newest apply record finished,
+// and left none of its own, has an unknown outcome; an apply record
+// written after it settles it.
+func TestOutcome(t *testing.T) {
+	t.Parallel()
+	at := func(min int) time.Time { return time.Date(2026, 1, 1, 0, min, 0, 0, time.UTC) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	applyAt := func(s Store, head string, start, end int) {
+		t.Helper()
+		if _, err := s.SaveApply(&Apply{Project: "vpc", Dir: "conf/prod/vpc", Head: head, Success: true, Started: at(start), Finished: at(end)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func(s Store, p *Plan)
+		want  *Unfinished
+	}{
+		{"never planned nor applied", func(s Store, p *Plan) {}, nil},
+		{"planned, not applied", func(s Store, p *Plan) { s.SavePlan(p) }, nil},
+		{"consumed, then recorded", func(s Store, p *Plan) {
+			p.Consumed, p.ConsumedAt = true, ptr(at(2))
+			s.SavePlan(p)
+			applyAt(s, "abc", 1, 3)
+		}, nil},
+		{"no changes: consumed and recorded at once", func(s Store, p *Plan) {
+			p.Consumed, p.ConsumedAt = true, ptr(at(2))
+			s.SavePlan(p)
+			applyAt(s, "abc", 2, 2)
+		}, nil},
+		{"consumed, no record at all", func(s Store, p *Plan) {
+			p.Consumed, p.ConsumedAt = true, ptr(at(2))
+			s.SavePlan(p)
+		}, &Unfinished{Head: "abc", Started: at(2)}},
+		{"consumed after an older record", func(s Store, p *Plan) {
+			applyAt(s, "abc", 0, 1)
+			p.Consumed, p.ConsumedAt = true, ptr(at(2))
+			s.SavePlan(p)
+		}, &Unfinished{Head: "abc", Started: at(2)}},
+		{"refused as stale by Terraform", func(s Store, p *Plan) {
+			applyAt(s, "abc", 0, 1)
+			p.Consumed, p.ConsumedAt, p.NotApplied = true, ptr(at(2)), true
+			s.SavePlan(p)
+		}, nil},
+		{"re-planned after the unfinished apply", func(s Store, p *Plan) {
+			applyAt(s, "abc", 0, 1)
+			p.Unfinished = &Unfinished{Head: "abc", Started: at(2)}
+			s.SavePlan(p)
+		}, &Unfinished{Head: "abc", Started: at(2)}},
+		{"re-planned and applied since", func(s Store, p *Plan) {
+			p.Unfinished = &Unfinished{Head: "abc", Started: at(2)}
+			p.Consumed, p.ConsumedAt = true, ptr(at(4))
+			s.SavePlan(p)
+			applyAt(s, "abc", 3, 5)
+		}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Store{Root: t.TempDir()}
+			tc.setup(s, newPlan(t, s))
+			out, err := s.Outcome("conf/prod/vpc")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.want == nil && out.Unfinished != nil:
+				t.Errorf("Unfinished = %+v, want none", out.Unfinished)
+			case tc.want != nil && (out.Unfinished == nil || *out.Unfinished != *tc.want):
+				t.Errorf("Unfinished = %+v, want %+v", out.Unfinished, tc.want)
+			}
+		})
+	}
+}

@@ -44,6 +44,13 @@ func (o *Options) checkPlan(t Target) (*record.Plan, error) {
 	}
 	switch {
 	case rec.Consumed:
+		if out, err := store.Outcome(p.Dir); err == nil && out.Unfinished != nil && out.Unfinished.Head == head {
+			return nil, &refusal{
+				msg: fmt.Sprintf("the plan of %s was taken by an apply at %s that never finished (killed?): what it changed is unknown",
+					short(head), out.Unfinished.Started.Format("2006-01-02 15:04:05Z")),
+				hint: "plan again (" + planCmd + "): the new plan shows what is left to do; review it, then apply",
+			}
+		}
 		return nil, &refusal{
 			msg:  fmt.Sprintf("the plan of %s was already used by an apply at %s", short(head), consumedAt(rec)),
 			hint: "a plan is applied once, also after a failed apply: plan again, review, then apply",
@@ -168,7 +175,9 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 
 func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult) *ProjectResult {
 	p := t.Project
-	res := &ProjectResult{Name: p.Name, Dir: p.Dir, Counts: rec.Counts, PlanFile: rec.PlanFile}
+	// Counts stay zero until Terraform says what it did: the record's are
+	// what the plan promised, and a record is no proof (see pkg/record).
+	res := &ProjectResult{Name: p.Name, Dir: p.Dir, PlanFile: rec.PlanFile}
 	start := o.now()
 	defer func() { res.Duration = o.now().Sub(start) }()
 	if co.err != nil {
@@ -188,7 +197,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 
 	store := o.store()
-	logPath := strings.TrimSuffix(rec.LogFile, ".log") + "-apply.log"
+	logPath := filepath.Join(filepath.Dir(rec.LogFile), record.ApplyLogFile)
 	log, err := logFile(logPath)
 	if err != nil {
 		failure(res, err)
@@ -196,9 +205,9 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	res.LogFile = logPath
 	defer log.Close()
-	r := o.tfRunner(log)
+	r := o.tfRunner(log, p.Name, PhaseApply)
 	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash, Dirty: rec.Dirty,
-		Destroy: rec.Destroy, Counts: rec.Counts, Started: o.now().UTC(), Who: who(), Force: o.Force}
+		Destroy: rec.Destroy, Started: o.now().UTC(), Who: who(), Force: o.Force}
 
 	o.emit(p.Name, PhaseInit, nil)
 	if err := prepare(ctx, r, p, dir, o.pluginCache()); err != nil {
@@ -214,6 +223,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	o.emit(p.Name, PhaseApply, nil)
 	applied, err := r.Apply(ctx, dir, planFile)
 	if applied != nil {
+		res.Counts = appliedCounts(applied)
 		for _, c := range applied.Changed {
 			res.Changed = append(res.Changed, fmt.Sprintf("%s (%s)", c.Address, c.Action))
 		}
@@ -224,7 +234,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 		}
 	}
 	ar.Finished = o.now().UTC()
-	ar.Changed = res.Changed
+	ar.Changed, ar.Counts = res.Changed, res.Counts
 	ar.Success = err == nil
 	if err != nil {
 		ar.Error = err.Error()
@@ -233,6 +243,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	var saveErr error
 	if errors.As(err, &stale) {
 		stale.PlanFile = rec.PlanFile // name the reviewed plan, not the private copy
+		saveErr = o.markNotApplied(rec)
 	} else {
 		// Terraform refused a stale plan before changing anything: that is
 		// no apply, and must not read as a failed one to the merge guard.
@@ -251,6 +262,12 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	res.Status = StatusApplied
 	return res
+}
+
+// appliedCounts are the counts of what Terraform reported it changed.
+func appliedCounts(a *tf.ApplyResult) record.Counts {
+	c := a.Counts()
+	return record.Counts{Add: c.Add, Change: c.Change, Replace: c.Replace, Destroy: c.Destroy, Import: c.Import}
 }
 
 // noRollbackHint says what a failed apply means for the branch.
@@ -297,11 +314,29 @@ func consumedAt(rec *record.Plan) string {
 // destroyed reports whether the latest apply of a project was a successful
 // destroy, and at which commit.
 func (o *Options) destroyed(dir string) (string, bool) {
-	recs, err := o.store().Applies(dir)
-	if err != nil || len(recs) == 0 || !recs[0].Success || !recs[0].Destroy {
+	out, err := o.store().Outcome(dir)
+	if err != nil || out.Unfinished != nil || out.Latest == nil || !out.Latest.Success || !out.Latest.Destroy {
 		return "", false
 	}
-	return recs[0].Head, true
+	return out.Latest.Head, true
+}
+
+// markNotApplied notes on a consumed plan that Terraform refused it before
+// changing anything, so that its apply does not read as unfinished.
+func (o *Options) markNotApplied(rec *record.Plan) error {
+	store := o.store()
+	unlock, err := store.LockPlan(rec.Dir, rec.Head)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := store.LoadPlan(rec.Dir, rec.Head)
+	if err != nil || cur.Checksum != rec.Checksum {
+		return err // replaced by a new plan meanwhile: nothing to mark
+	}
+	rec.NotApplied = true
+	_, err = store.SavePlan(rec)
+	return err
 }
 
 // consume checks, under the plan lock, that the plan on disk is still the

@@ -117,7 +117,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 	store := o.store()
 	head := o.Comparison.Head.SHA.String()
 	planDir := store.PlanDir(p.Dir, head)
-	res.LogFile = filepath.Join(planDir, "plan.log")
+	res.LogFile = filepath.Join(planDir, record.PlanLogFile)
 	_ = os.Remove(res.LogFile)
 	log, err := logFile(res.LogFile)
 	if err != nil {
@@ -125,7 +125,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		return res
 	}
 	defer log.Close()
-	r := o.tfRunner(log)
+	r := o.tfRunner(log, p.Name, PhasePlan)
 	dir := co.dir(p.Dir)
 	res.Workdir = dir
 
@@ -159,7 +159,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		failure(res, err)
 		return res
 	}
-	res.PlanFile = filepath.Join(planDir, "plan.tfplan")
+	res.PlanFile = filepath.Join(planDir, record.PlanFile)
 	res.Counts = record.Counts{Add: pr.Add, Change: pr.Change, Replace: pr.Replace, Destroy: pr.Destroy, Import: pr.Import}
 	c := o.Comparison
 	rec := &record.Plan{
@@ -193,14 +193,23 @@ func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text strin
 		return "", err
 	}
 	defer unlock()
-	if err := os.Remove(filepath.Join(planDir, "record.json")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// Replacing the plan of an apply that never finished must not make
+	// that apply's outcome look known.
+	if out, err := store.Outcome(rec.Dir); err == nil && out.Unfinished != nil {
+		rec.Unfinished = out.Unfinished
+	}
+	if err := os.Remove(filepath.Join(planDir, record.RecordFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
 	if err := errors.Join(os.Rename(tmpPlan, rec.PlanFile), os.Rename(tmpPlan+".json", rec.PlanFile+".json")); err != nil {
 		return "", err
 	}
+	// plan.txt is the text of this plan or absent: never an older plan's.
+	textFile := filepath.Join(planDir, record.PlanTextFile)
 	if text != "" {
-		_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
+		_ = os.WriteFile(textFile, []byte(text), 0o600)
+	} else if err := os.Remove(textFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
 	}
 	return store.SavePlan(rec)
 }

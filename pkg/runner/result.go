@@ -114,4 +114,7 @@ type Event struct {
 	Phase   Phase
 	// Result is set when Phase is PhaseDone.
 	Result *ProjectResult
+	// Detail says more about the phase, e.g. that Terraform waits for the
+	// state lock and who holds it; an event without one clears it.
+	Detail string
 }

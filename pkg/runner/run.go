@@ -196,9 +196,10 @@ func (r *refusal) Error() string { return r.msg }
 // logFile opens a project's log, appending.
 func logFile(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, err
+		return nil, workspace.DescribeError(err)
 	}
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	return f, workspace.DescribeError(err)
 }
 
 // stateLockTimeout is how long Terraform waits for a state lock: branches
@@ -206,8 +207,20 @@ func logFile(path string) (*os.File, error) {
 // the later one waits its turn rather than failing.
 const stateLockTimeout = 10 * time.Minute
 
-func (o *Options) tfRunner(log *os.File) *tf.Runner {
-	return &tf.Runner{Bin: o.TerraformBin, Stdout: log, Stderr: log, InterruptGrace: o.InterruptGrace, LockTimeout: stateLockTimeout}
+// tfRunner runs Terraform for the project name in phase, writing its output
+// to log. A wait for the state lock is reported as that phase's detail.
+func (o *Options) tfRunner(log *os.File, name string, phase Phase) *tf.Runner {
+	r := &tf.Runner{Bin: o.TerraformBin, Stdout: log, Stderr: log, InterruptGrace: o.InterruptGrace, LockTimeout: stateLockTimeout}
+	r.OnStateLock = func(holder *tf.LockInfo) {
+		detail := ""
+		if holder != nil {
+			detail = fmt.Sprintf("waiting for the state lock, %s (up to %s)", holder, stateLockTimeout)
+		}
+		if o.Events != nil {
+			o.Events(Event{Time: o.now(), Project: name, Phase: phase, Detail: detail})
+		}
+	}
+	return r
 }
 
 func (o *Options) pluginCache() string {
@@ -293,6 +306,7 @@ func failure(res *ProjectResult, err error) {
 	var ref *refusal
 	var stale *tf.StalePlanError
 	var te *record.TamperedError
+	var we *workspace.WorkdirError
 	switch {
 	case errors.As(err, &ref):
 		res.Status, res.Error, res.Hint = StatusRefused, ref.msg, ref.hint
@@ -302,6 +316,8 @@ func failure(res *ProjectResult, err error) {
 	case errors.As(err, &te):
 		res.Status, res.Error = StatusRefused, te.Error()
 		res.Hint = "a plan must be applied exactly as it was reviewed: run atoll plan again"
+	case errors.As(err, &we):
+		res.Status, res.Error, res.Hint = StatusFailed, we.Error(), we.Hint()
 	default:
 		res.Status, res.Error = StatusFailed, strings.TrimSpace(err.Error())
 		if res.LogFile != "" {

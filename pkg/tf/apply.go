@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -21,6 +22,37 @@ type ApplyResult struct {
 	// Failed lists the instances whose change errored. An instance whose
 	// creation failed in a provisioner exists, tainted, in the state.
 	Failed []FailedChange `json:"failed"`
+	// Imported is the number of instances imported, from the change
+	// summary Terraform prints at the end of the apply.
+	Imported int `json:"imported"`
+}
+
+// ApplyCounts are the resource changes an apply made, counted as a plan's
+// are (a replacement once).
+type ApplyCounts struct {
+	Add, Change, Replace, Destroy, Forget, Import int
+}
+
+// Counts tallies what Terraform reported it did: the finished changes of
+// Changed, by action, and Imported. They come from Terraform's own output,
+// never from what the plan promised.
+func (r *ApplyResult) Counts() ApplyCounts {
+	c := ApplyCounts{Import: r.Imported}
+	for _, ch := range r.Changed {
+		switch ch.Action {
+		case ActionCreate:
+			c.Add++
+		case ActionUpdate:
+			c.Change++
+		case ActionReplace:
+			c.Replace++
+		case ActionDelete:
+			c.Destroy++
+		case ActionForget:
+			c.Forget++
+		}
+	}
+	return c
 }
 
 // FailedChange is a change Terraform started and could not finish.
@@ -42,26 +74,34 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult,
 	if err != nil {
 		return events.result(), err
 	}
-	// ApplyJSON makes this writer the handle's stdout, replacing r.Stdout;
-	// events passes a readable form of each message on to it.
-	applyOpts := []tfexec.ApplyOption{tfexec.DirOrPlan(planFile)}
-	if lt := r.lockTimeout(); lt != "" {
-		applyOpts = append(applyOpts, tfexec.LockTimeout(lt))
-	}
-	err = c.tf.ApplyJSON(ctx, events, applyOpts...)
-	events.flush()
+	err = r.withStateLock(ctx, func(lockTimeout string, passed func()) error {
+		// Each attempt starts afresh: one that could not take the lock
+		// changed nothing.
+		events = &applyEvents{log: writers(r.Stdout), passed: passed}
+		c.stderr.Reset()
+		// ApplyJSON makes this writer the handle's stdout, replacing
+		// r.Stdout; events passes a readable form of each message on to it.
+		applyOpts := []tfexec.ApplyOption{tfexec.DirOrPlan(planFile)}
+		if lockTimeout != "" {
+			applyOpts = append(applyOpts, tfexec.LockTimeout(lockTimeout))
+		}
+		err := c.tf.ApplyJSON(ctx, events, applyOpts...)
+		events.flush()
+		if err == nil {
+			return nil
+		}
+		e := c.fail(err)
+		if d := formatDiagnostics(events.errors); d != "" {
+			e.Diagnostics = d
+		}
+		return e
+	})
 	res := events.result()
-	if err == nil {
-		return res, nil
-	}
-	e := c.fail(err)
-	if d := formatDiagnostics(events.errors); d != "" {
-		e.Diagnostics = d
-	}
-	if events.stale || strings.Contains(e.Diagnostics, staleSummary) {
+	var e *Error
+	if errors.As(err, &e) && (events.stale || strings.Contains(e.Diagnostics, staleSummary)) {
 		return res, &StalePlanError{PlanFile: planFile, Err: e}
 	}
-	return res, e
+	return res, err
 }
 
 // applyMessage is the part of a `terraform apply -json` message used here
@@ -76,6 +116,9 @@ type applyMessage struct {
 		Action string `json:"action"`
 	} `json:"hook"`
 	Diagnostic *tfjson.Diagnostic `json:"diagnostic"`
+	Changes    struct {
+		Import int `json:"import"`
+	} `json:"changes"`
 }
 
 // applyEvents is the stdout of `terraform apply -json`: it records what
@@ -85,8 +128,12 @@ type applyEvents struct {
 	partial []byte
 	changed []ResourceChange
 	failed  []FailedChange
+	imports int
 	errors  []tfjson.Diagnostic
-	stale   bool
+	// passed, when set, is called at the first message that shows
+	// Terraform got past the state lock.
+	passed func()
+	stale  bool
 }
 
 // Write never fails, for the reason given on lenientWriter.
@@ -118,11 +165,17 @@ func (a *applyEvents) line(line []byte) {
 		return
 	}
 	addr, act := m.Hook.Resource.Addr, applyAction(m.Hook.Action)
+	if a.passed != nil && m.Type != "version" && (m.Diagnostic == nil || m.Diagnostic.Summary != lockSummary) {
+		a.passed()
+		a.passed = nil
+	}
 	switch m.Type {
 	case "apply_complete":
 		if act != "" {
 			a.complete(addr, act)
 		}
+	case "change_summary":
+		a.imports = m.Changes.Import
 	case "apply_errored":
 		a.failed = append(a.failed, FailedChange{Address: addr, Action: act})
 	case "diagnostic":
@@ -170,7 +223,7 @@ func (a *applyEvents) diagnostic(d tfjson.Diagnostic) {
 }
 
 func (a *applyEvents) result() *ApplyResult {
-	res := &ApplyResult{Changed: a.changed, Failed: a.failed}
+	res := &ApplyResult{Changed: a.changed, Failed: a.failed, Imported: a.imports}
 	if res.Changed == nil {
 		res.Changed = []ResourceChange{}
 	}

@@ -154,3 +154,26 @@ resource "terraform_data" "slow" {
 		t.Errorf("state holds %v, want terraform_data.fast, which was created before the interrupt", addrs)
 	}
 }
+
+// The counts of an apply are what Terraform reports doing: a replacement
+// (a delete and a create of one address) counts once, as a plan's does.
+func TestApplyCounts(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	p := newProject(t, `
+resource "terraform_data" "keep" { input = "a" }
+resource "terraform_data" "swap" { triggers_replace = "a" }
+resource "terraform_data" "gone" {}
+`)
+	mustInit(t, r, p.Dir)
+	mustApply(t, r, p.Dir, mustPlan(t, r, p.Dir, "p.tfplan", PlanOptions{}).PlanFile)
+	p.write(t, `
+resource "terraform_data" "keep" { input = "b" }
+resource "terraform_data" "swap" { triggers_replace = "b" }
+resource "terraform_data" "new" {}
+`)
+	res := mustApply(t, r, p.Dir, mustPlan(t, r, p.Dir, "p2.tfplan", PlanOptions{}).PlanFile)
+	if got, want := res.Counts(), (ApplyCounts{Add: 1, Change: 1, Replace: 1, Destroy: 1}); got != want {
+		t.Errorf("Counts() = %+v, want %+v (changed: %+v)", got, want, res.Changed)
+	}
+}

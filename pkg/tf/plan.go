@@ -84,16 +84,27 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 			return nil, c.fail(err)
 		}
 	}
-	planOpts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.Destroy(opts.Destroy)}
-	if lt := r.lockTimeout(); lt != "" {
-		planOpts = append(planOpts, tfexec.LockTimeout(lt))
-	}
-	for _, f := range opts.VarFiles {
-		planOpts = append(planOpts, tfexec.VarFile(f))
-	}
-	hasChanges, err := c.tf.Plan(ctx, planOpts...)
+	var hasChanges bool
+	err = r.withStateLock(ctx, func(lockTimeout string, passed func()) error {
+		planOpts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.Destroy(opts.Destroy)}
+		if lockTimeout != "" {
+			planOpts = append(planOpts, tfexec.LockTimeout(lockTimeout))
+		}
+		for _, f := range opts.VarFiles {
+			planOpts = append(planOpts, tfexec.VarFile(f))
+		}
+		// Terraform writes to stdout only once it holds the lock; a
+		// failure to take it goes to stderr.
+		c.tf.SetStdout(writers(r.Stdout, &firstWrite{f: passed}))
+		c.stderr.Reset()
+		var err error
+		if hasChanges, err = c.tf.Plan(ctx, planOpts...); err != nil {
+			return c.fail(err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, c.fail(err)
+		return nil, err
 	}
 
 	c.op = "show"

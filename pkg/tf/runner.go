@@ -46,6 +46,10 @@ type Runner struct {
 	// another run holds (-lock-timeout). Zero fails at once, as Terraform
 	// does by default.
 	LockTimeout time.Duration
+	// OnStateLock, when set, is told who holds the state lock while plan or
+	// apply waits for it (each time the holder changes), and nil once
+	// Terraform got past the lock after waiting.
+	OnStateLock func(holder *LockInfo)
 
 	mu      sync.Mutex
 	handles map[string]*tfexec.Terraform
@@ -248,14 +252,6 @@ func (r *Runner) Init(ctx context.Context, dir string, opts InitOptions) error {
 		return c.fail(err)
 	}
 	return nil
-}
-
-// lockTimeout is the -lock-timeout value; "" leaves Terraform's default.
-func (r *Runner) lockTimeout() string {
-	if r.LockTimeout <= 0 {
-		return ""
-	}
-	return r.LockTimeout.String()
 }
 
 func (r *Runner) hasEnv(k string) bool {

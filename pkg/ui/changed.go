@@ -79,9 +79,12 @@ func (s *Styles) status(st affected.Status) string {
 	return s.Change.Render(string(st))
 }
 
+// ChangedColumns are the columns of ChangedTable.
+var ChangedColumns = []string{"PROJECT", "STATUS", "WHY"}
+
 // ChangedTable renders affected projects as a terminal table.
 func ChangedTable(w io.Writer, s *Styles, rep *scan.Report) error {
-	t := s.Table([]string{"PROJECT", "STATUS", "WHY"})
+	t := s.Table(ChangedColumns)
 	for _, p := range rep.Projects {
 		var why []string
 		for i, r := range p.Reasons {

@@ -54,6 +54,7 @@ type Progress struct {
 type progressRow struct {
 	name    string
 	phase   runner.Phase
+	detail  string    // e.g. a wait for the state lock
 	start   time.Time // when it left the queue
 	end     time.Time
 	result  *runner.ProjectResult
@@ -108,7 +109,10 @@ func (p *Progress) Handle(ev runner.Event) {
 		at = p.Now()
 	}
 	r := p.row(ev.Project)
-	r.phase = ev.Phase
+	if ev.Detail != "" && r.phase == ev.Phase && r.detail == ev.Detail {
+		return // nothing new to show
+	}
+	r.phase, r.detail = ev.Phase, ev.Detail
 	if ev.Phase != runner.PhaseQueued && r.start.IsZero() {
 		r.start = at
 	}
@@ -241,7 +245,11 @@ func (p *Progress) line(r *progressRow) string {
 		return fmt.Sprintf("%s %s  %s", p.s.Muted.Render("·"), name, p.s.Muted.Render("queued"))
 	}
 	spin := spinnerFrames[p.frame%len(spinnerFrames)]
-	return fmt.Sprintf("%s %s  %-8s  %s", p.s.Change.Render(spin), name, r.phase, p.s.Muted.Render(formatDuration(p.Now().Sub(r.start))))
+	line := fmt.Sprintf("%s %s  %-8s  %s", p.s.Change.Render(spin), name, r.phase, p.s.Muted.Render(formatDuration(p.Now().Sub(r.start))))
+	if r.detail != "" {
+		line += "  " + p.s.Warning.Render(r.detail)
+	}
+	return line
 }
 
 // fit cuts a line to the terminal's width: a wrapped line would throw the
@@ -264,6 +272,9 @@ func (p *Progress) duration(r *progressRow) time.Duration {
 // eventLine is a plain line for a log, without the timestamp.
 func (p *Progress) eventLine(r *progressRow) string {
 	if !r.finished() {
+		if r.detail != "" {
+			return r.name + " " + string(r.phase) + ": " + r.detail
+		}
 		return r.name + " " + string(r.phase)
 	}
 	if r.result == nil {

@@ -8,9 +8,12 @@ import (
 	"github.com/atoll-tf/atoll/pkg/project"
 )
 
+// ProjectsColumns are the columns of ProjectsTable.
+var ProjectsColumns = []string{"PROJECT", "LOCAL MODULES", "NOTES"}
+
 // ProjectsTable renders discovered projects as a terminal table.
 func ProjectsTable(w io.Writer, s *Styles, g *project.Graph) error {
-	t := s.Table([]string{"PROJECT", "LOCAL MODULES", "NOTES"})
+	t := s.Table(ProjectsColumns)
 	for _, p := range g.Projects {
 		name := s.projectCell(p.Name, p.Dir)
 		var mods []string

@@ -20,10 +20,13 @@ const MaxMarkdownPart = 65000
 // partReserve is room kept in each part for the "continued" header and footer.
 const partReserve = 200
 
+// RunColumns are the columns of RunTable.
+var RunColumns = []string{"PROJECT", "RESULT", "CHANGES", "DURATION"}
+
 // RunTable renders a plan or apply run as a terminal table, a one-line
 // summary, and what went wrong with each project that did not succeed.
 func RunTable(w io.Writer, s *Styles, rep *runner.Report) error {
-	t := s.Table([]string{"PROJECT", "RESULT", "CHANGES", "DURATION"}, 3)
+	t := s.Table(RunColumns, 3)
 	for _, p := range rep.Projects {
 		name := s.projectCell(p.Name, p.Dir)
 		dur := "-"

@@ -283,6 +283,36 @@ func TestProgressPlain(t *testing.T) {
 	}
 }
 
+// A wait for the state lock shows as the phase's detail, once per holder,
+// until Terraform gets the lock; on a terminal it follows the elapsed time.
+func TestProgressStateLock(t *testing.T) {
+	var buf bytes.Buffer
+	p := NewProgress(&buf, NewStyles(&buf, true), false, []string{"conf/a"})
+	p.Now = (&clock{now: t0}).Now
+	wait := "waiting for the state lock, held by ana@laptop (OperationTypeApply)"
+	p.Handle(runner.Event{Project: "conf/a", Phase: runner.PhaseApply})
+	p.Handle(runner.Event{Project: "conf/a", Phase: runner.PhaseApply, Detail: wait})
+	p.Handle(runner.Event{Project: "conf/a", Phase: runner.PhaseApply, Detail: wait})
+	p.Handle(runner.Event{Project: "conf/a", Phase: runner.PhaseApply})
+	p.Stop()
+	want := `2026-11-26T04:40:16Z conf/a apply
+2026-11-26T04:40:16Z conf/a apply: ` + wait + `
+2026-11-26T04:40:16Z conf/a apply
+`
+	if got := buf.String(); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+
+	var tty syncBuffer
+	tp := NewProgress(&tty, NewStyles(&tty, false), true, []string{"conf/a"})
+	tp.Now = (&clock{now: t0}).Now
+	tp.Handle(runner.Event{Project: "conf/a", Phase: runner.PhaseApply, Detail: wait})
+	tp.Stop()
+	if out := tty.String(); !strings.Contains(out, "conf/a  apply     0.0s  "+wait) {
+		t.Errorf("the terminal line lacks the wait:\n%q", out)
+	}
+}
+
 func TestProgressTerminal(t *testing.T) {
 	var buf syncBuffer
 	clk := &clock{now: t0}

@@ -89,12 +89,12 @@ func Materialize(ctx context.Context, workdir string, repo *git.Repo, commit git
 	short := commit.Short()
 	build, err := lock(ctx, buildLockPath(repoDir, short), syscall.LOCK_EX)
 	if err != nil {
-		return nil, fmt.Errorf("wait for another build of %s: %w", short, err)
+		return nil, lockError(err, "another build of "+short)
 	}
 	defer unlock(build)
 	use, err := lock(ctx, useLockPath(repoDir, short), syscall.LOCK_EX)
 	if err != nil {
-		return nil, fmt.Errorf("wait for runs using the checkout of %s: %w", short, err)
+		return nil, lockError(err, "runs using the checkout of "+short)
 	}
 	ok := false
 	defer func() {
@@ -108,11 +108,11 @@ func Materialize(ctx context.Context, workdir string, repo *git.Repo, commit git
 	removeLeftovers(repoDir, short)
 	tmp, err := os.MkdirTemp(repoDir, tmpPrefix+short+"-*")
 	if err != nil {
-		return nil, err
+		return nil, DescribeError(err)
 	}
 	if err := writeTree(ctx, repo, tmp, sel.files); err != nil {
 		_ = os.RemoveAll(tmp)
-		return nil, err
+		return nil, DescribeError(err)
 	}
 	root := filepath.Join(repoDir, short)
 	if err := swap(tmp, root); err != nil {
@@ -131,6 +131,15 @@ func Materialize(ctx context.Context, workdir string, repo *git.Repo, commit git
 		co.InputsHash[dir] = inputsHash(paths, sel.files)
 	}
 	return co, nil
+}
+
+// lockError says why a lock of the work dir could not be taken: only an
+// interrupted wait was a wait for someone else.
+func lockError(err error, holder string) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("interrupted while waiting for %s: %w", holder, err)
+	}
+	return DescribeError(err)
 }
 
 // swap renames the complete tree tmp to dir, moving an older tree aside
