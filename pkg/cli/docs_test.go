@@ -13,7 +13,6 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/affected"
 	"github.com/atoll-tf/atoll/pkg/config"
-	"github.com/atoll-tf/atoll/pkg/guard"
 	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/runner"
@@ -252,7 +251,7 @@ func TestDocsOutputShape(t *testing.T) {
 	runStatuses := []string{string(runner.StatusPlanned), string(runner.StatusNoChanges), string(runner.StatusApplied), string(runner.StatusFailed),
 		string(runner.StatusRefused), string(runner.StatusSkipped), string(runner.StatusNeedsDestroy)}
 	changedStatuses := []string{string(affected.Modified), string(affected.Added), string(affected.Deleted), string(affected.Renamed), ""}
-	checks := []string{guard.UpToDate, guard.Clean, guard.Planned, guard.Applied, guard.Locks}
+	checks := config.GuardChecks
 	counts := regexp.MustCompile(`^(-|\+\d+ ~\d+ ±\d+ -\d+( ↓\d+)?)$`)
 	checkLine := regexp.MustCompile(`^[✓✗–!] (\S+) `)
 	tables := 0
