@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/modsource"
 	"github.com/bmatcuk/doublestar/v4"
 )
 
@@ -407,6 +408,12 @@ func (d *discovery) parseDirs(dirs []string) error {
 	for i, f := range todo {
 		dir := path.Dir(f.Path)
 		for _, c := range results[i] {
+			if modsource.IsAbsolute(c.Source) {
+				if d.opt.Lenient {
+					continue
+				}
+				return &Error{File: f.Path, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q is an absolute path, outside the repository; Terraform copies it from the machine that runs it, and atoll cannot track what the repository does not hold: vendor the module into the repository and call it with a relative path (./ or ../), or give it a remote source", c.Name, c.Source)}
+			}
 			if !IsLocal(c.Source) {
 				continue
 			}
@@ -543,12 +550,14 @@ func (d *discovery) links(p Project) ([]string, error) {
 // resolve turns a local source into the repository-relative directory it
 // names, following symlinks that stay inside the repository.
 func (d *discovery) resolve(dir string, c Call, file string) (string, error) {
-	src := strings.TrimSuffix(strings.SplitN(c.Source, "//", 2)[0], "/")
-	target := path.Join(dir, src)
+	// A local source is a path, read the way Terraform reads it: "//" is
+	// a doubled separator (the subdirectory separator of remote sources
+	// only) and backslashes are separators.
+	target, inside := modsource.Join(dir, c.Source)
 	outside := func(how string) error {
 		return &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q %s, outside the repository; atoll cannot track what it does not hold: vendor the module into the repository or give it a remote source", c.Name, c.Source, how)}
 	}
-	if target == ".." || strings.HasPrefix(target, "../") {
+	if !inside {
 		return "", outside("resolves to " + target)
 	}
 	// Follow symlinked path components (at most a few hops: a loop is an error).
