@@ -111,8 +111,9 @@ func Compute(in Input) []Project {
 		if p, ok := head.owner(c.Path); ok {
 			add(p, Reason{Kind: KindFile, Path: c.Path})
 		}
-		// 2. Inside a local module a project uses.
-		for dir := path.Dir(c.Path); ; dir = path.Dir(dir) {
+		// 2. Inside a local module a project uses, or the module directory
+		// itself (a submodule whose commit changed).
+		for dir := c.Path; ; dir = path.Dir(dir) {
 			for _, u := range head.users[dir] {
 				add(in.Head.Projects[u.project], Reason{Kind: KindModule, Path: c.Path, Via: u.chain})
 			}

@@ -216,7 +216,7 @@ func underRoot(dir string, roots []string) bool {
 
 func (d *discovery) hasTerraform(dir string) bool {
 	for _, f := range d.byDir[dir] {
-		if IsTerraformFile(f.Path) {
+		if IsTerraformFile(f.Path) && !f.Gitlink {
 			return true
 		}
 	}
@@ -404,7 +404,7 @@ func (d *discovery) parseDirs(dirs []string) error {
 		}
 		d.parsed[dir] = true
 		for _, f := range d.byDir[dir] {
-			if IsTerraformFile(f.Path) {
+			if IsTerraformFile(f.Path) && !f.Gitlink {
 				todo = append(todo, f)
 			}
 		}
@@ -458,7 +458,10 @@ func (d *discovery) parseDirs(dirs []string) error {
 				}
 				return err
 			}
-			if len(d.byDir[target]) == 0 && !d.isDirPrefix(target) {
+			// A submodule is a directory whose files are another
+			// repository's: its calls cannot be read, a bump of its
+			// commit is a change at its path.
+			if len(d.byDir[target]) == 0 && !d.isDirPrefix(target) && !d.isFile[target].Gitlink {
 				d.warnings = append(d.warnings, fmt.Sprintf("%s:%d: module %q: source %q names %s, which does not exist in this commit", f.Path, c.Line, c.Name, c.Source, target))
 			}
 			d.calls[dir] = append(d.calls[dir], dirCall{Call: c, File: f.Path, Target: target})
@@ -479,7 +482,7 @@ func (d *discovery) parseFile(f File) ([]Call, error) {
 			return nil, nil
 		}
 		t, ok := d.isFile[target]
-		if !ok || t.Symlink {
+		if !ok || t.Symlink || t.Gitlink {
 			return nil, nil
 		}
 		content = t
