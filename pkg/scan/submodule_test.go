@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -43,6 +44,30 @@ func TestSubmoduleBumpAffectsCallers(t *testing.T) {
 		if !reflect.DeepEqual(p.Reasons, []affected.Reason{r}) {
 			t.Errorf("%s: reasons = %+v, want %+v", p.Dir, p.Reasons, r)
 		}
+	}
+	if len(res.Warnings) != 0 {
+		t.Errorf("warnings = %q", res.Warnings)
+	}
+}
+
+// TestUncommittedSubmoduleBump: with --uncommitted, a submodule whose
+// checkout moved to another commit is a change at its path, and still a
+// directory for discovery.
+func TestUncommittedSubmoduleBump(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"conf/app/main.tf": mod("../../modules/x")})
+	s.Submodule("modules/x", map[string]string{"main.tf": "# v1\n"})
+	s.Git("push", "-q", "origin", "main")
+	s.Git("checkout", "-q", "-b", "feature")
+	if _, err := sandbox.Commit(filepath.Join(s.Work, "modules", "x"), "moved"); err != nil {
+		t.Fatal(err)
+	}
+	if got := statuses(run(t, s.Work, Options{})); len(got) != 0 {
+		t.Errorf("committed only: %v", got)
+	}
+	res := run(t, s.Work, Options{Uncommitted: true})
+	if got, want := statuses(res), map[string]affected.Status{"conf/app": affected.Modified}; !reflect.DeepEqual(got, want) {
+		t.Errorf("statuses = %v, want %v", got, want)
 	}
 	if len(res.Warnings) != 0 {
 		t.Errorf("warnings = %q", res.Warnings)

@@ -96,7 +96,9 @@ func (t *snapshot) Files(skip func(string) bool) ([]project.File, error) {
 
 func (t *snapshot) worktreeFile(p string) project.File {
 	fi, err := os.Lstat(filepath.Join(t.repo.Root, filepath.FromSlash(p)))
-	return project.File{Path: p, Symlink: err == nil && fi.Mode()&os.ModeSymlink != 0}
+	// A change the status reports at a directory is a submodule's: its
+	// checkout moved to another commit.
+	return project.File{Path: p, Symlink: err == nil && fi.Mode()&os.ModeSymlink != 0, Gitlink: err == nil && fi.IsDir()}
 }
 
 func (t *snapshot) Read(f project.File) ([]byte, error) {
