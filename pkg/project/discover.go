@@ -335,7 +335,7 @@ func (d *discovery) envrcSource(dir string) (EnvrcSource, bool, error) {
 		return EnvrcSource{}, false, nil
 	}
 	read := func(p string) ([]byte, error) { return d.tree.Read(d.isFile[p]) }
-	return ReadEnvrc(envrc.Path, read, envrcIncludes(d.byDir[dir]))
+	return ReadEnvrc(envrc.Path, read, regularFiles(d.byDir[dir]))
 }
 
 // checkEnvrcSource holds a -from-module source from the direnv files to

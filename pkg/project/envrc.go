@@ -3,6 +3,7 @@ package project
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -59,19 +60,20 @@ type envVar struct {
 // envrcEval interprets the assignments of direnv files.
 type envrcEval struct {
 	vars map[string]*envVar
-	// read returns the bytes of a file of the directory; include lists the
-	// files `use envrc` sources.
-	read    func(name string) ([]byte, error)
-	include func() []string
-	used    bool
+	// read returns the bytes of a file of the directory, one of siblings.
+	read     func(name string) ([]byte, error)
+	dir      string
+	siblings []string
+	used     bool
 }
 
 // ReadEnvrc evaluates the .envrc of a directory (envrcPath, a repository
-// path) and whatever it sources with `use envrc`. read returns a file's
-// bytes by repository path; siblings lists the directory's *.envrc files
-// (regular files only). ok is false when no file sets a source.
+// path) and the files of the same directory it sources: with `use envrc`
+// (every *.envrc) or `source_env FILE`. read returns a file's bytes by
+// repository path; siblings lists the directory's regular files, sorted.
+// ok is false when no file sets a source.
 func ReadEnvrc(envrcPath string, read func(string) ([]byte, error), siblings []string) (src EnvrcSource, ok bool, err error) {
-	e := &envrcEval{vars: map[string]*envVar{}, read: read, include: func() []string { return siblings }}
+	e := &envrcEval{vars: map[string]*envVar{}, read: read, dir: path.Dir(envrcPath), siblings: siblings}
 	if err := e.file(envrcPath, 0); err != nil {
 		return EnvrcSource{}, false, err
 	}
@@ -127,8 +129,21 @@ func (e *envrcEval) line(file string, n int, line string, depth int) {
 		if len(words) > 1 && words[1] == "envrc" && depth == 0 && !e.used {
 			// geodesic's helper sources the *.envrc files once.
 			e.used = true
-			for _, f := range e.include() {
-				_ = e.file(f, depth+1)
+			for _, f := range e.siblings {
+				if IsEnvrcInclude(f) {
+					_ = e.file(f, depth+1)
+				}
+			}
+		}
+		return
+	case "source_env", "source_env_if_exists":
+		// direnv's helpers; only files of the directory are followed.
+		if len(words) == 2 && depth < 4 {
+			if name, known := e.expand(words[1]); known {
+				p := path.Join(e.dir, name)
+				if slices.Contains(e.siblings, p) {
+					_ = e.file(p, depth+1)
+				}
 			}
 		}
 		return
@@ -351,12 +366,12 @@ func (e *envrcEval) value(v *envVar) string {
 	return v.value
 }
 
-// envrcIncludes lists the regular *.envrc files directly in dir, in the
-// order a bash glob gives them.
-func envrcIncludes(files []File) []string {
+// regularFiles lists the regular files directly in a directory, in the
+// order a bash glob gives them: the files direnv files may source.
+func regularFiles(files []File) []string {
 	var out []string
 	for _, f := range files {
-		if !f.Symlink && !f.Gitlink && IsEnvrcInclude(f.Path) {
+		if !f.Symlink && !f.Gitlink {
 			out = append(out, f.Path)
 		}
 	}

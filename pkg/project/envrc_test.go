@@ -53,6 +53,12 @@ func TestEnvrcSource(t *testing.T) {
 			EnvrcSource{Known: false, Var: envFromModule, File: ".envrc", Line: 1}},
 		{"an export in a string is no export", map[string]string{".envrc": "echo \"export TF_CLI_INIT_FROM_MODULE=x\"\n"}, EnvrcSource{}},
 		{"an assignment before a command is that command's", map[string]string{".envrc": "TF_FROM_MODULE=x terraform init\n"}, EnvrcSource{}},
+		{"source_env a file of the directory", map[string]string{".envrc": "source_up\nsource_env terraform.envrc\n", "terraform.envrc": "export TF_CLI_INIT_FROM_MODULE=git::https://x/m.git\n"},
+			EnvrcSource{Source: "git::https://x/m.git", Known: true, Var: envFromModule, File: "terraform.envrc", Line: 1}},
+		{"source_env_if_exists", map[string]string{".envrc": "source_env_if_exists ./stack.env\n", "stack.env": "TF_FROM_MODULE=git::https://x/s.git\n"},
+			EnvrcSource{Source: "git::https://x/s.git", Known: true, Var: envGeodesicFrom, File: "stack.env", Line: 1}},
+		{"source_env of a missing file", map[string]string{".envrc": "source_env terraform.envrc\n"}, EnvrcSource{}},
+		{"source_env of a file elsewhere is not followed", map[string]string{".envrc": "source_env ../shared.envrc\n"}, EnvrcSource{}},
 		{"a fragment is not a comment", map[string]string{".envrc": "export TF_CLI_INIT_FROM_MODULE=git::https://x/m.git#main\n"},
 			EnvrcSource{Source: "git::https://x/m.git#main", Known: true, Var: envFromModule, File: ".envrc", Line: 1}},
 	}
@@ -64,7 +70,7 @@ func TestEnvrcSource(t *testing.T) {
 			}
 			files, _ := tree.Files(func(string) bool { return false })
 			read := func(p string) ([]byte, error) { return tree.Read(File{Path: p}) }
-			got, ok, err := ReadEnvrc("conf/app/.envrc", read, envrcIncludes(files))
+			got, ok, err := ReadEnvrc("conf/app/.envrc", read, regularFiles(files))
 			if err != nil {
 				t.Fatal(err)
 			}
