@@ -80,6 +80,11 @@ type Input struct {
 	ConfigFile     string
 	ConfigProjects []string
 	ConfigGlobal   bool
+	// Remaining are directories that directly hold files at HEAD (only
+	// those of merge-base projects need be listed). A merge-base project
+	// whose directory remains is not deleted, even when HEAD no longer
+	// counts it as a project: Unrecognised warns about it instead.
+	Remaining map[string]bool
 }
 
 // Compute returns the affected projects sorted by directory.
@@ -198,7 +203,7 @@ func Compute(in Input) []Project {
 	// same files are one renamed project.
 	var deleted []project.Project
 	for _, p := range in.Base.Projects {
-		if _, still := head.byDir[p.Dir]; !still {
+		if _, still := head.byDir[p.Dir]; !still && !unrecognised(in, head, p) {
 			deleted = append(deleted, p)
 		}
 	}
@@ -247,6 +252,36 @@ func Compute(in Input) []Project {
 		out = append(out, *p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out
+}
+
+// unrecognised reports whether a merge-base project that is no project at
+// HEAD still has its directory, with files in it, and is not called as a
+// module there: it is not deleted (deleted means a destroy), HEAD just no
+// longer recognises it.
+func unrecognised(in Input, head graphIndex, p project.Project) bool {
+	if _, still := head.byDir[p.Dir]; still {
+		return false
+	}
+	return in.Remaining[p.Dir] && len(head.users[p.Dir]) == 0
+}
+
+// Unrecognised warns about each merge-base project that HEAD no longer
+// recognises although its directory still holds files: Compute reports it
+// neither as deleted nor at all, since there is no project at HEAD to plan,
+// and its infrastructure has not been given up either.
+func Unrecognised(in Input) []string {
+	head := index(in.Head)
+	var out []string
+	if in.Base == nil {
+		return nil
+	}
+	for _, p := range in.Base.Projects {
+		if !unrecognised(in, head, p) {
+			continue
+		}
+		out = append(out, p.Dir+": a project at the merge-base, but not at HEAD, where its directory still holds files yet no *.tf, *.tf.json, *.tofu or *.tofu.json file, and its direnv files (.envrc and the *.envrc files `use envrc` sources) set no TF_CLI_INIT_FROM_MODULE or TF_FROM_MODULE; not reported as deleted, which would mean a destroy: to delete the project remove its directory, else make it a project again (or declare it under projects: in atoll.yaml)")
+	}
 	return out
 }
 

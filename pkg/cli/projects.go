@@ -36,7 +36,8 @@ func NewCmdProjects(io *ui.IO, g *Globals, runF func(*ProjectsOptions) error) *c
 
 A project is a directory under the project roots (default: conf/ when the
 repository has one, else the whole repository) that holds *.tf, *.tf.json or
-*.tofu files, or whose .envrc exports TF_CLI_INIT_FROM_MODULE, or that
+*.tofu files, or whose direnv files (.envrc, and the *.envrc files it sources
+with "use envrc") set TF_CLI_INIT_FROM_MODULE or TF_FROM_MODULE, or that
 atoll.yaml declares. A directory used as a local module source by another
 directory is a module, not a project, unless atoll.yaml declares it.
 

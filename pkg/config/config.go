@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/modsource"
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
@@ -267,6 +268,9 @@ func (c *Config) Validate(raw []byte) error {
 				return bad(fmt.Sprintf("%s.depends_on[%d]", key, j), "empty project reference")
 			}
 		}
+		if msg := checkSource(c.Projects[i].Dir, p.Source); msg != "" {
+			return bad(key+".source", "%s", msg)
+		}
 	}
 	return nil
 }
@@ -279,6 +283,24 @@ func checkRelDir(d string) string {
 		return fmt.Sprintf("%q is absolute: write it relative to the repository root", d)
 	case d == ".." || strings.HasPrefix(path.Clean(d), "../"):
 		return fmt.Sprintf("%q leaves the repository", d)
+	}
+	return ""
+}
+
+// checkSource refuses a -from-module source that names the file system
+// outside the repository: changes there could never be seen, and what is
+// planned would depend on the machine that runs Terraform. Remote sources
+// (registry, git::, s3::, ...) are pinned by their address.
+func checkSource(dir, src string) string {
+	const fix = "vendor the module into the repository and name it relative to the project directory (../../modules/x), or give it a remote source pinned to a version"
+	if modsource.IsAbsolute(src) {
+		return fmt.Sprintf("%q is an absolute path, outside the repository, which atoll cannot track: %s", src, fix)
+	}
+	if !modsource.IsLocal(src) {
+		return ""
+	}
+	if target, inside := modsource.Join(dir, src); !inside {
+		return fmt.Sprintf("%q resolves (from %s) to %s, outside the repository, which atoll cannot track: %s", src, dir, target, fix)
 	}
 	return ""
 }

@@ -18,7 +18,8 @@ const (
 
 // Change is one file that differs between two trees. A rename shows as a
 // deletion of the old path and an addition of the new one, so both sides
-// of it are always seen.
+// of it are always seen. A submodule whose commit changed is a change at
+// its directory's path (an Entry with Gitlink set).
 type Change struct {
 	Path   string
 	Action Action
@@ -107,14 +108,12 @@ func (r *Repo) side(e object.TreeEntry, p string, act Action, out *[]Change) err
 		*out = append(*out, c)
 	}
 	if e.Mode != filemode.Dir {
-		if e.Mode != filemode.Submodule {
-			add(entryOf(e, p))
-		}
+		add(entryOf(e, p))
 		return nil
 	}
 	return r.walk(fromPlumbing(e.Hash), p, nil, add)
 }
 
 func entryOf(e object.TreeEntry, p string) Entry {
-	return Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable}
+	return Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable, Gitlink: e.Mode == filemode.Submodule}
 }

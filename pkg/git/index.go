@@ -44,6 +44,7 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 			return nil, false
 		}
 		if e.Mode == filemode.Submodule {
+			entries = append(entries, Entry{Path: e.Name, Blob: fromPlumbing(e.Hash), Gitlink: true})
 			continue
 		}
 		entries = append(entries, Entry{Path: e.Name, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable})

@@ -17,6 +17,10 @@ type Entry struct {
 	Symlink bool
 	// Executable is true for mode 100755.
 	Executable bool
+	// Gitlink is a submodule (mode 160000): a directory whose content is
+	// a commit of another repository, whose hash Blob then holds. It has
+	// no bytes in this repository: never read it as a blob.
+	Gitlink bool
 }
 
 // tree reads one tree object; the zero hash is the empty tree.
@@ -39,7 +43,8 @@ func (r *Repo) tree(h Hash) (*object.Tree, error) {
 
 // Files lists every file under the tree, depth first in tree order. skipDir
 // is asked about each directory (slash path) and prunes it when it says yes.
-// Submodules (gitlinks) are not files and are left out.
+// A submodule (gitlink) is listed as one entry with Gitlink set, at the
+// path of its directory, like a file of the directory that holds it.
 func (r *Repo) Files(treeHash Hash, skipDir func(dir string) bool) ([]Entry, error) {
 	var out []Entry
 	err := r.walk(treeHash, "", skipDir, func(e Entry) { out = append(out, e) })
@@ -61,9 +66,8 @@ func (r *Repo) walk(h Hash, prefix string, skipDir func(string) bool, emit func(
 			if err := r.walk(fromPlumbing(e.Hash), p, skipDir, emit); err != nil {
 				return err
 			}
-		case filemode.Submodule:
 		default:
-			emit(Entry{Path: p, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable})
+			emit(entryOf(e, p))
 		}
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -17,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/modsource"
 	"github.com/bmatcuk/doublestar/v4"
 )
 
@@ -27,6 +27,9 @@ type File struct {
 	// equal bytes. Empty when unknown (an uncommitted file).
 	ID      string
 	Symlink bool
+	// Gitlink marks a submodule: a directory whose content is another
+	// repository's commit (ID). It has no bytes to read.
+	Gitlink bool
 }
 
 // Tree is a snapshot of repository files.
@@ -62,12 +65,17 @@ type Project struct {
 	Dir  string `json:"dir"`
 	// Declared is true when atoll.yaml lists the project.
 	Declared bool `json:"declared,omitempty"`
-	// FromModule is true for geodesic projects whose .envrc exports
-	// TF_CLI_INIT_FROM_MODULE, or that declare a source: their code comes
-	// from elsewhere at init.
+	// FromModule is true for geodesic projects whose direnv files set
+	// TF_CLI_INIT_FROM_MODULE (or TF_FROM_MODULE), or that declare a
+	// source: their code comes from elsewhere at init.
 	FromModule bool `json:"from_module,omitempty"`
-	// Source is the declared -from-module source (else the .envrc's).
+	// Source is the -from-module source: the declared one, else the one
+	// the direnv files set. Empty for a FromModule project when the files
+	// set it in a way only the shell can evaluate.
 	Source string `json:"source,omitempty"`
+	// SourceFrom is where Source is set: atoll.yaml, or file:line of the
+	// assignment in the direnv files.
+	SourceFrom string `json:"source_from,omitempty"`
 	// Workspace is the Terraform workspace to plan and apply in ("" is
 	// the default workspace).
 	Workspace string `json:"workspace,omitempty"`
@@ -130,18 +138,6 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
-var fromModuleRe = regexp.MustCompile(`(?m)^\s*export\s+TF_CLI_INIT_FROM_MODULE=["']?([^"'\s]*)["']?`)
-
-// FromModuleSource reads the source a geodesic .envrc exports as
-// TF_CLI_INIT_FROM_MODULE; ok is false when it exports none.
-func FromModuleSource(envrc []byte) (source string, ok bool) {
-	m := fromModuleRe.FindSubmatch(envrc)
-	if m == nil {
-		return "", false
-	}
-	return string(m[1]), true
 }
 
 // neverScanned are directory names that hold no project inputs.
@@ -283,7 +279,7 @@ func underRoot(dir string, roots []string) bool {
 
 func (d *discovery) hasTerraform(dir string) bool {
 	for _, f := range d.byDir[dir] {
-		if IsTerraformFile(f.Path) {
+		if IsTerraformFile(f.Path) && !f.Gitlink {
 			return true
 		}
 	}
@@ -294,25 +290,21 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	// Candidates: directories under the roots with configuration files or a
 	// geodesic -from-module .envrc, plus every declared project.
 	candidates := map[string]bool{}
-	fromModule := map[string]bool{}
-	for dir, files := range d.byDir {
+	fromModule := map[string]EnvrcSource{}
+	for dir := range d.byDir {
 		if !underRoot(dir, roots) {
 			continue
 		}
 		if d.hasTerraform(dir) {
 			candidates[dir] = true
 		}
-		for _, f := range files {
-			if path.Base(f.Path) == ".envrc" && !f.Symlink {
-				b, err := d.tree.Read(f)
-				if err != nil {
-					return nil, err
-				}
-				if _, ok := FromModuleSource(b); ok {
-					candidates[dir] = true
-					fromModule[dir] = true
-				}
-			}
+		src, ok, err := d.envrcSource(dir)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			candidates[dir] = true
+			fromModule[dir] = src
 		}
 	}
 	for _, p := range d.cfg.Projects {
@@ -366,7 +358,11 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		if err := checkPath("project directory", dir, "rename the directory (git mv), or leave it out with an exclude: glob in "+cfgName(d.cfg)); err != nil {
 			return nil, err
 		}
-		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromModule[dir], Fingerprint: d.fingerprint(dir)}
+		envrc, fromEnvrc := fromModule[dir]
+		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromEnvrc, Fingerprint: d.fingerprint(dir)}
+		if fromEnvrc {
+			p.Source, p.SourceFrom = envrc.Source, envrc.Where()
+		}
 		if !d.opt.Lenient {
 			// A lenient (merge-base) graph answers only which projects
 			// existed; the module closure is HEAD's question.
@@ -388,9 +384,14 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 			p.Watch = decl.Watch
 			p.DependsOn = append([]string(nil), decl.DependsOn...)
 			if decl.Source != "" {
-				p.Source, p.FromModule = decl.Source, true
+				p.Source, p.SourceFrom, p.FromModule = decl.Source, cfgName(d.cfg), true
 			}
 			p.Workspace = decl.Workspace
+		}
+		if fromEnvrc && p.SourceFrom != cfgName(d.cfg) && !d.opt.Lenient {
+			if err := d.checkEnvrcSource(dir, envrc); err != nil {
+				return nil, err
+			}
 		}
 		if other, dup := names[p.Name]; dup {
 			return nil, &Error{File: cfgName(d.cfg), Msg: fmt.Sprintf("project name %q is used by both %s and %s: give one of them another name", p.Name, other, dir)}
@@ -408,6 +409,39 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	sort.Strings(d.warnings)
 	g.Warnings = slices.Compact(d.warnings)
 	return g, nil
+}
+
+// envrcSource reads the -from-module source that dir's direnv files set:
+// its .envrc (a regular file: a symlinked .envrc is not read), and the
+// *.envrc files that `use envrc` sources.
+func (d *discovery) envrcSource(dir string) (EnvrcSource, bool, error) {
+	envrc, ok := d.isFile[path.Join(dir, ".envrc")]
+	if !ok || envrc.Symlink || envrc.Gitlink {
+		return EnvrcSource{}, false, nil
+	}
+	read := func(p string) ([]byte, error) { return d.tree.Read(d.isFile[p]) }
+	return ReadEnvrc(envrc.Path, read, regularFiles(d.byDir[dir]))
+}
+
+// checkEnvrcSource holds a -from-module source from the direnv files to
+// the rule module sources follow: inside the repository, or remote. A
+// source only the shell can evaluate is a warning: plan and apply need it
+// declared.
+func (d *discovery) checkEnvrcSource(dir string, s EnvrcSource) error {
+	if !s.Known {
+		d.warnings = append(d.warnings, fmt.Sprintf("%s: %s=%s needs the shell to evaluate (atoll does not run direnv), so atoll does not know where %s's code comes from: declare it as projects[].source in %s", s.Where(), s.Var, s.Value, dir, cfgName(d.cfg)))
+		return nil
+	}
+	const fix = "vendor the module into the repository and name it relative to the project directory (../../modules/x), or give it a remote source pinned to a version"
+	if modsource.IsAbsolute(s.Source) {
+		return &Error{File: s.File, Line: s.Line, Msg: fmt.Sprintf("%s %q is an absolute path, outside the repository; atoll cannot track what the repository does not hold: %s", s.Var, s.Source, fix)}
+	}
+	if modsource.IsLocal(s.Source) {
+		if target, inside := modsource.Join(dir, s.Source); !inside {
+			return &Error{File: s.File, Line: s.Line, Msg: fmt.Sprintf("%s %q resolves (from %s) to %s, outside the repository; atoll cannot track what the repository does not hold: %s", s.Var, s.Source, dir, target, fix)}
+		}
+	}
+	return nil
 }
 
 func (d *discovery) fingerprint(dir string) string {
@@ -451,7 +485,7 @@ func (d *discovery) parseDirs(dirs []string) error {
 		}
 		d.parsed[dir] = true
 		for _, f := range d.byDir[dir] {
-			if IsTerraformFile(f.Path) {
+			if IsTerraformFile(f.Path) && !f.Gitlink {
 				todo = append(todo, f)
 			}
 		}
@@ -488,6 +522,12 @@ func (d *discovery) parseDirs(dirs []string) error {
 	for i, f := range todo {
 		dir := path.Dir(f.Path)
 		for _, c := range results[i] {
+			if modsource.IsAbsolute(c.Source) {
+				if d.opt.Lenient {
+					continue
+				}
+				return &Error{File: f.Path, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q is an absolute path, outside the repository; Terraform copies it from the machine that runs it, and atoll cannot track what the repository does not hold: vendor the module into the repository and call it with a relative path (./ or ../), or give it a remote source", c.Name, c.Source)}
+			}
 			if !IsLocal(c.Source) {
 				continue
 			}
@@ -499,7 +539,10 @@ func (d *discovery) parseDirs(dirs []string) error {
 				}
 				return err
 			}
-			if !d.exists(target) {
+			// A submodule is a directory whose files are another
+			// repository's: its calls cannot be read, a bump of its
+			// commit is a change at its path.
+			if !d.exists(target) && !d.isFile[target].Gitlink {
 				d.warnings = append(d.warnings, fmt.Sprintf("%s:%d: module %q: source %q names %s, which does not exist in this commit", f.Path, c.Line, c.Name, c.Source, target))
 			}
 			d.calls[dir] = append(d.calls[dir], dirCall{Call: c, File: f.Path, Target: target, Links: links})
@@ -520,7 +563,7 @@ func (d *discovery) parseFile(f File) ([]Call, error) {
 			return nil, nil
 		}
 		t, ok := d.isFile[target]
-		if !ok || t.Symlink {
+		if !ok || t.Symlink || t.Gitlink {
 			return nil, nil
 		}
 		content = t
@@ -654,12 +697,14 @@ func (d *discovery) holder(dir string) string {
 // names, following symlinks that stay inside the repository; links are
 // the symlinks it went through.
 func (d *discovery) resolve(dir string, c Call, file string) (target string, links []string, err error) {
-	src := strings.TrimSuffix(strings.SplitN(c.Source, "//", 2)[0], "/")
-	target = path.Join(dir, src)
+	// A local source is a path, read the way Terraform reads it: "//" is
+	// a doubled separator (the subdirectory separator of remote sources
+	// only) and backslashes are separators.
+	target, inside := modsource.Join(dir, c.Source)
 	outside := func(how string) error {
 		return &Error{File: file, Line: c.Line, Msg: fmt.Sprintf("module %q: source %q %s, outside the repository; atoll cannot track what it does not hold: vendor the module into the repository or give it a remote source", c.Name, c.Source, how)}
 	}
-	if target == ".." || strings.HasPrefix(target, "../") {
+	if !inside {
 		return "", nil, outside("resolves to " + target)
 	}
 	// Follow symlinked path components (at most a few hops: a loop is an error).

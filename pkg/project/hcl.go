@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/atoll-tf/atoll/pkg/modsource"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	hcljson "github.com/hashicorp/hcl/v2/json"
@@ -18,10 +19,9 @@ type Call struct {
 }
 
 // IsLocal reports whether a source is a local path, the only kind whose
-// files live in this repository (Terraform's rule: it starts with ./ or ../).
-func IsLocal(source string) bool {
-	return strings.HasPrefix(source, "./") || strings.HasPrefix(source, "../") || source == "." || source == ".."
-}
+// files live in this repository (Terraform's rule: it starts with ./ or
+// ../, or .\ or ..\).
+func IsLocal(source string) bool { return modsource.IsLocal(source) }
 
 // IsTerraformFile reports whether name is a Terraform or OpenTofu
 // configuration file.

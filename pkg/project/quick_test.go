@@ -60,6 +60,9 @@ var quickSeeds = []string{
 	"a = 1\nmodule \"m\" {\n  source = \"./m\" \n}\n",
 	"resource \"terraform_data\" \"a\" {\n  input =\n}\n",
 	"module \"m\" {\n  source = \"./m\"\n  count =\n}\n",
+	"module \"bs\" {\n  source = \"..\\\\..\\\\modules\\\\net\"\n}\n",
+	"module \"ds\" {\n  source = \"../../modules//net\"\n}\n",
+	"module \"abs\" {\n  source = \"/etc\"\n}\n",
 }
 
 // TestQuickReaderAgreesWithHCL: whenever the quick reader answers, its

@@ -101,29 +101,18 @@ func (o *Options) report(command string) *Report {
 	return r
 }
 
-// fromModuleSource is where a -from-module project's code comes from.
-func fromModuleSource(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ".envrc"))
-	if err != nil {
-		return "", fmt.Errorf("read .envrc of a -from-module project: %w", err)
-	}
-	src, ok := project.FromModuleSource(b)
-	if !ok || src == "" {
-		return "", errors.New(".envrc does not export TF_CLI_INIT_FROM_MODULE")
-	}
-	return src, nil
-}
-
 // prepare initialises a project's scratch directory: for -from-module
 // projects, Terraform first copies the module into the empty directory and
 // the project's own files (tfvars, overrides) are laid over it.
 func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCache string) error {
 	if p.FromModule {
+		// Discovery read the source, from atoll.yaml or from the direnv
+		// files (.envrc and what `use envrc` sources): the one reader.
 		src := p.Source
 		if src == "" {
-			var err error
-			if src, err = fromModuleSource(dir); err != nil {
-				return err
+			return &refusal{
+				msg:  fmt.Sprintf("%s sets the -from-module source in a way only the shell can evaluate, and atoll does not run direnv", p.SourceFrom),
+				hint: "declare the source as projects[].source in atoll.yaml (see docs/configuration.md#projectssource)",
 			}
 		}
 		own := dir + ".own"

@@ -179,8 +179,14 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	res.Changes = changes
 	in := affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch}
 	configChanges(repo, diff, &in)
+	if in.Remaining, err = remaining(headGraph, baseGraph, func() (project.Tree, error) {
+		files, err := lister()
+		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
+	}); err != nil {
+		return nil, err
+	}
 	res.Projects = affected.Compute(in)
-	res.Warnings = headGraph.Warnings
+	res.Warnings = append(append([]string(nil), headGraph.Warnings...), affected.Unrecognised(in)...)
 	// The merge-base as it was: with the roots its own atoll.yaml set, or
 	// else its own tree gave it.
 	ownBase := baseGraph
@@ -210,6 +216,40 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 		_ = opt.Cache.Save("result", resultKey, cachedResult{res.Projects, res.Warnings, res.Changes, res.Vanished})
 	}
 	return res, nil
+}
+
+// remaining lists which directories of the merge-base's projects missing
+// from HEAD's still directly hold files at HEAD; the listing is read only
+// when some project is missing.
+func remaining(head, base *project.Graph, open func() (project.Tree, error)) (map[string]bool, error) {
+	missing := map[string]bool{}
+	inHead := map[string]bool{}
+	for _, p := range head.Projects {
+		inHead[p.Dir] = true
+	}
+	for _, p := range base.Projects {
+		if !inHead[p.Dir] {
+			missing[p.Dir] = true
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	t, err := open()
+	if err != nil {
+		return nil, err
+	}
+	files, err := t.Files(func(string) bool { return false })
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, f := range files {
+		if d := path.Dir(f.Path); missing[d] {
+			out[d] = true
+		}
+	}
+	return out, nil
 }
 
 type cachedResult struct {

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -72,7 +73,7 @@ func (t *snapshot) Files(skip func(string) bool) ([]project.File, error) {
 	}
 	out := make([]project.File, 0, len(t.entries)+len(t.overlay))
 	for _, e := range t.entries {
-		if skipped(path.Dir(e.Path)) {
+		if skipped(path.Dir(e.Path)) || (e.Gitlink && skip(e.Path)) {
 			continue
 		}
 		if c, ok := changed[e.Path]; ok {
@@ -82,7 +83,7 @@ func (t *snapshot) Files(skip func(string) bool) ([]project.File, error) {
 			}
 			continue
 		}
-		out = append(out, project.File{Path: e.Path, ID: e.Blob.String(), Symlink: e.Symlink})
+		out = append(out, project.File{Path: e.Path, ID: e.Blob.String(), Symlink: e.Symlink, Gitlink: e.Gitlink})
 	}
 	for _, c := range t.overlay {
 		if _, left := changed[c.Path]; !left || c.Deleted || skipped(path.Dir(c.Path)) {
@@ -95,10 +96,15 @@ func (t *snapshot) Files(skip func(string) bool) ([]project.File, error) {
 
 func (t *snapshot) worktreeFile(p string) project.File {
 	fi, err := os.Lstat(filepath.Join(t.repo.Root, filepath.FromSlash(p)))
-	return project.File{Path: p, Symlink: err == nil && fi.Mode()&os.ModeSymlink != 0}
+	// A change the status reports at a directory is a submodule's: its
+	// checkout moved to another commit.
+	return project.File{Path: p, Symlink: err == nil && fi.Mode()&os.ModeSymlink != 0, Gitlink: err == nil && fi.IsDir()}
 }
 
 func (t *snapshot) Read(f project.File) ([]byte, error) {
+	if f.Gitlink {
+		return nil, fmt.Errorf("%s is a git submodule, not a file", f.Path)
+	}
 	if f.ID == "" {
 		full := filepath.Join(t.repo.Root, filepath.FromSlash(f.Path))
 		if f.Symlink {

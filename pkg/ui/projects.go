@@ -28,7 +28,7 @@ func ProjectsTable(w io.Writer, s *Styles, g *project.Graph) error {
 		case p.Source != "":
 			notes = append(notes, "code from -from-module "+p.Source)
 		case p.FromModule:
-			notes = append(notes, "code from TF_CLI_INIT_FROM_MODULE (.envrc)")
+			notes = append(notes, "code from -from-module, source computed in "+p.SourceFrom)
 		}
 		if len(p.Watch) > 0 {
 			notes = append(notes, "watch: "+strings.Join(p.Watch, ", "))

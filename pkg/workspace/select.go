@@ -71,8 +71,8 @@ func selectFiles(repo *git.Repo, tree git.Hash, projects []project.Project, glob
 // projectFiles lists what a project needs: its whole directory, the local
 // modules it uses, what its and the global watch globs match, the .envrc
 // files of its parent directories (direnv's source_up), and, for symlinks
-// among those, what they point to. Symlinks that leave the repository are
-// left out, with a warning.
+// among those, what they point to. Symlinks that leave the repository and
+// submodules are left out, with a warning.
 func (t *treeView) projectFiles(p project.Project, globalWatch []string) (map[string]file, []string, error) {
 	var todo []git.Entry
 	dirs := []string{p.Dir}
@@ -85,8 +85,18 @@ func (t *treeView) projectFiles(p project.Project, globalWatch []string) (map[st
 		if err != nil {
 			return nil, nil, err
 		}
-		if i == 0 && len(es) == 0 {
-			warnings = append(warnings, fmt.Sprintf("%s: the project directory does not exist in this commit", d))
+		if len(es) == 0 {
+			// The directory may be a submodule (warned about below).
+			e, ok, err := t.file(d)
+			if err != nil {
+				return nil, nil, err
+			}
+			switch {
+			case ok && e.Gitlink:
+				es = []git.Entry{e}
+			case i == 0:
+				warnings = append(warnings, fmt.Sprintf("%s: the project directory does not exist in this commit", d))
+			}
 		}
 		todo = append(todo, es...)
 	}
@@ -117,6 +127,13 @@ func (t *treeView) projectFiles(p project.Project, globalWatch []string) (map[st
 			continue
 		}
 		done[e.Path] = true
+		if e.Gitlink {
+			// A submodule's files are in another repository: the checkout
+			// has no directory there, so Terraform fails on a module it
+			// cannot read instead of planning an empty one.
+			warnings = append(warnings, fmt.Sprintf("%s: a git submodule; atoll does not check out submodules, so it is missing from the checkout", e.Path))
+			continue
+		}
 		if !e.Symlink {
 			files[e.Path] = file{Entry: e}
 			continue
