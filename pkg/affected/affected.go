@@ -271,16 +271,24 @@ func unrecognised(in Input, head graphIndex, p project.Project) bool {
 // neither as deleted nor at all, since there is no project at HEAD to plan,
 // and its infrastructure has not been given up either.
 func Unrecognised(in Input) []string {
-	head := index(in.Head)
 	var out []string
+	for _, dir := range UnrecognisedDirs(in) {
+		out = append(out, dir+": a project at the merge-base, but not at HEAD, where its directory still holds files yet no *.tf, *.tf.json, *.tofu or *.tofu.json file, and its direnv files (.envrc and the *.envrc files `use envrc` sources) set no TF_CLI_INIT_FROM_MODULE or TF_FROM_MODULE; not reported as deleted, which would mean a destroy, and atoll guard refuses the branch (check tracked): to delete the project remove its directory, else make it a project again (or declare it under projects: in atoll.yaml)")
+	}
+	return out
+}
+
+// UnrecognisedDirs are the directories Unrecognised explains.
+func UnrecognisedDirs(in Input) []string {
 	if in.Base == nil {
 		return nil
 	}
+	head := index(in.Head)
+	var out []string
 	for _, p := range in.Base.Projects {
-		if !unrecognised(in, head, p) {
-			continue
+		if unrecognised(in, head, p) {
+			out = append(out, p.Dir)
 		}
-		out = append(out, p.Dir+": a project at the merge-base, but not at HEAD, where its directory still holds files yet no *.tf, *.tf.json, *.tofu or *.tofu.json file, and its direnv files (.envrc and the *.envrc files `use envrc` sources) set no TF_CLI_INIT_FROM_MODULE or TF_FROM_MODULE; not reported as deleted, which would mean a destroy: to delete the project remove its directory, else make it a project again (or declare it under projects: in atoll.yaml)")
 	}
 	return out
 }

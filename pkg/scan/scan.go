@@ -209,7 +209,16 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	if res.Vanished, err = vanished(ownBase, headGraph, res.Projects, lister, overlay); err != nil {
 		return nil, err
 	}
-	if w := vanishedWarning(res.Vanished, cfg.Roots); w != "" {
+	// Vanished projects that Unrecognised already explained are not
+	// blamed on the roots.
+	explained := affected.UnrecognisedDirs(in)
+	var byRoots []Vanished
+	for _, v := range res.Vanished {
+		if !slices.Contains(explained, v.Dir) {
+			byRoots = append(byRoots, v)
+		}
+	}
+	if w := vanishedWarning(byRoots, cfg.Roots); w != "" {
 		res.Warnings = append(append([]string(nil), res.Warnings...), w)
 	}
 	if !opt.Uncommitted {
