@@ -69,6 +69,7 @@ func classify(err error) (int, string) {
 		prjErr  *project.Error
 		baseErr *git.BaseNotFoundError
 		shallow *git.ShallowError
+		unsafe  *git.UnsafeEntryError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -88,6 +89,8 @@ func classify(err error) (int, string) {
 		return ExitRepository, "fetch the base branch (git fetch origin main), or name it: --base REF, ATOLL_BASE or base: in atoll.yaml"
 	case errors.As(err, &shallow):
 		return ExitRepository, "fetch the missing history: git fetch --deepen=100 (repeat as needed) or git fetch --unshallow; in GitHub Actions use actions/checkout with fetch-depth: 0"
+	case errors.As(err, &unsafe):
+		return ExitRepository, "git add and git checkout never make such an entry (git fsck reports it): drop the commit from the branch and rebuild it from a normal checkout"
 	case errors.Is(err, git.ErrUnrelated):
 		return ExitRepository, "HEAD and the base have no common commit: check --base names the right branch"
 	case errors.Is(err, git.ErrNoCommits):

@@ -65,6 +65,7 @@ type Repo struct {
 	indexStats map[string]indexStat
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.
 	MergeBases MergeBaseCache
+	commits    commitsByTree
 }
 
 // ErrNoCommits says HEAD does not point at a commit yet.
@@ -284,6 +285,7 @@ func (r *Repo) Commit(h Hash) (Commit, error) {
 		return Commit{}, fmt.Errorf("read commit %s: %w", h.Short(), err)
 	}
 	out := Commit{SHA: h, Tree: fromPlumbing(c.TreeHash), When: c.Committer.When.Unix()}
+	r.commits.note(out.Tree, h)
 	for _, p := range c.ParentHashes {
 		out.Parents = append(out.Parents, fromPlumbing(p))
 	}

@@ -40,7 +40,8 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 	stats := make(map[string]indexStat, len(idx.Entries))
 	entries = make([]Entry, 0, len(idx.Entries))
 	for _, e := range idx.Entries {
-		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd {
+		// An unsafe name is reported by the walk of the tree objects.
+		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd || !validPath(e.Name) {
 			return nil, false
 		}
 		if e.Mode == filemode.Submodule {
