@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // FormatVersion changes when the record layout does.
@@ -158,9 +160,25 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// FileSHA256 hashes a file.
+// maxRecordBytes bounds what is read of a record: real ones are a few KiB.
+const maxRecordBytes = 16 << 20
+
+// readRecord reads a record file: only a regular file, not through a
+// symlink, never blocking on a FIFO, at most maxRecordBytes.
+func readRecord(path, what string) ([]byte, error) {
+	b, err := safefs.ReadFile(path, maxRecordBytes)
+	var nr *safefs.NotRegularError
+	var tl *safefs.TooLargeError
+	if errors.As(err, &nr) || errors.As(err, &tl) {
+		return nil, &TamperedError{Path: path, What: fmt.Sprintf("the %s is not a file atoll wrote (%v)", what, err)}
+	}
+	return b, err
+}
+
+// FileSHA256 hashes a regular file (never a FIFO or device, and not
+// through a symlink).
 func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	f, _, err := safefs.OpenRegular(path, false)
 	if err != nil {
 		return "", err
 	}
@@ -188,7 +206,7 @@ func (s Store) SavePlan(p *Plan) (string, error) {
 // record's seal and the plan file's hash. A missing record is os.ErrNotExist.
 func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 	path := filepath.Join(s.PlanDir(dir, head), "record.json")
-	b, err := os.ReadFile(path)
+	b, err := readRecord(path, "plan record")
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +222,11 @@ func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 	}
 	if p.PlanFile != "" {
 		sum, err := FileSHA256(p.PlanFile)
-		if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, &TamperedError{Path: p.PlanFile, What: "the plan file is missing"}
+		}
+		if err != nil {
+			return nil, &TamperedError{Path: p.PlanFile, What: fmt.Sprintf("the plan file is not the file atoll wrote (%v)", err)}
 		}
 		if sum != p.PlanSHA256 {
 			return nil, &TamperedError{Path: p.PlanFile, What: "the plan file was altered after planning (checksum mismatch)"}
@@ -254,7 +275,7 @@ func (s Store) Applies(dir string) ([]*Apply, error) {
 	}
 	var out []*Apply
 	for _, m := range matches {
-		b, err := os.ReadFile(m)
+		b, err := readRecord(m, "apply record")
 		if err != nil {
 			return nil, err
 		}
@@ -289,7 +310,7 @@ func (s Store) LockPlan(dir, head string) (unlock func(), err error) {
 	if err := os.MkdirAll(pd, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(pd, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := safefs.OpenPrivate(filepath.Join(pd, ".lock"), os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}

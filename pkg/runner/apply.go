@@ -12,6 +12,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // checkPlan finds the plan of a project for HEAD and refuses, with the fix,
@@ -325,11 +326,17 @@ func (o *Options) consume(rec *record.Plan) (string, error) {
 			hint: "review the current plan, then apply again"}
 	}
 	private := filepath.Join(filepath.Dir(rec.PlanFile), fmt.Sprintf(".apply-%d-%d.tfplan", os.Getpid(), time.Now().UnixNano()))
-	b, err := os.ReadFile(rec.PlanFile)
+	b, err := safefs.ReadFile(rec.PlanFile, maxPlanBytes)
+	if err != nil {
+		return "", &record.TamperedError{Path: rec.PlanFile, What: fmt.Sprintf("the plan file cannot be read as the file atoll wrote (%v)", err)}
+	}
+	f, err := safefs.OpenPrivate(private, os.O_WRONLY|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(private, b, 0o600); err != nil {
+	_, werr := f.Write(b)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		_ = os.Remove(private)
 		return "", err
 	}
 	if sum, err := record.FileSHA256(private); err != nil || sum != rec.PlanSHA256 {

@@ -11,6 +11,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/atoll-tf/atoll/pkg/tf"
 )
 
@@ -200,7 +201,7 @@ func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text strin
 		return "", err
 	}
 	if text != "" {
-		_ = os.WriteFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
+		_ = safefs.ReplaceFile(filepath.Join(planDir, "plan.txt"), []byte(text), 0o600)
 	}
 	return store.SavePlan(rec)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/atoll-tf/atoll/pkg/tf"
 	"github.com/atoll-tf/atoll/pkg/workspace"
 )
@@ -101,9 +102,12 @@ func (o *Options) report(command string) *Report {
 	return r
 }
 
+// maxPlanBytes bounds the saved plan an apply copies.
+const maxPlanBytes = 1 << 30
+
 // fromModuleSource is where a -from-module project's code comes from.
 func fromModuleSource(dir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, ".envrc"))
+	b, err := safefs.ReadFile(filepath.Join(dir, ".envrc"), safefs.MaxSourceFile)
 	if err != nil {
 		return "", fmt.Errorf("read .envrc of a -from-module project: %w", err)
 	}
@@ -195,10 +199,10 @@ func (r *refusal) Error() string { return r.msg }
 
 // logFile opens a project's log, appending.
 func logFile(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	return safefs.OpenPrivate(path, os.O_WRONLY|os.O_APPEND, 0o600)
 }
 
 // stateLockTimeout is how long Terraform waits for a state lock: branches
