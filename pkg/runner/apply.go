@@ -190,7 +190,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 
 	store := o.store()
 	logPath := strings.TrimSuffix(rec.LogFile, ".log") + "-apply.log"
-	log, err := logFile(logPath)
+	log, err := logFile(o.Workdir, logPath)
 	if err != nil {
 		failure(res, err)
 		return res
@@ -326,7 +326,7 @@ func (o *Options) consume(rec *record.Plan) (string, error) {
 			hint: "review the current plan, then apply again"}
 	}
 	private := filepath.Join(filepath.Dir(rec.PlanFile), fmt.Sprintf(".apply-%d-%d.tfplan", os.Getpid(), time.Now().UnixNano()))
-	b, err := safefs.ReadFile(rec.PlanFile, maxPlanBytes)
+	b, err := safefs.ReadPrivateFile(rec.PlanFile, maxPlanBytes)
 	if err != nil {
 		return "", &record.TamperedError{Path: rec.PlanFile, What: fmt.Sprintf("the plan file cannot be read as the file atoll wrote (%v)", err)}
 	}

@@ -120,7 +120,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 	planDir := store.PlanDir(p.Dir, head)
 	res.LogFile = filepath.Join(planDir, "plan.log")
 	_ = os.Remove(res.LogFile)
-	log, err := logFile(res.LogFile)
+	log, err := logFile(o.Workdir, res.LogFile)
 	if err != nil {
 		failure(res, err)
 		return res

@@ -125,6 +125,12 @@ func fromModuleSource(dir string) (string, error) {
 // is the branch's to choose, links included: a checkout in which a link
 // leads outside it is refused, and the overlay never writes through a link.
 func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCache string) error {
+	if pluginCache != "" {
+		// Terraform runs the providers it finds there.
+		if err := safefs.MkdirPrivate(filepath.Dir(pluginCache), pluginCache); err != nil {
+			return err
+		}
+	}
 	if p.FromModule {
 		src := p.Source
 		if src == "" {
@@ -269,9 +275,10 @@ type refusal struct{ msg, hint string }
 
 func (r *refusal) Error() string { return r.msg }
 
-// logFile opens a project's log, appending.
-func logFile(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+// logFile opens a project's log, appending, in a directory below workdir
+// that only the current user can change.
+func logFile(workdir, path string) (*os.File, error) {
+	if err := safefs.MkdirPrivate(workdir, filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	return safefs.OpenPrivate(path, os.O_WRONLY|os.O_APPEND, 0o600)
@@ -369,7 +376,10 @@ func failure(res *ProjectResult, err error) {
 	var ref *refusal
 	var stale *tf.StalePlanError
 	var te *record.TamperedError
+	var np *safefs.NotPrivateError
 	switch {
+	case errors.As(err, &np):
+		res.Status, res.Error, res.Hint = StatusRefused, np.Error(), np.Fix
 	case errors.As(err, &ref):
 		res.Status, res.Error, res.Hint = StatusRefused, ref.msg, ref.hint
 	case errors.As(err, &stale):

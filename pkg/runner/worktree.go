@@ -25,7 +25,7 @@ func (o *Options) worktreeCheckout(ps []project.Project) *checkoutResult {
 		return &checkoutResult{err: err}
 	}
 	base := filepath.Join(o.Workdir, workspace.RepoID(o.Repo))
-	if err := os.MkdirAll(base, 0o755); err != nil {
+	if err := os.MkdirAll(base, 0o700); err != nil {
 		return &checkoutResult{err: err}
 	}
 	root, err := os.MkdirTemp(base, "worktree-")

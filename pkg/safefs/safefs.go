@@ -77,18 +77,23 @@ func OpenRegular(path string, follow bool) (*os.File, fs.FileInfo, error) {
 
 // ReadFile reads a regular file of at most max bytes, not following a
 // symlink at path.
-func ReadFile(path string, max int64) ([]byte, error) { return read(path, max, false) }
+func ReadFile(path string, max int64) ([]byte, error) { return read(path, max, false, false) }
 
 // ReadFileFollow is ReadFile for paths that may be symlinks (a user's own
 // work tree): the file the link names must still be regular.
-func ReadFileFollow(path string, max int64) ([]byte, error) { return read(path, max, true) }
+func ReadFileFollow(path string, max int64) ([]byte, error) { return read(path, max, true, false) }
 
-func read(path string, max int64, follow bool) ([]byte, error) {
+func read(path string, max int64, follow, private bool) ([]byte, error) {
 	f, fi, err := OpenRegular(path, follow)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if private {
+		if err := CheckPrivate(path, fi); err != nil {
+			return nil, err
+		}
+	}
 	if fi.Size() > max {
 		return nil, &TooLargeError{Path: path, Max: max}
 	}

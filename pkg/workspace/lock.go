@@ -53,7 +53,7 @@ func tryLock(path string, how int) (*os.File, bool, error) {
 		f, err := safefs.OpenPrivate(path, os.O_RDWR, 0o600)
 		if errors.Is(err, os.ErrNotExist) && attempt < 10 {
 			// Clean removes a repository's directory once it is empty.
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				return nil, false, err
 			}
 			continue
