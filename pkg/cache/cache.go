@@ -11,6 +11,7 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // format changes whenever the layout of a payload changes.
@@ -29,6 +31,9 @@ const (
 	keepEntries = 64
 	// maxCalls bounds the parsed-file cache (about 100 bytes an entry).
 	maxCalls = 200_000
+	// maxEntryBytes bounds what is read of one entry: far above what
+	// maxCalls and keepEntries let a real entry grow to.
+	maxEntryBytes = 256 << 20
 )
 
 type envelope struct {
@@ -66,14 +71,20 @@ func (s *Store) path(kind, key string) string {
 	return filepath.Join(s.dir, kind+"-"+key)
 }
 
-// load decodes the entry kind/key into v; false when absent or untrustworthy.
+// load decodes the entry kind/key into v; false when absent or
+// untrustworthy. Only a regular file is read, never through a symlink nor
+// from a FIFO or device, and at most maxEntryBytes of it; anything else at
+// the entry's path is removed (unlinked, not followed) and rebuilt.
 func (s *Store) load(kind, key string, v any) bool {
 	if s == nil {
 		return false
 	}
 	p := s.path(kind, key)
-	b, err := os.ReadFile(p)
+	b, err := safefs.ReadFile(p, maxEntryBytes)
 	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			_ = os.Remove(p)
+		}
 		return false
 	}
 	var env envelope
@@ -106,7 +117,7 @@ func (s *Store) save(kind, key string, v any) error {
 	if err := gob.NewEncoder(&out).Encode(env); err != nil {
 		return fmt.Errorf("encode cache %s: %w", kind, err)
 	}
-	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(s.dir, ".tmp-"+kind+"-*")
@@ -170,7 +181,7 @@ func (s *Store) prune(prefix string) error {
 	}
 	var files []aged
 	for _, m := range matches {
-		if fi, err := os.Stat(m); err == nil {
+		if fi, err := os.Lstat(m); err == nil {
 			files = append(files, aged{m, fi.ModTime().UnixNano()})
 		}
 	}

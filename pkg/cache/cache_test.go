@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
@@ -114,5 +116,54 @@ func TestPruneKeepsABoundedNumber(t *testing.T) {
 	m, _ := filepath.Glob(filepath.Join(dir, "result-*"))
 	if len(m) != keepEntries {
 		t.Errorf("%d entries kept, want %d", len(m), keepEntries)
+	}
+}
+
+// An entry that is not a regular file (a FIFO, a link to /dev/zero or to a
+// huge file) is a miss, read without blocking or exhausting memory, and is
+// replaced by the next save.
+func TestEntriesThatAreNotFilesAreMisses(t *testing.T) {
+	t.Parallel()
+	huge := filepath.Join(t.TempDir(), "huge")
+	if err := os.WriteFile(huge, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string]func(path string) error{
+		"fifo":              func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"link to /dev/zero": func(p string) error { return os.Symlink("/dev/zero", p) },
+		"link to a file":    func(p string) error { return os.Symlink(huge, p) },
+		"directory":         func(p string) error { return os.Mkdir(p, 0o700) },
+	}
+	for name, plant := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			s := Open(dir, "v1")
+			if err := plant(filepath.Join(dir, "graph-k")); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan bool)
+			go func() {
+				_, ok := s.Graph("k")
+				done <- ok
+			}()
+			select {
+			case ok := <-done:
+				if ok {
+					t.Error("a planted entry was a hit")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("reading the entry blocked")
+			}
+			if err := s.SetGraph("k", graph); err != nil {
+				t.Fatal(err)
+			}
+			if g, ok := Open(dir, "v1").Graph("k"); !ok || !reflect.DeepEqual(g, graph) {
+				t.Errorf("after a save: %+v, %v", g, ok)
+			}
+		})
 	}
 }

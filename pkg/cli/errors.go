@@ -72,6 +72,7 @@ func classify(err error) (int, string) {
 		shallow *git.ShallowError
 		revErr  *git.RevisionError
 		ctlPath *git.ControlCharPathError
+		unsafe  *git.UnsafeEntryError
 	)
 	switch {
 	case errors.As(err, &ee):
@@ -98,6 +99,8 @@ func classify(err error) (int, string) {
 		return ExitRepository, "fetch the missing history: git fetch --deepen=100 (repeat as needed) or git fetch --unshallow; in GitHub Actions use actions/checkout with fetch-depth: 0"
 	case errors.As(err, &ctlPath):
 		return ExitInput, "rename it (git mv, or mv for an untracked file), or leave out --uncommitted (or --from-worktree)"
+	case errors.As(err, &unsafe):
+		return ExitRepository, "git add and git checkout never make such an entry (git fsck reports it): drop the commit from the branch and rebuild it from a normal checkout"
 	case errors.Is(err, git.ErrUnrelated):
 		return ExitRepository, "HEAD and the base have no common commit: check --base names the right branch"
 	case errors.Is(err, git.ErrNoCommits):

@@ -18,6 +18,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/cache"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/atoll-tf/atoll/pkg/scan"
 	"github.com/atoll-tf/atoll/pkg/ui"
 	"github.com/atoll-tf/atoll/pkg/workspace"
@@ -167,6 +168,16 @@ func (s *session) workdir() (string, error) {
 	dir, err := workspace.Resolve(s.Config.Workdir)
 	if err != nil {
 		return "", &ExitError{Code: ExitInput, Err: err, Hint: "set --workdir, ATOLL_WORKDIR or workdir: in atoll.yaml to a writable directory outside the repository"}
+	}
+	// Whatever atoll and Terraform create from here on (checkouts, plans,
+	// records, logs, state files) is the current user's alone.
+	syscall.Umask(0o077)
+	if err := workspace.SecureWorkdir(dir); err != nil {
+		var np *safefs.NotPrivateError
+		if errors.As(err, &np) {
+			return "", &ExitError{Code: ExitInput, Err: err, Hint: np.Fix}
+		}
+		return "", &ExitError{Code: ExitInput, Err: fmt.Errorf("workdir %s: %w", dir, err), Hint: "set --workdir, ATOLL_WORKDIR or workdir: in atoll.yaml to a writable directory outside the repository"}
 	}
 	return dir, nil
 }

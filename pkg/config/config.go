@@ -19,6 +19,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/modsource"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
@@ -130,7 +131,8 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 		file = filepath.Join(root, FileName)
 	}
 	var raw []byte
-	if b, err := os.ReadFile(file); err == nil {
+	// Only a regular file of a sane size: atoll.yaml is the branch's.
+	if b, err := safefs.ReadFileFollow(file, 4<<20); err == nil {
 		raw = b
 		if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 			return nil, yamlError(file, b, err)

@@ -35,7 +35,10 @@ type Change struct {
 func (r *Repo) DiffTrees(a, b Hash) ([]Change, error) {
 	var out []Change
 	err := r.diff(a, b, "", &out)
-	return out, err
+	if e, ok := err.(*UnsafeEntryError); ok && e.side == 2 {
+		return out, r.inCommit(err, b)
+	}
+	return out, r.inCommit(err, a)
 }
 
 func (r *Repo) diff(a, b Hash, prefix string, out *[]Change) error {
@@ -44,11 +47,11 @@ func (r *Repo) diff(a, b Hash, prefix string, out *[]Change) error {
 	}
 	ta, err := r.tree(a)
 	if err != nil {
-		return err
+		return onSide(inDir(err, prefix), 1)
 	}
 	tb, err := r.tree(b)
 	if err != nil {
-		return err
+		return onSide(inDir(err, prefix), 2)
 	}
 	inB := make(map[string]object.TreeEntry, len(tb.Entries))
 	for _, e := range tb.Entries {
@@ -111,7 +114,11 @@ func (r *Repo) side(e object.TreeEntry, p string, act Action, out *[]Change) err
 		add(entryOf(e, p))
 		return nil
 	}
-	return r.walk(fromPlumbing(e.Hash), p, nil, add)
+	side := 2
+	if act == Deleted {
+		side = 1
+	}
+	return onSide(r.walk(fromPlumbing(e.Hash), p, nil, add), side)
 }
 
 func entryOf(e object.TreeEntry, p string) Entry {

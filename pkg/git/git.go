@@ -67,6 +67,7 @@ type Repo struct {
 	MergeBases MergeBaseCache
 	// shallow is the set of shallow boundary commits, read on first use.
 	shallow map[Hash]bool
+	commits commitsByTree
 }
 
 // ErrNoCommits says HEAD does not point at a commit yet.
@@ -326,6 +327,7 @@ func (r *Repo) Commit(h Hash) (Commit, error) {
 		return Commit{}, fmt.Errorf("read commit %s: %w", h.Short(), err)
 	}
 	out := Commit{SHA: h, Tree: fromPlumbing(c.TreeHash), When: c.Committer.When.Unix()}
+	r.commits.note(out.Tree, h)
 	for _, p := range c.ParentHashes {
 		out.Parents = append(out.Parents, fromPlumbing(p))
 	}

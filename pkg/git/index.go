@@ -40,7 +40,8 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 	stats := make(map[string]indexStat, len(idx.Entries))
 	entries = make([]Entry, 0, len(idx.Entries))
 	for _, e := range idx.Entries {
-		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd {
+		// An unsafe name is reported by the walk of the tree objects.
+		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd || !validPath(e.Name) {
 			return nil, false
 		}
 		if e.Mode == filemode.Submodule {
@@ -77,8 +78,9 @@ func (r *Repo) statMatches(p string, h Hash, fi os.FileInfo) bool {
 // readWorktree returns the work-tree copy of p when it provably holds blob
 // h: the index vouches for it by stat, or its bytes hash to h.
 func (r *Repo) readWorktree(p string, h Hash) ([]byte, bool) {
-	// O_NOFOLLOW: a symlink in the work tree is never read through.
-	f, err := os.OpenFile(filepath.Join(r.Root, filepath.FromSlash(p)), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// O_NOFOLLOW: a symlink in the work tree is never read through;
+	// O_NONBLOCK: a FIFO there never blocks the open.
+	f, err := os.OpenFile(filepath.Join(r.Root, filepath.FromSlash(p)), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, false
 	}

@@ -1,6 +1,7 @@
 package git
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -34,8 +35,16 @@ func (r *Repo) tree(h Hash) (*object.Tree, error) {
 	r.mu.Lock()
 	t, err := object.GetTree(r.repo.Storer, toPlumbing(h))
 	r.mu.Unlock()
+	if errors.Is(err, object.ErrMalformedTree) {
+		return nil, &UnsafeEntryError{Why: fmt.Sprintf("tree object %s cannot be decoded (%v)", h.Short(), err)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read tree %s: %w", h.Short(), err)
+	}
+	// Checked once, before any name becomes a path: only valid trees are
+	// ever cached.
+	if err := validTree(t); err != nil {
+		return nil, err
 	}
 	r.trees.Store(h, t)
 	return t, nil
@@ -48,13 +57,13 @@ func (r *Repo) tree(h Hash) (*object.Tree, error) {
 func (r *Repo) Files(treeHash Hash, skipDir func(dir string) bool) ([]Entry, error) {
 	var out []Entry
 	err := r.walk(treeHash, "", skipDir, func(e Entry) { out = append(out, e) })
-	return out, err
+	return out, r.inCommit(err, treeHash)
 }
 
 func (r *Repo) walk(h Hash, prefix string, skipDir func(string) bool, emit func(Entry)) error {
 	t, err := r.tree(h)
 	if err != nil {
-		return err
+		return inDir(err, prefix)
 	}
 	for _, e := range t.Entries {
 		p := path.Join(prefix, e.Name)
@@ -104,7 +113,7 @@ func (r *Repo) ReadCommitted(p string, h Hash) ([]byte, error) {
 func (r *Repo) HasDir(tree Hash, name string) (bool, error) {
 	t, err := r.tree(tree)
 	if err != nil {
-		return false, err
+		return false, r.inCommit(err, tree)
 	}
 	for _, e := range t.Entries {
 		if e.Name == name && e.Mode == filemode.Dir {

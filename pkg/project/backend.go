@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	hcljson "github.com/hashicorp/hcl/v2/json"
@@ -38,7 +39,8 @@ func StateProblem(dir, workspace string) (string, error) {
 	sort.Strings(names)
 	found := false
 	for _, name := range names {
-		src, err := os.ReadFile(filepath.Join(dir, name))
+		// Terraform follows a symlinked file too; a FIFO or device is refused.
+		src, err := safefs.ReadFileFollow(filepath.Join(dir, name), safefs.MaxSourceFile)
 		if err != nil {
 			return "", err
 		}

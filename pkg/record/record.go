@@ -17,12 +17,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // FormatVersion changes when the record layout does.
@@ -167,13 +170,18 @@ func seal(v any, sum *string) (string, error) {
 	return hex.EncodeToString(h[:]), nil
 }
 
-// writeJSON writes v to path atomically (temp file + rename).
-func writeJSON(path string, v any) error {
+// base is the directory whose subdirectories the store checks: the workdir
+// (the caller's to have checked), so the repository's directory is too.
+func (s Store) base() string { return filepath.Dir(s.Root) }
+
+// writeJSON writes v to path atomically (temp file + rename), in a
+// directory only the current user can change.
+func (s Store) writeJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := safefs.MkdirPrivate(s.base(), filepath.Dir(path)); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-record-*")
@@ -194,9 +202,30 @@ func writeJSON(path string, v any) error {
 	return nil
 }
 
-// FileSHA256 hashes a file.
+// maxRecordBytes bounds what is read of a record: real ones are a few KiB.
+const maxRecordBytes = 16 << 20
+
+// readRecord reads a record file: only a regular file, not through a
+// symlink, never blocking on a FIFO, at most maxRecordBytes.
+func readRecord(path, what string) ([]byte, error) {
+	b, err := safefs.ReadPrivateFile(path, maxRecordBytes)
+	var nr *safefs.NotRegularError
+	var tl *safefs.TooLargeError
+	if errors.As(err, &nr) || errors.As(err, &tl) {
+		return nil, &TamperedError{Path: path, What: fmt.Sprintf("the %s is not a file atoll wrote (%v)", what, err)}
+	}
+	return b, err
+}
+
+// FileSHA256 hashes a regular file (never a FIFO or device, and not
+// through a symlink).
 func FileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
+	f, fi, err := safefs.OpenRegular(path, false)
+	if err == nil {
+		if err = safefs.CheckPrivate(path, fi); err != nil {
+			_ = f.Close()
+		}
+	}
 	if err != nil {
 		return "", err
 	}
@@ -217,14 +246,17 @@ func (s Store) SavePlan(p *Plan) (string, error) {
 	}
 	p.Checksum = sum
 	path := filepath.Join(s.PlanDir(p.Dir, p.Head), RecordFile)
-	return path, writeJSON(path, p)
+	return path, s.writeJSON(path, p)
 }
 
 // LoadPlan reads the plan record of a project at a commit and verifies the
 // record's seal and the plan file's hash. A missing record is os.ErrNotExist.
 func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 	path := filepath.Join(s.PlanDir(dir, head), RecordFile)
-	b, err := os.ReadFile(path)
+	if err := safefs.CheckPrivateDir(s.base(), filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	b, err := readRecord(path, "plan record")
 	if err != nil {
 		return nil, err
 	}
@@ -240,8 +272,11 @@ func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 	}
 	if p.PlanFile != "" {
 		sum, err := FileSHA256(p.PlanFile)
-		if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, &TamperedError{Path: p.PlanFile, What: "the plan file is missing"}
+		}
+		if err != nil {
+			return nil, &TamperedError{Path: p.PlanFile, What: fmt.Sprintf("the plan file is not the file atoll wrote (%v)", err)}
 		}
 		if sum != p.PlanSHA256 {
 			return nil, &TamperedError{Path: p.PlanFile, What: "the plan file was altered after planning (checksum mismatch)"}
@@ -328,20 +363,25 @@ func (s Store) SaveApply(a *Apply) (string, error) {
 	a.Checksum = sum
 	name := fmt.Sprintf("%s-%s.json", a.Finished.UTC().Format("20060102T150405.000000000Z"), shortSHA(a.Head))
 	path := filepath.Join(s.applyDir(a.Dir), name)
-	return path, writeJSON(path, a)
+	return path, s.writeJSON(path, a)
 }
 
 // Applies lists the apply records of a project, newest first. A record that
 // fails its seal is an error: history that cannot be trusted must not be
 // read as "never applied".
 func (s Store) Applies(dir string) ([]*Apply, error) {
+	if err := safefs.CheckPrivateDir(s.base(), s.applyDir(dir)); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
 	matches, err := filepath.Glob(filepath.Join(s.applyDir(dir), "*.json"))
 	if err != nil {
 		return nil, err
 	}
 	var out []*Apply
 	for _, m := range matches {
-		b, err := os.ReadFile(m)
+		b, err := readRecord(m, "apply record")
 		if err != nil {
 			return nil, err
 		}
@@ -373,10 +413,10 @@ func shortSHA(s string) string {
 // so an apply never runs a plan file other than the one it checked.
 func (s Store) LockPlan(dir, head string) (unlock func(), err error) {
 	pd := s.PlanDir(dir, head)
-	if err := os.MkdirAll(pd, 0o755); err != nil {
+	if err := safefs.MkdirPrivate(s.base(), pd); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(pd, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	f, err := safefs.OpenPrivate(filepath.Join(pd, ".lock"), os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}

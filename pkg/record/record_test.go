@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -165,6 +166,75 @@ func TestOutcome(t *testing.T) {
 				t.Errorf("Unfinished = %+v, want none", out.Unfinished)
 			case tc.want != nil && (out.Unfinished == nil || *out.Unfinished != *tc.want):
 				t.Errorf("Unfinished = %+v, want %+v", out.Unfinished, tc.want)
+			}
+		})
+	}
+}
+
+// Records, plan files and locks that are not regular files (a FIFO, a link
+// to /dev/zero) are refused as tampered, without blocking or reading
+// without end.
+func TestRecordsThatAreNotFilesAreRefused(t *testing.T) {
+	t.Parallel()
+	plants := map[string]func(p string) error{
+		"fifo":              func(p string) error { return syscall.Mkfifo(p, 0o600) },
+		"link to /dev/zero": func(p string) error { return os.Symlink("/dev/zero", p) },
+	}
+	for name, plant := range plants {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			replace := func(p string) {
+				t.Helper()
+				if err := os.Remove(p); err != nil {
+					t.Fatal(err)
+				}
+				if err := plant(p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := Store{Root: t.TempDir()}
+			p := newPlan(t, s)
+			recPath, err := s.SavePlan(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			applyPath, err := s.SaveApply(&Apply{Dir: "conf/a", Head: "h", Started: at, Finished: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lockPath := filepath.Join(s.PlanDir("conf/b", "h"), ".lock")
+			if err := os.MkdirAll(filepath.Dir(lockPath), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := plant(lockPath); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			var te *TamperedError
+			go func() {
+				defer close(done)
+				replace(p.PlanFile)
+				if _, err := s.LoadPlan(p.Dir, p.Head); !errors.As(err, &te) {
+					t.Errorf("plan file: LoadPlan = %v, want TamperedError", err)
+				}
+				replace(recPath)
+				if _, err := s.LoadPlan(p.Dir, p.Head); !errors.As(err, &te) {
+					t.Errorf("plan record: LoadPlan = %v, want TamperedError", err)
+				}
+				replace(applyPath)
+				if _, err := s.Applies("conf/a"); !errors.As(err, &te) {
+					t.Errorf("apply record: Applies = %v, want TamperedError", err)
+				}
+				if unlock, err := s.LockPlan("conf/b", "h"); err == nil {
+					unlock()
+					t.Error("a lock that is not a file was taken")
+				}
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("reading a record blocked")
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // checkPlan finds the plan of a project for HEAD and refuses, with the fix,
@@ -198,7 +199,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 
 	store := o.store()
 	logPath := filepath.Join(filepath.Dir(rec.LogFile), record.ApplyLogFile)
-	log, err := logFile(logPath)
+	log, err := logFile(o.Workdir, logPath)
 	if err != nil {
 		failure(res, err)
 		return res
@@ -360,11 +361,17 @@ func (o *Options) consume(rec *record.Plan) (string, error) {
 			hint: "review the current plan, then apply again"}
 	}
 	private := filepath.Join(filepath.Dir(rec.PlanFile), fmt.Sprintf(".apply-%d-%d.tfplan", os.Getpid(), time.Now().UnixNano()))
-	b, err := os.ReadFile(rec.PlanFile)
+	b, err := safefs.ReadPrivateFile(rec.PlanFile, maxPlanBytes)
+	if err != nil {
+		return "", &record.TamperedError{Path: rec.PlanFile, What: fmt.Sprintf("the plan file cannot be read as the file atoll wrote (%v)", err)}
+	}
+	f, err := safefs.OpenPrivate(private, os.O_WRONLY|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(private, b, 0o600); err != nil {
+	_, werr := f.Write(b)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		_ = os.Remove(private)
 		return "", err
 	}
 	if sum, err := record.FileSHA256(private); err != nil || sum != rec.PlanSHA256 {

@@ -11,6 +11,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/atoll-tf/atoll/pkg/tf"
 )
 
@@ -119,7 +120,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 	planDir := store.PlanDir(p.Dir, head)
 	res.LogFile = filepath.Join(planDir, record.PlanLogFile)
 	_ = os.Remove(res.LogFile)
-	log, err := logFile(res.LogFile)
+	log, err := logFile(o.Workdir, res.LogFile)
 	if err != nil {
 		failure(res, err)
 		return res
@@ -207,7 +208,7 @@ func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text strin
 	// plan.txt is the text of this plan or absent: never an older plan's.
 	textFile := filepath.Join(planDir, record.PlanTextFile)
 	if text != "" {
-		_ = os.WriteFile(textFile, []byte(text), 0o600)
+		_ = safefs.ReplaceFile(textFile, []byte(text), 0o600)
 	} else if err := os.Remove(textFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/atoll-tf/atoll/pkg/tf"
 	"github.com/atoll-tf/atoll/pkg/workspace"
 )
@@ -101,10 +103,21 @@ func (o *Options) report(command string) *Report {
 	return r
 }
 
+// maxPlanBytes bounds the saved plan an apply copies.
+const maxPlanBytes = 1 << 30
+
 // prepare initialises a project's scratch directory: for -from-module
 // projects, Terraform first copies the module into the empty directory and
-// the project's own files (tfvars, overrides) are laid over it.
+// the project's own files (tfvars, overrides) are laid over it. The module
+// is the branch's to choose, links included: a checkout in which a link
+// leads outside it is refused, and the overlay never writes through a link.
 func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCache string) error {
+	if pluginCache != "" {
+		// Terraform runs the providers it finds there.
+		if err := safefs.MkdirPrivate(filepath.Dir(pluginCache), pluginCache); err != nil {
+			return err
+		}
+	}
 	if p.FromModule {
 		// Discovery read the source, from atoll.yaml or from the direnv
 		// files (.envrc and what `use envrc` sources): the one reader.
@@ -122,13 +135,20 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 		if err := os.Rename(dir, own); err != nil {
 			return err
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return err
 		}
 		if err := r.Init(ctx, dir, tf.InitOptions{FromModule: src, PluginCacheDir: pluginCache}); err != nil {
 			return err
 		}
+		if err := linksStayInside(checkoutRoot(dir, p.Dir), dir); err != nil {
+			return err
+		}
 		if err := overlay(own, dir); err != nil {
+			var le *safefs.LinkError
+			if errors.As(err, &le) {
+				return &refusal{msg: "laying the project's own files over the module: " + le.Error(), hint: linkHint}
+			}
 			return err
 		}
 		if err := os.RemoveAll(own); err != nil {
@@ -149,30 +169,92 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 	return nil
 }
 
-// overlay copies the files of src over dst, keeping modes.
+const linkHint = "a -from-module source must not hold symlinks that lead outside the checkout, nor one where the project has a directory: replace the link in the module with what it points to (docs/plan-and-apply.md#security)"
+
+// checkoutRoot is the checkout that holds the project directory dir.
+func checkoutRoot(dir, projectDir string) string {
+	root := dir
+	for range strings.Split(projectDir, "/") {
+		root = filepath.Dir(root)
+	}
+	return root
+}
+
+// linksStayInside refuses a directory (what terraform init -from-module
+// copied) holding a symlink that resolves, or would resolve once its target
+// exists, outside root. .terraform is Terraform's own (provider links into
+// the plugin cache).
+func linksStayInside(root, dir string) error {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == ".terraform" {
+			return filepath.SkipDir
+		}
+		if d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		target, err := os.Readlink(p)
+		if err != nil {
+			return err
+		}
+		inside := false
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			inside = within(real, realRoot)
+		} else {
+			// Dangling or looping: judged by where it points as written,
+			// from the directory's real location.
+			parent, perr := filepath.EvalSymlinks(filepath.Dir(p))
+			inside = perr == nil && !filepath.IsAbs(target) && within(filepath.Join(parent, target), realRoot)
+		}
+		if !inside {
+			rel, _ := filepath.Rel(root, p)
+			return &refusal{msg: fmt.Sprintf("after terraform init -from-module, %s is a symlink to %s, which leads outside the checkout", filepath.ToSlash(rel), target), hint: linkHint}
+		}
+		return nil
+	})
+}
+
+// overlay copies the files of src (the project's own, as materialised)
+// over dst, keeping modes, never writing through a symlink in dst.
 func overlay(src, dst string) error {
-	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+	tree, err := safefs.OpenTree(dst)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
+		if rel == "." {
+			return nil
+		}
 		switch {
-		case fi.IsDir():
-			return os.MkdirAll(target, fi.Mode().Perm()|0o700)
-		case fi.Mode()&os.ModeSymlink != 0:
+		case d.IsDir():
+			return tree.MkdirAll(rel)
+		case d.Type()&fs.ModeSymlink != 0:
 			link, err := os.Readlink(p)
 			if err != nil {
 				return err
 			}
-			_ = os.Remove(target)
-			return os.Symlink(link, target)
+			return tree.Symlink(link, rel)
 		default:
-			b, err := os.ReadFile(p)
+			fi, err := d.Info()
 			if err != nil {
 				return err
 			}
-			return os.WriteFile(target, b, fi.Mode().Perm())
+			b, err := safefs.ReadFile(p, safefs.MaxSourceFile)
+			if err != nil {
+				return err
+			}
+			return tree.WriteFile(rel, b, fi.Mode().Perm())
 		}
 	})
 }
@@ -182,12 +264,13 @@ type refusal struct{ msg, hint string }
 
 func (r *refusal) Error() string { return r.msg }
 
-// logFile opens a project's log, appending.
-func logFile(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+// logFile opens a project's log, appending, in a directory below workdir
+// that only the current user can change.
+func logFile(workdir, path string) (*os.File, error) {
+	if err := safefs.MkdirPrivate(workdir, filepath.Dir(path)); err != nil {
 		return nil, workspace.DescribeError(err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := safefs.OpenPrivate(path, os.O_WRONLY|os.O_APPEND, 0o600)
 	return f, workspace.DescribeError(err)
 }
 
@@ -296,7 +379,10 @@ func failure(res *ProjectResult, err error) {
 	var stale *tf.StalePlanError
 	var te *record.TamperedError
 	var we *workspace.WorkdirError
+	var np *safefs.NotPrivateError
 	switch {
+	case errors.As(err, &np):
+		res.Status, res.Error, res.Hint = StatusRefused, np.Error(), np.Fix
 	case errors.As(err, &ref):
 		res.Status, res.Error, res.Hint = StatusRefused, ref.msg, ref.hint
 	case errors.As(err, &stale):

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/atoll-tf/atoll/pkg/workspace"
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -24,13 +25,18 @@ func (o *Options) worktreeCheckout(ps []project.Project) *checkoutResult {
 		return &checkoutResult{err: err}
 	}
 	base := filepath.Join(o.Workdir, workspace.RepoID(o.Repo))
-	if err := os.MkdirAll(base, 0o755); err != nil {
+	if err := os.MkdirAll(base, 0o700); err != nil {
 		return &checkoutResult{err: err}
 	}
 	root, err := os.MkdirTemp(base, "worktree-")
 	if err != nil {
 		return &checkoutResult{err: err}
 	}
+	tree, err := safefs.OpenTree(root)
+	if err != nil {
+		return &checkoutResult{err: err}
+	}
+	defer tree.Close()
 	res := &checkoutResult{root: root, inputs: map[string]string{}}
 	src := o.Repo.Root
 	for _, p := range ps {
@@ -86,7 +92,7 @@ func (o *Options) worktreeCheckout(ps []project.Project) *checkoutResult {
 		sort.Strings(names)
 		h := sha256.New()
 		for _, f := range names {
-			b, err := copyFile(src, filepath.Join(src, filepath.FromSlash(f)), filepath.Join(root, filepath.FromSlash(f)))
+			b, err := copyFile(src, filepath.Join(src, filepath.FromSlash(f)), tree, f)
 			if err != nil {
 				return &checkoutResult{err: err}
 			}
@@ -99,11 +105,9 @@ func (o *Options) worktreeCheckout(ps []project.Project) *checkoutResult {
 }
 
 // copyFile copies a regular file (or recreates a symlink that stays inside
-// the repository whose work tree is repoRoot) and returns what it copied.
-func copyFile(repoRoot, from, to string) ([]byte, error) {
-	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-		return nil, err
-	}
+// the repository whose work tree is repoRoot) into tree at rel, never
+// writing through a symlink, and returns what it copied.
+func copyFile(repoRoot, from string, tree *safefs.Tree, rel string) ([]byte, error) {
 	fi, err := os.Lstat(from)
 	if err != nil {
 		return nil, err
@@ -116,13 +120,13 @@ func copyFile(repoRoot, from, to string) ([]byte, error) {
 		if filepath.IsAbs(target) || !within(filepath.Join(filepath.Dir(from), target), repoRoot) {
 			return nil, nil // never followed out of the repository
 		}
-		return []byte(target), os.Symlink(target, to)
+		return []byte(target), tree.Symlink(target, rel)
 	}
-	b, err := os.ReadFile(from)
+	b, err := safefs.ReadFile(from, safefs.MaxSourceFile)
 	if err != nil {
 		return nil, err
 	}
-	return b, os.WriteFile(to, b, fi.Mode().Perm())
+	return b, tree.WriteFile(rel, b, fi.Mode().Perm()&0o700)
 }
 
 // within reports whether p is dir or below it.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // snapshot is a commit's files, optionally overlaid with the work tree's
@@ -111,7 +112,7 @@ func (t *snapshot) Read(f project.File) ([]byte, error) {
 			target, err := os.Readlink(full)
 			return []byte(target), err
 		}
-		return os.ReadFile(full)
+		return safefs.ReadFileFollow(full, safefs.MaxSourceFile)
 	}
 	h, _ := git.ParseHash(f.ID)
 	if f.Symlink {

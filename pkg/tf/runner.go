@@ -233,7 +233,7 @@ func (r *Runner) Init(ctx context.Context, dir string, opts InitOptions) error {
 	if opts.PluginCacheDir != "" && !r.hasEnv("TF_PLUGIN_CACHE_DIR") {
 		cache, err := filepath.Abs(opts.PluginCacheDir)
 		if err == nil {
-			err = os.MkdirAll(cache, 0o755)
+			err = os.MkdirAll(cache, 0o700)
 		}
 		if err != nil {
 			return &Error{Op: "init", Dir: dir, Err: err}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // Two lock files guard each checkout <short-sha>:
@@ -48,10 +50,10 @@ func lock(ctx context.Context, path string, how int) (*os.File, error) {
 // so the taker notices and starts over with the file now at path.
 func tryLock(path string, how int) (*os.File, bool, error) {
 	for attempt := 0; ; attempt++ {
-		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+		f, err := safefs.OpenPrivate(path, os.O_RDWR, 0o600)
 		if errors.Is(err, os.ErrNotExist) && attempt < 10 {
 			// Clean removes a repository's directory once it is empty.
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				return nil, false, err
 			}
 			continue

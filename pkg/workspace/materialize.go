@@ -16,6 +16,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // tmpPrefix starts the names of directories that are not (or no longer)
@@ -177,9 +178,11 @@ func removeLeftovers(repoDir, short string) {
 // writeTree writes files under root, in parallel since most of the time is
 // spent in file system calls.
 func writeTree(ctx context.Context, repo *git.Repo, root string, files map[string]file) error {
-	if err := os.Chmod(root, 0o755); err != nil {
+	tree, err := safefs.OpenTree(root)
+	if err != nil {
 		return err
 	}
+	defer tree.Close()
 	todo := make(chan file)
 	errs := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -188,7 +191,7 @@ func writeTree(ctx context.Context, repo *git.Repo, root string, files map[strin
 		go func() {
 			defer wg.Done()
 			for f := range todo {
-				if err := writeFile(ctx, repo, root, f); err != nil {
+				if err := writeFile(ctx, repo, tree, f); err != nil {
 					select {
 					case errs <- err:
 					default:
@@ -223,26 +226,24 @@ feed:
 	return ctx.Err()
 }
 
-func writeFile(ctx context.Context, repo *git.Repo, root string, f file) error {
+// writeFile writes one file, or symlink, through tree, which never follows
+// a symlink: whatever the commit holds, nothing is written outside root.
+func writeFile(ctx context.Context, repo *git.Repo, tree *safefs.Tree, f file) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	dst := filepath.Join(root, filepath.FromSlash(f.Path))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
 	if f.Symlink {
-		return os.Symlink(f.target, dst)
+		return tree.Symlink(f.target, f.Path)
 	}
 	b, err := repo.ReadCommitted(f.Path, f.Blob)
 	if err != nil {
 		return err
 	}
-	perm := os.FileMode(0o644)
+	perm := os.FileMode(0o600)
 	if f.Executable {
-		perm = 0o755
+		perm = 0o700
 	}
-	return os.WriteFile(dst, b, perm)
+	return tree.WriteFile(f.Path, b, perm)
 }
 
 // inputsHash hashes the sorted (path, blob, mode) list of a project's files.

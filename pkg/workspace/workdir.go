@@ -11,13 +11,16 @@ package workspace
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // EnvWorkdir overrides the default workdir.
@@ -115,7 +118,8 @@ func CheckoutDir(workdir string, repo *git.Repo, commit git.Hash) string {
 }
 
 // CheckWorkdir refuses a workdir whose checkouts Terraform would run in
-// where atoll promises it never does.
+// where atoll promises it never does, or that another user could change
+// (see SecureWorkdir), and makes the repository's directory in it.
 func CheckWorkdir(workdir string, repo *git.Repo) error {
 	if !filepath.IsAbs(workdir) {
 		return fmt.Errorf("workdir %q is not an absolute path", workdir)
@@ -133,6 +137,12 @@ func CheckWorkdir(workdir string, repo *git.Repo) error {
 			return fmt.Errorf("workdir %s is inside %s: scratch checkouts must live outside the repository's work tree; choose another workdir (%s)", workdir, forbidden, EnvWorkdir)
 		}
 	}
+	if err := SecureWorkdir(workdir); err != nil {
+		return err
+	}
+	if err := safefs.MkdirPrivate(workdir, filepath.Join(workdir, RepoID(repo))); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -140,4 +150,91 @@ func CheckWorkdir(workdir string, repo *git.Repo) error {
 func within(p, dir string) bool {
 	rel, err := filepath.Rel(dir, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// SecureWorkdir makes workdir a directory that only the current user can
+// change, as ssh demands of ~/.ssh: whoever can write it can replace a
+// reviewed plan and its record with their own, which apply then runs. A
+// missing workdir is created 0700 (with its missing parents); an existing
+// one must be owned by the current user and not writable by group or
+// others. A symlinked workdir is resolved, but only a link of the current
+// user's or root's is followed. No directory above it may be writable by
+// everyone unless it is sticky (like /tmp), or anyone could move it away.
+func SecureWorkdir(workdir string) error {
+	var missing []string
+	existing := workdir
+	for {
+		_, err := os.Lstat(existing)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		missing = append(missing, existing)
+		parent := filepath.Dir(existing)
+		if parent == existing {
+			break
+		}
+		existing = parent
+	}
+	above := existing
+	if above == workdir {
+		above = filepath.Dir(workdir)
+	}
+	if err := checkAncestors(above); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create the workdir: %w", err)
+		}
+	}
+	fi, err := os.Lstat(workdir)
+	if err != nil {
+		return err
+	}
+	real := workdir
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid != 0 && st.Uid != uint32(os.Geteuid()) {
+			return &safefs.NotPrivateError{Path: workdir, Why: fmt.Sprintf("is a symlink owned by uid %d", st.Uid),
+				Fix: "use a directory of your own (--workdir, ATOLL_WORKDIR or workdir: in atoll.yaml; the default is ~/.cache/atoll)"}
+		}
+		if real, err = filepath.EvalSymlinks(workdir); err != nil {
+			return &safefs.NotPrivateError{Path: workdir, Why: "is a symlink to a directory that does not exist",
+				Fix: "remove the link, or create the directory it points to (mode 0700)"}
+		}
+		if err := checkAncestors(filepath.Dir(real)); err != nil {
+			return err
+		}
+		if fi, err = os.Lstat(real); err != nil {
+			return err
+		}
+	}
+	if !fi.IsDir() {
+		return &safefs.NotPrivateError{Path: real, Why: "is not a directory", Fix: "remove it, or choose another workdir"}
+	}
+	return safefs.CheckPrivate(real, fi)
+}
+
+// checkAncestors refuses a path with a component that everyone can write
+// and that is not sticky.
+func checkAncestors(dir string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	for p := real; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
+			return &safefs.NotPrivateError{Path: p, Why: fmt.Sprintf("is writable by everyone and not sticky (mode %04o), so anyone could move the workdir below it away", fi.Mode().Perm()),
+				Fix: fmt.Sprintf("chmod o-w %s, or choose a workdir below directories only you or root can write", p)}
+		}
+		if filepath.Dir(p) == p {
+			return nil
+		}
+	}
 }
