@@ -69,3 +69,36 @@ func TestGlobsLeavingTheRepositoryAreRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectEntriesAreValidated(t *testing.T) {
+	for _, tt := range []struct{ yaml, key, msg string }{
+		{"projects:\n  - dir: /abs\n", "projects[0].dir", "absolute"},
+		{"projects:\n  - dir: ..\n", "projects[0].dir", "leaves the repository"},
+		{"projects:\n  - dir: a/../../b\n", "projects[0].dir", "leaves the repository"},
+		{"projects:\n  - dir: a\n  - dir: b\n    name: \"x y\"\n", "projects[1].name", "white space"},
+		{"projects:\n  - dir: a\n  - dir: b\n    depends_on: [a, \"\"]\n", "projects[1].depends_on[1]", "empty project reference"},
+		{"projects:\n  - dir: a\n  - dir: b\n    watch: [\"\"]\n", "projects[1].watch[0]", "empty glob"},
+		{"guard:\n  mode: loose\n", "guard.mode", "not strict or targeted"},
+		{"guard:\n  skip: [nope]\n", "guard.skip[0]", "not a check"},
+		{"roots: [\"\"]\n", "roots[0]", "empty path"},
+	} {
+		_, err := Parse("atoll.yaml", []byte(tt.yaml))
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != tt.key || !strings.Contains(ce.Msg, tt.msg) {
+			t.Errorf("%q: err = %v, want %s: ~%q", tt.yaml, err, tt.key, tt.msg)
+		}
+	}
+	c, err := Parse("atoll.yaml", []byte("projects:\n  - dir: conf/a/\n    name: a\n  - dir: conf/b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := c.ProjectByDir("conf/a"); !ok || p.Name != "a" {
+		t.Errorf("ProjectByDir(conf/a) = %+v, %v", p, ok)
+	}
+	if p, ok := c.ProjectByDir("conf/b"); !ok || p.Dir != "conf/b" {
+		t.Errorf("ProjectByDir(conf/b) = %+v, %v", p, ok)
+	}
+	if _, ok := c.ProjectByDir("conf/c"); ok {
+		t.Error("ProjectByDir(conf/c) found an entry")
+	}
+}

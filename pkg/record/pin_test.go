@@ -127,3 +127,47 @@ func TestAppliesNewestFirstByFinishTime(t *testing.T) {
 		t.Errorf("Applies = %+v, %v; want h2, h1, h0", got, err)
 	}
 }
+
+func TestCountsAny(t *testing.T) {
+	if (Counts{}).Any() {
+		t.Error("no counts: Any")
+	}
+	for _, c := range []Counts{{Add: 1}, {Change: 1}, {Replace: 1}, {Destroy: 1}, {Import: 1}} {
+		if !c.Any() {
+			t.Errorf("%+v: not Any", c)
+		}
+	}
+}
+
+func TestLockPlanExcludes(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	unlock, err := s.LockPlan("conf/a", "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{})
+	go func() {
+		u, err := s.LockPlan("conf/a", "abc")
+		if err == nil {
+			u()
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		t.Fatal("a second LockPlan got the lock while the first held it")
+	case <-time.After(100 * time.Millisecond):
+	}
+	unlock()
+	<-got
+	// Another commit's plan is another lock.
+	u2, err := s.LockPlan("conf/a", "def")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2()
+	if _, err := os.Stat(filepath.Join(s.PlanDir("conf/a", "abc"), ".lock")); err != nil {
+		t.Errorf("lock file: %v", err)
+	}
+}
