@@ -267,8 +267,11 @@ func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 	want := p.Checksum
 	got, err := seal(&p, &p.Checksum)
 	p.Checksum = want
-	if err != nil || got != want || p.Format != FormatVersion {
+	if err != nil || got != want {
 		return nil, &TamperedError{Path: path, What: "the plan record was altered after it was written (checksum mismatch)"}
+	}
+	if p.Format != FormatVersion {
+		return nil, formatError(path, p.Format)
 	}
 	if p.PlanFile != "" {
 		sum, err := FileSHA256(p.PlanFile)
@@ -395,10 +398,19 @@ func (s Store) Applies(dir string) ([]*Apply, error) {
 		if err != nil || got != want {
 			return nil, &TamperedError{Path: m, What: "the apply record was altered after it was written (checksum mismatch)"}
 		}
+		if a.Format != FormatVersion {
+			return nil, formatError(m, a.Format)
+		}
 		out = append(out, &a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Finished.After(out[j].Finished) })
 	return out, nil
+}
+
+// formatError refuses a record another version of atoll wrote: its fields
+// may not mean what this version reads into them.
+func formatError(path string, format int) error {
+	return &TamperedError{Path: path, What: fmt.Sprintf("record format %d, but this atoll reads format %d: written by another version of atoll; plan again with this one", format, FormatVersion)}
 }
 
 func shortSHA(s string) string {

@@ -86,9 +86,13 @@ func flock(f *os.File, how int) error {
 	}
 }
 
-// unlock releases a lock by closing its file; nil is allowed.
+// unlock releases a lock and closes its file; nil is allowed. Closing
+// alone is not enough: a child process forked meanwhile (git, terraform:
+// any exec in this process) shares the open file, and with it the flock,
+// until it execs, so the lock would outlive the Close.
 func unlock(f *os.File) {
 	if f != nil {
+		_ = flock(f, syscall.LOCK_UN)
 		_ = f.Close()
 	}
 }

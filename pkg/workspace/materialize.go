@@ -53,6 +53,8 @@ func (c *Checkout) Close() error {
 	if c.hold == nil {
 		return nil
 	}
+	// Unlock first: see unlock.
+	_ = flock(c.hold, syscall.LOCK_UN)
 	err := c.hold.Close()
 	c.hold = nil
 	return err

@@ -1,0 +1,119 @@
+package affected
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/project"
+)
+
+// These tests pin behaviours that a plausible one-line change would break
+// without any other test noticing (issue 12).
+
+func modified(paths ...string) []Change {
+	var ch []Change
+	for _, p := range paths {
+		ch = append(ch, Change{Path: p, Action: "modified"})
+	}
+	return ch
+}
+
+func TestRootEnvrcAffectsEveryProject(t *testing.T) {
+	got := names(Compute(Input{Changes: modified(".envrc"), Head: head, Base: head}))
+	if len(got) != len(head.Projects) {
+		t.Fatalf("a root .envrc affects %d projects, want all %d: %+v", len(got), len(head.Projects), got)
+	}
+	for _, p := range head.Projects {
+		want := []Reason{{Kind: KindEnvrc, Path: ".envrc"}}
+		if !reflect.DeepEqual(got[p.Dir].Reasons, want) {
+			t.Errorf("%s reasons = %+v, want %+v", p.Dir, got[p.Dir].Reasons, want)
+		}
+	}
+}
+
+func TestEnvrcInASiblingDirectoryAffectsNothing(t *testing.T) {
+	// conf/prodx is not a parent of conf/prod/...: prefix matching on the
+	// bare string would say it is.
+	got := Compute(Input{Changes: modified("conf/pro/.envrc", "conf/prod/vpc2/.envrc"), Head: head, Base: head})
+	if len(got) != 0 {
+		t.Errorf("affected = %+v, want none", got)
+	}
+}
+
+func TestSymlinkToASingleFile(t *testing.T) {
+	g := &project.Graph{Projects: []project.Project{
+		{Name: "a", Dir: "conf/a", Fingerprint: "a", Links: []string{"shared/versions.tf"}},
+		{Name: "b", Dir: "conf/b", Fingerprint: "b", Links: []string{"shared/dir"}},
+	}}
+	got := names(Compute(Input{Changes: modified("shared/versions.tf", "shared/versions.tf.bak", "shared/dir/x.tf", "shared/dirx/y.tf"), Head: g, Base: g}))
+	want := map[string][]Reason{
+		"conf/a": {{Kind: KindSymlink, Path: "shared/versions.tf", Via: []string{"shared/versions.tf"}}},
+		"conf/b": {{Kind: KindSymlink, Path: "shared/dir/x.tf", Via: []string{"shared/dir"}}},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("affected = %+v, want %v", got, want)
+	}
+	for dir, r := range want {
+		if !reflect.DeepEqual(got[dir].Reasons, r) {
+			t.Errorf("%s reasons = %+v, want %+v", dir, got[dir].Reasons, r)
+		}
+	}
+}
+
+func TestNowAModuleComesFromHeadsGraph(t *testing.T) {
+	// At the merge-base conf/shared is a project nobody calls; at HEAD it
+	// is gone as a project and conf/app calls it as a module.
+	base := &project.Graph{Projects: []project.Project{
+		{Name: "app", Dir: "conf/app", Fingerprint: "app"},
+		{Name: "shared", Dir: "conf/shared", Fingerprint: "shared"},
+	}}
+	head := &project.Graph{Projects: []project.Project{
+		{Name: "app", Dir: "conf/app", Fingerprint: "app2", Modules: []project.ModuleUse{
+			{Dir: "conf/shared", Chain: []string{"conf/app", "conf/shared"}},
+		}},
+	}}
+	got := names(Compute(Input{Changes: modified("conf/app/main.tf", "conf/shared/backend.tf"), Head: head, Base: base}))
+	sh, ok := got["conf/shared"]
+	if !ok || sh.Status != Deleted {
+		t.Fatalf("conf/shared = %+v, want deleted", got)
+	}
+	want := []Reason{
+		{Kind: KindFile, Path: "conf/shared/backend.tf"},
+		{Kind: KindNowModule, Path: "conf/shared", Via: []string{"conf/app"}},
+	}
+	if !reflect.DeepEqual(sh.Reasons, want) {
+		t.Errorf("conf/shared reasons = %+v, want %+v", sh.Reasons, want)
+	}
+	// The reverse: a base graph where it was a module and HEAD where no one
+	// calls it gives no now-a-module reason.
+	base2 := &project.Graph{Projects: []project.Project{
+		{Name: "app", Dir: "conf/app", Fingerprint: "app", Modules: []project.ModuleUse{{Dir: "conf/shared", Chain: []string{"conf/app", "conf/shared"}}}},
+		{Name: "shared", Dir: "conf/shared", Fingerprint: "shared"},
+	}}
+	head2 := &project.Graph{Projects: []project.Project{{Name: "app", Dir: "conf/app", Fingerprint: "app2"}}}
+	got = names(Compute(Input{Changes: modified("conf/app/main.tf"), Head: head2, Base: base2}))
+	if r := got["conf/shared"].Reasons; len(r) != 0 {
+		t.Errorf("no caller at HEAD: reasons = %+v, want none", r)
+	}
+}
+
+func TestConfigReasons(t *testing.T) {
+	got := names(Compute(Input{Head: head, Base: head, ConfigFile: "atoll.yaml", ConfigProjects: []string{"conf/prod/eks"}}))
+	want := []Reason{{Kind: KindConfig, Path: "atoll.yaml", Via: []string{"projects: conf/prod/eks"}}}
+	if len(got) != 1 || !reflect.DeepEqual(got["conf/prod/eks"].Reasons, want) {
+		t.Errorf("entry change: %+v, want only conf/prod/eks with %+v", got, want)
+	}
+	got = names(Compute(Input{Head: head, Base: head, ConfigFile: "atoll.yaml", ConfigGlobal: true, ConfigProjects: []string{"conf/prod/eks"}}))
+	if len(got) != len(head.Projects) {
+		t.Errorf("global change affects %d projects, want %d", len(got), len(head.Projects))
+	}
+	for dir, p := range got {
+		if len(p.Reasons) != 1 || p.Reasons[0].Kind != KindConfig {
+			t.Errorf("%s reasons = %+v", dir, p.Reasons)
+		}
+	}
+	// No config file named: ConfigGlobal alone says nothing.
+	if got := Compute(Input{Head: head, Base: head, ConfigGlobal: true}); len(got) != 0 {
+		t.Errorf("no config file: %+v", got)
+	}
+}

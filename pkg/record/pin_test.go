@@ -1,0 +1,173 @@
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Pins from issue 12.
+
+// reseal rewrites a record file with one field changed and a valid
+// checksum, as another version of atoll would have written it.
+func reseal(t *testing.T, path string, edit func(m map[string]any)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	edit(m)
+	// Round-trip through the typed struct so the seal is computed the way
+	// the store computes it.
+	raw, _ := json.Marshal(m)
+	var v any = &Plan{}
+	if strings.Contains(path, string(filepath.Separator)+"applies"+string(filepath.Separator)) {
+		v = &Apply{}
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatal(err)
+	}
+	var sum *string
+	switch r := v.(type) {
+	case *Plan:
+		sum = &r.Checksum
+	case *Apply:
+		sum = &r.Checksum
+	}
+	s, err := seal(v, sum)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*sum = s
+	if err := writeJSON(path, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRecordsOfAnotherFormatAreRefused(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	p := newPlan(t, s)
+	path, err := s.SavePlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []int{FormatVersion + 1, FormatVersion - 1} {
+		reseal(t, path, func(m map[string]any) { m["format"] = f })
+		var te *TamperedError
+		if _, err := s.LoadPlan(p.Dir, p.Head); !errors.As(err, &te) || !strings.Contains(err.Error(), "format") {
+			t.Errorf("plan record of format %d: err = %v, want a refusal naming the format", f, err)
+		}
+		if got, _ := s.Plans(p.Dir); len(got) != 0 {
+			t.Errorf("Plans lists a record of format %d", f)
+		}
+	}
+	reseal(t, path, func(m map[string]any) { m["format"] = FormatVersion })
+	if _, err := s.LoadPlan(p.Dir, p.Head); err != nil {
+		t.Errorf("resealed at the current format: %v", err)
+	}
+
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	apath, err := s.SaveApply(&Apply{Dir: "conf/a", Head: "h", Success: true, Started: at, Finished: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reseal(t, apath, func(m map[string]any) { m["format"] = FormatVersion + 1 })
+	var te *TamperedError
+	if _, err := s.Applies("conf/a"); !errors.As(err, &te) || !strings.Contains(err.Error(), "format") {
+		t.Errorf("apply record of another format: err = %v, want a refusal naming the format", err)
+	}
+}
+
+func TestPlansNewestFirst(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	// Head names sort against and with time, so neither directory order
+	// nor its reverse gives newest first by accident.
+	heads := map[string]int{"bbb": 0, "aaa": 1, "ccc": 2, "ddd": 3}
+	for h, hour := range heads {
+		p := newPlan(t, s)
+		p.Head, p.Time = h, time.Date(2026, 1, 1, hour, 0, 0, 0, time.UTC)
+		if _, err := s.SavePlan(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Plans("conf/prod/vpc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, p := range got {
+		order = append(order, p.Head)
+	}
+	if strings.Join(order, ",") != "ddd,ccc,aaa,bbb" {
+		t.Errorf("Plans order = %v, want newest first: ddd,ccc,aaa,bbb", order)
+	}
+}
+
+func TestAppliesNewestFirstByFinishTime(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	for i, h := range []string{"h0", "h1", "h2"} {
+		at := time.Date(2026, 1, 1, i, 0, 0, 0, time.UTC)
+		if _, err := s.SaveApply(&Apply{Dir: "conf/a", Head: h, Started: at, Finished: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Applies("conf/a")
+	if err != nil || len(got) != 3 || got[0].Head != "h2" || got[1].Head != "h1" || got[2].Head != "h0" {
+		t.Errorf("Applies = %+v, %v; want h2, h1, h0", got, err)
+	}
+}
+
+func TestCountsAny(t *testing.T) {
+	if (Counts{}).Any() {
+		t.Error("no counts: Any")
+	}
+	for _, c := range []Counts{{Add: 1}, {Change: 1}, {Replace: 1}, {Destroy: 1}, {Import: 1}} {
+		if !c.Any() {
+			t.Errorf("%+v: not Any", c)
+		}
+	}
+}
+
+func TestLockPlanExcludes(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	unlock, err := s.LockPlan("conf/a", "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{})
+	go func() {
+		u, err := s.LockPlan("conf/a", "abc")
+		if err == nil {
+			u()
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		t.Fatal("a second LockPlan got the lock while the first held it")
+	case <-time.After(100 * time.Millisecond):
+	}
+	unlock()
+	<-got
+	// Another commit's plan is another lock.
+	u2, err := s.LockPlan("conf/a", "def")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2()
+	if _, err := os.Stat(filepath.Join(s.PlanDir("conf/a", "abc"), ".lock")); err != nil {
+		t.Errorf("lock file: %v", err)
+	}
+}
