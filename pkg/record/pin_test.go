@@ -47,7 +47,11 @@ func reseal(t *testing.T, path string, edit func(m map[string]any)) {
 		t.Fatal(err)
 	}
 	*sum = s
-	if err := writeJSON(path, v); err != nil {
+	out, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, out, 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
