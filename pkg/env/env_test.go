@@ -83,7 +83,7 @@ func TestArgs(t *testing.T) {
 		{"default flags go to every command", map[string]string{"TF_CLI_DEFAULT_NO_COLOR": "true"}, "apply", []string{"-no-color"}},
 		{"positional", map[string]string{"TF_CLI_PLAN": "cache", "TF_CLI_PLAN_LOCK": "false"}, "plan", []string{"-lock=false", "cache"}},
 		{"TF_CLI_ARGS words", map[string]string{"TF_CLI_ARGS_plan": `-var 'name=a b' -var-file="x y.tfvars" --lock=false`}, "plan",
-			[]string{"-var", "name=a b", "-var-file=x y.tfvars", "-lock=false"}},
+			[]string{"-var=name=a b", "-var-file=x y.tfvars", "-lock=false"}},
 		{"use tfenv ran: its TF_CLI_ARGS_init holds the inputs once", map[string]string{
 			"TF_CLI_INIT_BACKEND_CONFIG_KEY": "acm/terraform.tfstate", "TF_CLI_ARGS_init": "-backend-config=key=acm/terraform.tfstate"}, "init",
 			[]string{"-backend-config=key=acm/terraform.tfstate"}},

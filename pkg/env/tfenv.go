@@ -97,8 +97,13 @@ func Args(vars map[string]string, command string) ([]Arg, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		for _, w := range words {
-			a := parseArg(w, name)
+		for i := 0; i < len(words); i++ {
+			a := parseArg(words[i], name)
+			// `-var name=x` is `-var=name=x`: these flags take the next word.
+			if valueFlags[a.Flag] && !a.HasValue && i+1 < len(words) {
+				i++
+				a.Value, a.HasValue = words[i], true
+			}
 			seen[a.String()] = true
 			out = append(out, a)
 		}
@@ -123,6 +128,15 @@ func Args(vars map[string]string, command string) ([]Arg, error) {
 		out = append(out, a)
 	}
 	return append(out, positional...), nil
+}
+
+// valueFlags are Terraform's flags that take a value, which may be the
+// next word.
+var valueFlags = map[string]bool{
+	"-var": true, "-var-file": true, "-target": true, "-replace": true, "-backend-config": true,
+	"-from-module": true, "-lock-timeout": true, "-parallelism": true, "-out": true, "-state": true,
+	"-state-out": true, "-backup": true, "-plugin-dir": true, "-chdir": true, "-generate-config-out": true,
+	"-lockfile": true, "-exclude": true,
 }
 
 // parseArg splits a word of TF_CLI_ARGS* into flag and value.
@@ -182,4 +196,15 @@ func SplitArgs(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// FromModule returns the -from-module source among args, "" if none.
+func FromModule(args []Arg) string {
+	src := ""
+	for _, a := range args {
+		if a.Flag == "-from-module" {
+			src = a.Value
+		}
+	}
+	return src
 }
