@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/env"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -63,6 +64,28 @@ type Options struct {
 	Now func() time.Time
 	// InterruptGrace is how long Terraform may take to stop after Ctrl-C.
 	InterruptGrace time.Duration
+	// Environ is the caller's environment (nil: os.Environ()), from which
+	// each project's is made (see pkg/env).
+	Environ []string
+
+	envOnce sync.Once
+	envs    *envs
+}
+
+// projectEnvs is the run's evaluator of project environments.
+func (o *Options) projectEnvs() *envs {
+	o.envOnce.Do(func() { o.envs = &envs{o: o} })
+	return o.envs
+}
+
+// CallerEnv is the caller's environment with direnv's changes undone and
+// project-specific settings dropped (what -v reports).
+func (o *Options) CallerEnv() (*env.Caller, error) { return o.projectEnvs().Caller() }
+
+// ProjectEnv evaluates a project's environment in the checkout root (its
+// files are at root/<project dir>), as plan and apply do.
+func (o *Options) ProjectEnv(ctx context.Context, p project.Project, root string) (*Environment, error) {
+	return o.projectEnvs().of(ctx, p, root, filepath.Join(root, filepath.FromSlash(p.Dir)))
 }
 
 func (o *Options) now() time.Time {
@@ -101,7 +124,8 @@ func (o *Options) report(command string) *Report {
 	return r
 }
 
-// fromModuleSource is where a -from-module project's code comes from.
+// fromModuleSource is where a -from-module project's code comes from when
+// its .envrc is not evaluated (env.envrc: ignore): read from the .envrc.
 func fromModuleSource(dir string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ".envrc"))
 	if err != nil {
@@ -118,14 +142,18 @@ func fromModuleSource(dir string) (string, error) {
 // projects, Terraform first copies the module into the empty directory and
 // the project's own files (tfvars, overrides) are laid over it.
 func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCache string) error {
-	if p.FromModule {
-		src := p.Source
-		if src == "" {
-			var err error
-			if src, err = fromModuleSource(dir); err != nil {
-				return err
-			}
+	// Declared in atoll.yaml, else from the environment (TF_CLI_INIT_FROM_MODULE).
+	src := p.Source
+	if src == "" {
+		src = env.FromModule(r.Args["init"])
+	}
+	if src == "" && p.FromModule {
+		var err error
+		if src, err = fromModuleSource(dir); err != nil {
+			return err
 		}
+	}
+	if src != "" {
 		own := dir + ".own"
 		if err := os.RemoveAll(own); err != nil {
 			return err
@@ -223,15 +251,17 @@ func (o *Options) tfRunner(log *os.File, name string, phase Phase) *tf.Runner {
 	return r
 }
 
+// pluginCache is atoll's provider cache, used unless the project's
+// environment names one (TF_PLUGIN_CACHE_DIR).
 func (o *Options) pluginCache() string {
-	// terraform-exec cannot add a variable while TF_CLI_ARGS* are inherited
-	// (see pkg/tf environ): then Terraform runs without atoll's cache.
-	for _, v := range []string{"TF_PLUGIN_CACHE_DIR", "TF_CLI_ARGS", "TF_CLI_ARGS_init"} {
-		if os.Getenv(v) != "" {
-			return ""
-		}
-	}
 	return filepath.Join(o.Workdir, "plugin-cache")
+}
+
+// tfRunnerFor is a Runner with a project's environment and arguments.
+func (o *Options) tfRunnerFor(log *os.File, pe *Environment, name string, phase Phase) *tf.Runner {
+	r := o.tfRunner(log, name, phase)
+	r.Environ, r.Args = pe.Vars, pe.Args
+	return r
 }
 
 // who names the person or machine applying, for apply records.
@@ -307,9 +337,17 @@ func failure(res *ProjectResult, err error) {
 	var stale *tf.StalePlanError
 	var te *record.TamperedError
 	var we *workspace.WorkdirError
+	var arg *tf.ArgError
+	var envrc *envrcFailure
 	switch {
 	case errors.As(err, &ref):
 		res.Status, res.Error, res.Hint = StatusRefused, ref.msg, ref.hint
+	case errors.As(err, &arg):
+		res.Status, res.Error = StatusRefused, arg.Error()
+		res.Hint = "atoll gives Terraform the arguments of the project's environment, or refuses: remove it from the .envrc (or atoll.yaml env.pass), or see docs/geodesic.md"
+	case errors.As(err, &envrc):
+		res.Status, res.Error = StatusFailed, envrc.Error()
+		res.Hint = "fix the .envrc; `cd " + envrc.dir + " && direnv allow && direnv reload` shows the same message in your shell"
 	case errors.As(err, &stale):
 		res.Status, res.Error = StatusRefused, stale.Error()
 		res.Hint = "the state changed after the plan was made: run atoll plan again, review, then apply"
