@@ -121,7 +121,7 @@ func TestArgsNameTheirVariable(t *testing.T) {
 }
 
 func TestForProject(t *testing.T) {
-	c := &Caller{Base: map[string]string{"PATH": "/bin", "AWS_REGION": "us-east-1", "GONE": "x", "TF_VAR_team": "core", "SHLVL": "2"}}
+	c := &Caller{Base: map[string]string{"PATH": "/bin", "AWS_REGION": "us-east-1", "GONE": "x", "TF_VAR_team": "core", "SHLVL": "2", "TF_VAR_path": "/bin"}}
 	s := func(v string) *string { return &v }
 	p, err := ForProject(c, map[string]*string{
 		"TF_CLI_INIT_BACKEND_CONFIG_PATH": s("/s/acm.tfstate"),
@@ -150,8 +150,10 @@ func TestForProject(t *testing.T) {
 	}
 
 	d1 := p.Digests("salt")
-	if _, ok := d1["SHLVL"]; ok {
-		t.Error("the plan is bound to a variable of the shell that does not configure Terraform")
+	for _, k := range []string{"SHLVL", "TF_VAR_path"} {
+		if _, ok := d1[k]; ok {
+			t.Errorf("the plan is bound to %s, a variable of the shell (or tfenv's copy of one)", k)
+		}
 	}
 	for _, k := range []string{"GONE", "TF_CLI_ARGS_init", "TF_VAR_team", "TF_VAR_stage"} {
 		if _, ok := d1[k]; !ok {

@@ -57,8 +57,15 @@ func ForProject(c *Caller, changes map[string]*string) (*Project, error) {
 	// gives, Terraform's own variables, and what env.pass lets through.
 	// The rest of the caller's environment (PATH, HOME, a CI job's ids)
 	// differs from one shell to the next without changing the plan.
+	copies := tfenvCopies(vars)
 	for k, v := range vars {
-		if strings.HasPrefix(k, "TF_") || slices.Contains(p.Envrc, k) || slices.Contains(p.Passed, k) {
+		bind := strings.HasPrefix(k, "TF_") || slices.Contains(p.Envrc, k) || slices.Contains(p.Passed, k)
+		if src, ok := copies[k]; ok && !slices.Contains(p.Envrc, src) && !slices.Contains(p.Passed, src) {
+			// tfenv's copy of a variable of the shell (TF_VAR_path of
+			// PATH) is bound only where that variable is.
+			bind = false
+		}
+		if bind {
 			p.bound[k] = v
 		}
 		if k == "TF_CLI_ARGS" || strings.HasPrefix(k, "TF_CLI_ARGS_") {
@@ -67,6 +74,23 @@ func ForProject(c *Caller, changes map[string]*string) (*Project, error) {
 	}
 	p.Vars = vars
 	return p, nil
+}
+
+// tfenvCopies maps each TF_VAR_* that holds the same value as a variable
+// tfenv would have made it from (TF_VAR_aws_region from AWS_REGION) to that
+// variable.
+func tfenvCopies(vars map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range vars {
+		if strings.HasPrefix(k, "TF_") {
+			continue
+		}
+		n := strings.Trim(underscores.ReplaceAllString(strings.ToLower(k), "_"), "_")
+		if c, ok := vars["TF_VAR_"+n]; ok && c == v && n != "" {
+			out["TF_VAR_"+n] = k
+		}
+	}
+	return out
 }
 
 // Digests are a salted hash of each variable the plan is bound to, for

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,8 +21,9 @@ import (
 // Environment is a project's environment as atoll evaluated it.
 type Environment struct {
 	*env.Project
-	// Envrc is the .envrc direnv evaluated (repository path), "" when none.
-	Envrc string
+	// EnvrcFile is the .envrc direnv evaluated (repository path), "" when
+	// none.
+	EnvrcFile string
 }
 
 // envs evaluates projects' environments, sharing what a run computes once:
@@ -78,15 +80,15 @@ func (e *envs) of(ctx context.Context, p project.Project, root, dir string) (*En
 	var changes map[string]*string
 	if file := env.FindEnvrc(root, dir); file != "" && e.o.Config.Env.Envrc != "ignore" {
 		rel, _ := filepath.Rel(root, file)
-		out.Envrc = filepath.ToSlash(rel)
+		out.EnvrcFile = filepath.ToSlash(rel)
 		if e.direnv == nil {
 			return nil, &refusal{
-				msg:  fmt.Sprintf("%s needs direnv, which is not on PATH: without it %s would run without its environment (backend, variables, -from-module)", out.Envrc, p.Dir),
+				msg:  fmt.Sprintf("%s needs direnv, which is not on PATH: without it %s would run without its environment (backend, variables, -from-module)", out.EnvrcFile, p.Dir),
 				hint: "install direnv (geodesic ships it; Debian: apt-get install direnv), or set env.envrc: ignore in atoll.yaml to run without evaluating .envrc files",
 			}
 		}
 		var err error
-		if changes, err = e.direnv.Export(ctx, dir, e.caller.Base, out.Envrc); err != nil {
+		if changes, err = e.direnv.Export(ctx, dir, e.caller.Base, out.EnvrcFile); err != nil {
 			var ee *env.EnvrcError
 			if errors.As(err, &ee) {
 				return nil, &envrcFailure{err: ee, dir: p.Dir}
@@ -119,7 +121,7 @@ func (e *Environment) record(c *env.Caller) (*record.Env, error) {
 	}
 	s := hex.EncodeToString(salt)
 	d := e.Digests(s)
-	return &record.Env{Hash: env.Hash(d), Salt: s, Digests: d, Envrc: e.Envrc, Dropped: c.Dropped, Passed: c.Passed}, nil
+	return &record.Env{Hash: env.Hash(d), Salt: s, Digests: d, Envrc: e.EnvrcFile, Dropped: c.Dropped, Passed: c.Passed}, nil
 }
 
 // checkEnv refuses to apply a plan whose environment differs from the
@@ -136,4 +138,76 @@ func checkEnv(rec *record.Plan, now *Environment) error {
 		msg:  fmt.Sprintf("the project's environment differs from the plan's: %s changed since the plan", strings.Join(changed, ", ")),
 		hint: "compare with atoll env " + rec.Dir + "; plan again in this environment, review, then apply",
 	}
+}
+
+// EnvReport is a project's environment as plan and apply give it to
+// Terraform, values of secret-looking names masked.
+type EnvReport struct {
+	Project string `json:"project"`
+	Dir     string `json:"dir"`
+	// Envrc is the .envrc direnv evaluated, "" when none.
+	Envrc string `json:"envrc,omitempty"`
+	// Undone, Dropped and Passed are the caller's variables that direnv had
+	// loaded for its directory, that were left out as project-specific, or
+	// that env.pass kept.
+	Undone  []string `json:"undone,omitempty"`
+	Dropped []string `json:"dropped,omitempty"`
+	Passed  []string `json:"passed,omitempty"`
+	// Args are each command's arguments from the environment.
+	Args map[string][]string `json:"args"`
+	// Vars is the whole environment, sorted by name.
+	Vars []EnvVar `json:"vars"`
+}
+
+// EnvVar is one variable of a project's environment.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	// Envrc says the project's .envrc set or changed it.
+	Envrc bool `json:"envrc,omitempty"`
+}
+
+// EnvOf evaluates the environment of p at HEAD, in a scratch checkout as
+// plan does.
+func EnvOf(ctx context.Context, o *Options, p project.Project) (*EnvReport, error) {
+	cos := &checkouts{o: o}
+	defer cos.close()
+	co := materialize(ctx, cos, o.Comparison.Head.SHA, []project.Project{p})
+	if co.err != nil {
+		return nil, co.err
+	}
+	pe, err := o.projectEnvs().of(ctx, p, co.root, co.dir(p.Dir))
+	if err != nil {
+		return nil, err
+	}
+	c, _ := o.CallerEnv()
+	rep := &EnvReport{Project: p.Name, Dir: p.Dir, Envrc: pe.EnvrcFile, Undone: c.Undone, Dropped: c.Dropped, Passed: c.Passed, Args: map[string][]string{}}
+	for _, cmd := range env.Commands {
+		args := []string{}
+		for _, a := range pe.Args[cmd] {
+			args = append(args, env.MaskedArg(a))
+		}
+		rep.Args[cmd] = args
+	}
+	for _, kv := range env.List(pe.Vars) {
+		k, v, _ := strings.Cut(kv, "=")
+		rep.Vars = append(rep.Vars, EnvVar{Name: k, Value: env.Masked(k, v), Envrc: slices.Contains(pe.Envrc, k)})
+	}
+	return rep, nil
+}
+
+// EnvHint returns how to fix an error of EnvOf, and whether the project's
+// own input (its .envrc) is at fault rather than the machine.
+func EnvHint(err error) (hint string, input bool) {
+	var ref *refusal
+	var ef *envrcFailure
+	switch {
+	case errors.As(err, &ef):
+		res := &ProjectResult{}
+		failure(res, err)
+		return res.Hint, true
+	case errors.As(err, &ref):
+		return ref.hint, false
+	}
+	return "", false
 }

@@ -121,6 +121,9 @@ func (o *Options) report(command string) *Report {
 	if !c.MergeBase.IsZero() {
 		r.MergeBase = c.MergeBase.String()
 	}
+	if ce, err := o.CallerEnv(); err == nil {
+		r.Env = &CallerEnv{Undone: ce.Undone, Dropped: ce.Dropped, Passed: ce.Passed}
+	}
 	return r
 }
 
