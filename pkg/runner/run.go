@@ -177,7 +177,13 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 			return err
 		}
 	}
-	if problem, err := project.StateProblem(dir, p.Workspace); err != nil {
+	var backendConfig []string
+	for _, a := range r.Args["init"] {
+		if a.Flag == "-backend-config" {
+			backendConfig = append(backendConfig, a.Value)
+		}
+	}
+	if problem, err := project.StateProblemWith(dir, p.Workspace, backendConfig); err != nil {
 		return err
 	} else if problem != "" {
 		return &refusal{msg: problem, hint: "atoll runs Terraform in a scratch checkout; see docs/plan-and-apply.md#state"}
