@@ -77,7 +77,7 @@ func envRun(ctx context.Context, opts *EnvOptions) error {
 	if err != nil {
 		return err
 	}
-	sel, err := selectProjects(g, []string{opts.Project})
+	sel, err := selectProjects(s, g, []string{opts.Project})
 	if err != nil {
 		return err
 	}
