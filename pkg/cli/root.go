@@ -122,6 +122,7 @@ apply from the branch, and merge only when the apply succeeded.
   atoll apply      apply those plans, in dependency order, before merging
   atoll guard      may this branch be merged? (main == production)
   atoll projects   the Terraform root projects atoll sees
+  atoll env        the environment and arguments a project runs with
   atoll demo       try it all in a throw-away sandbox
 
 ` + ExitCodesHelp,
@@ -143,6 +144,7 @@ apply from the branch, and merge only when the apply succeeded.
 	root.AddCommand(
 		NewCmdChanged(io, g, nil),
 		NewCmdProjects(io, g, nil),
+		NewCmdEnv(io, g, nil),
 		NewCmdPlan(io, g, nil),
 		NewCmdApply(io, g, nil),
 		NewCmdClean(io, g, nil),

@@ -34,6 +34,9 @@ type RunOptions struct {
 	Output       string
 	// FromWorktree (plan only) plans the work tree instead of HEAD.
 	FromWorktree bool
+	// Verbose names, on stderr, what was kept out of the projects'
+	// environments.
+	Verbose bool
 
 	cmd *cobra.Command
 }
@@ -46,6 +49,7 @@ func (o *RunOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.TerraformBin, "terraform-bin", "", "Terraform or OpenTofu `BINARY` (default: terraform, then tofu, on PATH)")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "run `N` projects at once (default: number of CPUs)")
 	f.BoolVar(&o.FailFast, "fail-fast", false, "stop starting projects after the first failure")
+	f.BoolVarP(&o.Verbose, "verbose", "v", false, "name (on stderr) the variables of your environment kept out of the projects' (values never shown)")
 	outputFlag(cmd, &o.Output, "text", runOutputs...)
 	_ = cmd.RegisterFlagCompletionFunc("base", completeRefs(o.Globals))
 	_ = cmd.MarkFlagDirname("workdir")
@@ -198,6 +202,11 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 				errStyles.Warning.Render("warning:"), p.Dir, p.From, o.cmd.Name(), p.From)
 		}
 	}
+	if o.Verbose {
+		if err := verboseEnv(io, errStyles, rs.opts); err != nil {
+			return nil, err
+		}
+	}
 	progress := ui.NewProgress(io.Err, errStyles, stderrTTY(io), names)
 	rs.opts.Events = progress.Handle
 	stopInterrupts := watchInterrupts(ctx, io, errStyles, progress)
@@ -226,6 +235,17 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 		}
 	}
 	return rep, err
+}
+
+// verboseEnv names what every project's environment leaves out of the
+// caller's, and what env.pass keeps.
+func verboseEnv(io *ui.IO, s *ui.Styles, o *runner.Options) error {
+	c, err := o.CallerEnv()
+	if err != nil {
+		return err
+	}
+	ui.CallerEnv(io.Err, s, c.Undone, c.Dropped, c.Passed)
+	return nil
 }
 
 // stderrTTY: progress is drawn in place only on a terminal.

@@ -49,6 +49,8 @@ type Config struct {
 	TerraformBin string `mapstructure:"terraform_bin" json:"-"`
 	// Guard configures atoll guard.
 	Guard Guard `mapstructure:"guard" json:"-"`
+	// Env configures the environment each project's Terraform gets.
+	Env Env `mapstructure:"env" json:"-"`
 
 	// File is the configuration file that was read, empty when none exists.
 	File string `mapstructure:"-" json:"-"`
@@ -62,6 +64,20 @@ type Guard struct {
 	// Skip disables checks by name.
 	Skip []string `mapstructure:"skip"`
 }
+
+// Env configures each project's environment.
+type Env struct {
+	// Pass names (or globs of) the caller's project-specific variables
+	// (TF_CLI_ARGS*, TF_DATA_DIR, ...) to pass on to every project anyway.
+	Pass []string `mapstructure:"pass"`
+	// Envrc is how projects' .envrc files are evaluated: "direnv" (the
+	// default: by the direnv on PATH, an error when there is none) or
+	// "ignore" (not at all).
+	Envrc string `mapstructure:"envrc"`
+}
+
+// EnvrcModes are the values of env.envrc.
+var EnvrcModes = []string{"direnv", "ignore"}
 
 // GuardChecks are the names of atoll guard's checks.
 var GuardChecks = []string{"up-to-date", "clean", "planned", "applied", "tracked", "locks"}
@@ -118,6 +134,8 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 	// Nested keys need their variable named: ATOLL_GUARD_MODE, ATOLL_GUARD_SKIP.
 	_ = v.BindEnv("guard.mode", "ATOLL_GUARD_MODE")
 	_ = v.BindEnv("guard.skip", "ATOLL_GUARD_SKIP")
+	_ = v.BindEnv("env.pass", "ATOLL_ENV_PASS")
+	_ = v.BindEnv("env.envrc", "ATOLL_ENV_ENVRC")
 	if flags != nil {
 		for key, flag := range map[string]string{"base": "base", "workdir": "workdir", "terraform_bin": "terraform-bin"} {
 			if f := flags.Lookup(flag); f != nil {
@@ -164,7 +182,7 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 // normalize trims the spaces a comma-separated environment list leaves and
 // the trailing slash of a directory glob ("policies/" means "policies").
 func (c *Config) normalize() {
-	for _, list := range []*[]string{&c.Roots, &c.Exclude, &c.Watch} {
+	for _, list := range []*[]string{&c.Roots, &c.Exclude, &c.Watch, &c.Env.Pass} {
 		for i, v := range *list {
 			v = strings.TrimSpace(v)
 			if len(v) > 1 {
@@ -235,6 +253,16 @@ func (c *Config) Validate(raw []byte) error {
 		}
 		if !known {
 			return bad(fmt.Sprintf("guard.skip[%d]", i), "%q is not a check (%s)", name, strings.Join(GuardChecks, ", "))
+		}
+	}
+	switch c.Env.Envrc {
+	case "", "direnv", "ignore":
+	default:
+		return bad("env.envrc", "%q is not direnv or ignore", c.Env.Envrc)
+	}
+	for i, g := range c.Env.Pass {
+		if _, err := path.Match(g, ""); err != nil || strings.TrimSpace(g) == "" {
+			return bad(fmt.Sprintf("env.pass[%d]", i), "%q is not a variable name or glob", g)
 		}
 	}
 	dirs, names := map[string]int{}, map[string]int{}

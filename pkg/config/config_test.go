@@ -175,6 +175,7 @@ func TestEveryKeyRefusesEveryWrongType(t *testing.T) {
 		"projects[].watch":      "list",
 		"projects[].depends_on": "list",
 		"guard.mode":            "string", "guard.skip": "list",
+		"env.pass": "list", "env.envrc": "string",
 	}
 	if got, want := Keys(), sortedKeys(kinds); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Keys() = %v; this test knows %v: add the new key here", got, want)
@@ -197,6 +198,9 @@ func TestEveryKeyRefusesEveryWrongType(t *testing.T) {
 				wantKey = "projects[0]." + sub
 			case strings.HasPrefix(key, "guard."):
 				doc = "guard:\n  " + strings.TrimPrefix(key, "guard.") + ": " + value + "\n"
+				wantKey = key
+			case strings.HasPrefix(key, "env."):
+				doc = "env:\n  " + strings.TrimPrefix(key, "env.") + ": " + value + "\n"
 				wantKey = key
 			default:
 				doc = "# a comment\n" + key + ": " + value + "\n"
@@ -250,5 +254,24 @@ func TestUnknownKeyListsEveryKey(t *testing.T) {
 		if !strings.Contains(ce.Msg, k) {
 			t.Errorf("message %q does not list %s", ce.Msg, k)
 		}
+	}
+}
+
+func TestEnvSettings(t *testing.T) {
+	c, err := Load(write(t, "env:\n  pass: [TF_CLI_ARGS_init, \"TF_VAR_*\"]\n  envrc: ignore\n"), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(c.Env.Pass, []string{"TF_CLI_ARGS_init", "TF_VAR_*"}) || c.Env.Envrc != "ignore" {
+		t.Errorf("env = %+v", c.Env)
+	}
+	_, err = Load(write(t, "env:\n  envrc: sometimes\n"), "", nil)
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Key != "env.envrc" || ce.Line != 2 {
+		t.Errorf("bad env.envrc: %v", err)
+	}
+	_, err = Load(write(t, "env:\n  pass: [\"TF_[\"]\n"), "", nil)
+	if !errors.As(err, &ce) || ce.Key != "env.pass[0]" {
+		t.Errorf("bad env.pass glob: %v", err)
 	}
 }

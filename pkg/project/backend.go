@@ -26,6 +26,34 @@ var (
 // where nobody will find it again. It returns an explanation, or "" when the
 // state goes somewhere durable (a remote backend, or an absolute path).
 func StateProblem(dir, workspace string) (string, error) {
+	return StateProblemWith(dir, workspace, nil)
+}
+
+// literalAbsPath checks that the local backend's path attribute is an
+// absolute literal.
+func literalAbsPath(file string, attr *hcl.Attribute) string {
+	v, d := attr.Expr.Value(nil)
+	if d.HasErrors() || v.Type() != cty.String || v.IsNull() {
+		return fmt.Sprintf("%s:%d: the local backend's path is not a literal string", file, attr.Range.Start.Line)
+	}
+	if !filepath.IsAbs(v.AsString()) {
+		return fmt.Sprintf("%s:%d: the local backend's path %q is relative, so the state would be written inside atoll's scratch checkout and lost; configure a remote backend, or an absolute path", file, attr.Range.Start.Line, v.AsString())
+	}
+	return ""
+}
+
+// StateProblemWith is StateProblem for an init given backendConfig, the
+// values of its -backend-config arguments (key=value, or a file), which
+// override or complete the backend block.
+func StateProblemWith(dir, workspace string, backendConfig []string) (string, error) {
+	override := map[string]string{}
+	for _, c := range backendConfig {
+		k, v, ok := strings.Cut(c, "=")
+		if !ok {
+			return "", nil // a file of settings: Terraform's to check
+		}
+		override[strings.TrimSpace(k)] = v
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return "", err
@@ -64,15 +92,14 @@ func StateProblem(dir, workspace string) (string, error) {
 				}
 				lc, _, _ := b.Body.PartialContent(localSchema)
 				attr, ok := lc.Attributes["path"]
-				if !ok {
+				if p, set := override["path"]; set {
+					if !filepath.IsAbs(p) {
+						return fmt.Sprintf("-backend-config=path=%s: the local backend's path is relative, so the state would be written inside atoll's scratch checkout and lost; use an absolute path", p), nil
+					}
+				} else if !ok {
 					return fmt.Sprintf("%s:%d: the local backend has no path, so the state would be written to terraform.tfstate inside atoll's scratch checkout and lost; configure a remote backend, or an absolute path", name, b.DefRange.Start.Line), nil
-				}
-				v, d := attr.Expr.Value(nil)
-				if d.HasErrors() || v.Type() != cty.String || v.IsNull() {
-					return fmt.Sprintf("%s:%d: the local backend's path is not a literal string", name, attr.Range.Start.Line), nil
-				}
-				if !filepath.IsAbs(v.AsString()) {
-					return fmt.Sprintf("%s:%d: the local backend's path %q is relative, so the state would be written inside atoll's scratch checkout and lost; configure a remote backend, or an absolute path", name, attr.Range.Start.Line, v.AsString()), nil
+				} else if problem := literalAbsPath(name, attr); problem != "" {
+					return problem, nil
 				}
 				if workspace != "" && workspace != "default" {
 					// Other workspaces live under workspace_dir, by default
@@ -81,6 +108,9 @@ func StateProblem(dir, workspace string) (string, error) {
 					ws := cty.NilVal
 					if ok {
 						ws, _ = wd.Expr.Value(nil)
+					}
+					if o, set := override["workspace_dir"]; set {
+						ok, ws = true, cty.StringVal(o)
 					}
 					if !ok || ws.Type() != cty.String || ws.IsNull() || !filepath.IsAbs(ws.AsString()) {
 						return fmt.Sprintf("%s:%d: workspace %q of the local backend would keep its state under workspace_dir (default terraform.tfstate.d) inside atoll's scratch checkout, where it is lost; set an absolute workspace_dir, or use a remote backend", name, b.DefRange.Start.Line, workspace), nil

@@ -83,6 +83,8 @@ type Plan struct {
 	PlanFile   string `json:"plan_file"`
 	PlanSHA256 string `json:"plan_sha256"`
 	LogFile    string `json:"log_file"`
+	// Env binds the plan to the environment Terraform was given.
+	Env *Env `json:"env,omitempty"`
 	// Consumed is set, before Terraform starts, by the apply that uses the
 	// plan: a plan is never applied twice, even after a failed apply.
 	Consumed   bool       `json:"consumed,omitempty"`
@@ -104,6 +106,23 @@ type Unfinished struct {
 	// Started is when the apply consumed the plan, just before Terraform
 	// started applying it.
 	Started time.Time `json:"started"`
+}
+
+// Env is what a plan record keeps of a project's environment: names and
+// salted digests, never values.
+type Env struct {
+	// Hash combines Digests.
+	Hash string `json:"hash"`
+	// Salt keys the digests (see pkg/env Project.Digests).
+	Salt string `json:"salt"`
+	// Digests maps each variable the plan is bound to to its digest.
+	Digests map[string]string `json:"digests"`
+	// Envrc is the .envrc direnv evaluated, "" when none.
+	Envrc string `json:"envrc,omitempty"`
+	// Dropped and Passed name the caller's project-specific variables that
+	// were left out, or kept by env.pass.
+	Dropped []string `json:"dropped,omitempty"`
+	Passed  []string `json:"passed,omitempty"`
 }
 
 // Apply records one apply (or destroy) of one project.

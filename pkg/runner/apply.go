@@ -206,7 +206,19 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	res.LogFile = logPath
 	defer log.Close()
-	r := o.tfRunner(log, p.Name, PhaseApply)
+	root := co.root
+	if rec.Dirty {
+		root = filepath.Dir(strings.TrimSuffix(rec.Workdir, filepath.FromSlash(p.Dir)))
+	}
+	pe, err := o.projectEnvs().of(ctx, p, root, dir)
+	if err == nil {
+		err = checkEnv(rec, pe)
+	}
+	if err != nil {
+		failure(res, err)
+		return res
+	}
+	r := o.tfRunnerFor(log, pe, p.Name, PhaseApply)
 	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash, Dirty: rec.Dirty,
 		Destroy: rec.Destroy, Started: o.now().UTC(), Who: who(), Force: o.Force}
 

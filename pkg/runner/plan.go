@@ -126,11 +126,22 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		return res
 	}
 	defer log.Close()
-	r := o.tfRunner(log, p.Name, PhasePlan)
 	dir := co.dir(p.Dir)
 	res.Workdir = dir
-
 	o.emit(p.Name, PhaseInit, nil)
+	pe, err := o.projectEnvs().of(ctx, p, co.root, dir)
+	if err != nil {
+		failure(res, err)
+		return res
+	}
+	caller, _ := o.projectEnvs().Caller()
+	envRec, err := pe.record(caller)
+	if err != nil {
+		failure(res, err)
+		return res
+	}
+	r := o.tfRunnerFor(log, pe, p.Name, PhasePlan)
+
 	if err := prepare(ctx, r, p, dir, o.pluginCache()); err != nil {
 		failure(res, err)
 		return res
@@ -168,7 +179,7 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		Head: head, Branch: c.Head.Branch, BaseRef: c.Base.Name, BaseSHA: c.Base.SHA.String(),
 		InputsHash: co.inputs[p.Dir], Dirty: o.FromWorktree && !t.Deleted, TerraformBin: o.TerraformBin, TerraformVersion: tfVersion,
 		Time: o.now().UTC(), Counts: res.Counts, HasChanges: pr.HasChanges, Destroy: t.Deleted,
-		Workdir: dir, PlanFile: res.PlanFile, PlanSHA256: sum, LogFile: res.LogFile,
+		Workdir: dir, PlanFile: res.PlanFile, PlanSHA256: sum, LogFile: res.LogFile, Env: envRec,
 	}
 	if !c.MergeBase.IsZero() {
 		rec.MergeBase = c.MergeBase.String()

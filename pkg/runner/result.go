@@ -71,6 +71,9 @@ type Report struct {
 	// Warnings are files left out of scratch checkouts (symlinks that
 	// leave them, missing project directories).
 	Warnings []string `json:"warnings,omitempty"`
+	// Env names the caller's variables kept out of every project's
+	// environment, or passed on by env.pass (names only).
+	Env *CallerEnv `json:"env,omitempty"`
 }
 
 // Summarize fills in the summary from the project results.
@@ -117,4 +120,14 @@ type Event struct {
 	// Detail says more about the phase, e.g. that Terraform waits for the
 	// state lock and who holds it; an event without one clears it.
 	Detail string
+}
+
+// CallerEnv is what a run made of the caller's environment.
+type CallerEnv struct {
+	// Undone: set or changed by direnv for the caller's directory.
+	Undone []string `json:"undone,omitempty"`
+	// Dropped: project-specific, left out.
+	Dropped []string `json:"dropped,omitempty"`
+	// Passed: project-specific, kept by env.pass.
+	Passed []string `json:"passed,omitempty"`
 }

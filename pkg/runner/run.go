@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/env"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -65,6 +66,28 @@ type Options struct {
 	Now func() time.Time
 	// InterruptGrace is how long Terraform may take to stop after Ctrl-C.
 	InterruptGrace time.Duration
+	// Environ is the caller's environment (nil: os.Environ()), from which
+	// each project's is made (see pkg/env).
+	Environ []string
+
+	envOnce sync.Once
+	envs    *envs
+}
+
+// projectEnvs is the run's evaluator of project environments.
+func (o *Options) projectEnvs() *envs {
+	o.envOnce.Do(func() { o.envs = &envs{o: o} })
+	return o.envs
+}
+
+// CallerEnv is the caller's environment with direnv's changes undone and
+// project-specific settings dropped (what -v reports).
+func (o *Options) CallerEnv() (*env.Caller, error) { return o.projectEnvs().Caller() }
+
+// ProjectEnv evaluates a project's environment in the checkout root (its
+// files are at root/<project dir>), as plan and apply do.
+func (o *Options) ProjectEnv(ctx context.Context, p project.Project, root string) (*Environment, error) {
+	return o.projectEnvs().of(ctx, p, root, filepath.Join(root, filepath.FromSlash(p.Dir)))
 }
 
 func (o *Options) now() time.Time {
@@ -100,11 +123,21 @@ func (o *Options) report(command string) *Report {
 	if !c.MergeBase.IsZero() {
 		r.MergeBase = c.MergeBase.String()
 	}
+	if ce, err := o.CallerEnv(); err == nil {
+		r.Env = &CallerEnv{Undone: ce.Undone, Dropped: ce.Dropped, Passed: ce.Passed}
+	}
 	return r
 }
 
 // maxPlanBytes bounds the saved plan an apply copies.
 const maxPlanBytes = 1 << 30
+
+// sourceFromEnvrc reports whether discovery read p's -from-module source
+// from its direnv files (file:line), not from atoll.yaml.
+func sourceFromEnvrc(p project.Project) bool {
+	file, _, _ := strings.Cut(p.SourceFrom, ":")
+	return strings.HasSuffix(file, ".envrc")
+}
 
 // prepare initialises a project's scratch directory: for -from-module
 // projects, Terraform first copies the module into the empty directory and
@@ -118,16 +151,20 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 			return err
 		}
 	}
-	if p.FromModule {
-		// Discovery read the source, from atoll.yaml or from the direnv
-		// files (.envrc and what `use envrc` sources): the one reader.
-		src := p.Source
-		if src == "" {
-			return &refusal{
-				msg:  fmt.Sprintf("%s sets the -from-module source in a way only the shell can evaluate, and atoll does not run direnv", p.SourceFrom),
-				hint: "declare the source as projects[].source in atoll.yaml (see docs/configuration.md#projectssource)",
-			}
+	// The source: declared in atoll.yaml; else what the project's evaluated
+	// environment gives init (TF_CLI_INIT_FROM_MODULE through direnv); else
+	// what discovery read from the direnv files (env.envrc: ignore).
+	src := p.Source
+	if fromEnv := env.FromModule(r.Args["init"]); fromEnv != "" && (src == "" || sourceFromEnvrc(p)) {
+		src = fromEnv
+	}
+	if src == "" && p.FromModule {
+		return &refusal{
+			msg:  fmt.Sprintf("%s sets the -from-module source in a way only the shell can evaluate, and its evaluated environment does not set it either", p.SourceFrom),
+			hint: "declare the source as projects[].source in atoll.yaml (see docs/configuration.md#projectssource)",
 		}
+	}
+	if src != "" {
 		own := dir + ".own"
 		if err := os.RemoveAll(own); err != nil {
 			return err
@@ -155,7 +192,13 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 			return err
 		}
 	}
-	if problem, err := project.StateProblem(dir, p.Workspace); err != nil {
+	var backendConfig []string
+	for _, a := range r.Args["init"] {
+		if a.Flag == "-backend-config" {
+			backendConfig = append(backendConfig, a.Value)
+		}
+	}
+	if problem, err := project.StateProblemWith(dir, p.Workspace, backendConfig); err != nil {
 		return err
 	} else if problem != "" {
 		return &refusal{msg: problem, hint: "atoll runs Terraform in a scratch checkout; see docs/plan-and-apply.md#state"}
@@ -295,15 +338,17 @@ func (o *Options) tfRunner(log *os.File, name string, phase Phase) *tf.Runner {
 	return r
 }
 
+// pluginCache is atoll's provider cache, used unless the project's
+// environment names one (TF_PLUGIN_CACHE_DIR).
 func (o *Options) pluginCache() string {
-	// terraform-exec cannot add a variable while TF_CLI_ARGS* are inherited
-	// (see pkg/tf environ): then Terraform runs without atoll's cache.
-	for _, v := range []string{"TF_PLUGIN_CACHE_DIR", "TF_CLI_ARGS", "TF_CLI_ARGS_init"} {
-		if os.Getenv(v) != "" {
-			return ""
-		}
-	}
 	return filepath.Join(o.Workdir, "plugin-cache")
+}
+
+// tfRunnerFor is a Runner with a project's environment and arguments.
+func (o *Options) tfRunnerFor(log *os.File, pe *Environment, name string, phase Phase) *tf.Runner {
+	r := o.tfRunner(log, name, phase)
+	r.Environ, r.Args = pe.Vars, pe.Args
+	return r
 }
 
 // who names the person or machine applying, for apply records.
@@ -380,11 +425,19 @@ func failure(res *ProjectResult, err error) {
 	var te *record.TamperedError
 	var we *workspace.WorkdirError
 	var np *safefs.NotPrivateError
+	var arg *tf.ArgError
+	var envrc *envrcFailure
 	switch {
 	case errors.As(err, &np):
 		res.Status, res.Error, res.Hint = StatusRefused, np.Error(), np.Fix
 	case errors.As(err, &ref):
 		res.Status, res.Error, res.Hint = StatusRefused, ref.msg, ref.hint
+	case errors.As(err, &arg):
+		res.Status, res.Error = StatusRefused, arg.Error()
+		res.Hint = "atoll gives Terraform the arguments of the project's environment, or refuses: remove it from the .envrc (or atoll.yaml env.pass), or see docs/geodesic.md"
+	case errors.As(err, &envrc):
+		res.Status, res.Error = StatusFailed, envrc.Error()
+		res.Hint = "fix the .envrc; `cd " + envrc.dir + " && direnv allow && direnv reload` shows the same message in your shell"
 	case errors.As(err, &stale):
 		res.Status, res.Error = StatusRefused, stale.Error()
 		res.Hint = "the state changed after the plan was made: run atoll plan again, review, then apply"

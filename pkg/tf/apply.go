@@ -74,6 +74,10 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult,
 	if err != nil {
 		return events.result(), err
 	}
+	fromEnv, err := applyOptions(r.Args["apply"])
+	if err != nil {
+		return events.result(), c.fail(err)
+	}
 	err = r.withStateLock(ctx, func(lockTimeout string, passed func()) error {
 		// Each attempt starts afresh: one that could not take the lock
 		// changed nothing.
@@ -85,6 +89,7 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult,
 		if lockTimeout != "" {
 			applyOpts = append(applyOpts, tfexec.LockTimeout(lockTimeout))
 		}
+		applyOpts = append(applyOpts, fromEnv...)
 		err := c.tf.ApplyJSON(ctx, events, applyOpts...)
 		events.flush()
 		if err == nil {

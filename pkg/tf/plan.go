@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 
-	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
 )
 
@@ -63,6 +64,25 @@ type PlanResult struct {
 	PlanJSON string `json:"plan_json"`
 }
 
+// planEnviron is plan's environment. terraform-exec cannot give plan
+// TF_VAR_* in an explicit environment (hashicorp/terraform-exec#584), and
+// a project's variables must keep the precedence of the environment (below
+// terraform.tfvars and -var-file), so plan runs Terraform itself (see run).
+func (r *Runner) planEnviron() []string {
+	if r.Environ == nil {
+		vars := map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		maps.Copy(vars, r.Env)
+		return envList(vars)
+	}
+	vars := maps.Clone(r.Environ)
+	vars["TF_IN_AUTOMATION"] = "1"
+	return envList(vars)
+}
+
 // PlanOptions are the options of Plan.
 type PlanOptions struct {
 	Destroy bool
@@ -84,21 +104,32 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 			return nil, c.fail(err)
 		}
 	}
+	extra, err := planArgs(r.Args["plan"])
+	if err != nil {
+		return nil, c.fail(err)
+	}
 	var hasChanges bool
 	err = r.withStateLock(ctx, func(lockTimeout string, passed func()) error {
-		planOpts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.Destroy(opts.Destroy)}
+		args := []string{"plan", "-no-color", "-input=false", "-detailed-exitcode"}
+		if opts.Destroy {
+			args = append(args, "-destroy")
+		}
 		if lockTimeout != "" {
-			planOpts = append(planOpts, tfexec.LockTimeout(lockTimeout))
+			args = append(args, "-lock-timeout="+lockTimeout)
 		}
 		for _, f := range opts.VarFiles {
-			planOpts = append(planOpts, tfexec.VarFile(f))
+			args = append(args, "-var-file="+f)
 		}
+		// The environment's arguments come after atoll's, as Terraform
+		// puts TF_CLI_ARGS_plan's before the command line's; -out is
+		// refused there, so the last word is atoll's.
+		args = append(args, extra...)
+		args = append(args, "-out="+planFile)
 		// Terraform writes to stdout only once it holds the lock; a
 		// failure to take it goes to stderr.
-		c.tf.SetStdout(writers(r.Stdout, &firstWrite{f: passed}))
 		c.stderr.Reset()
 		var err error
-		if hasChanges, err = c.tf.Plan(ctx, planOpts...); err != nil {
+		if hasChanges, err = r.run(ctx, c, r.planEnviron(), writers(r.Stdout, &firstWrite{f: passed}), args...); err != nil {
 			return c.fail(err)
 		}
 		return nil

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/atoll-tf/atoll/pkg/env"
 	"github.com/hashicorp/terraform-exec/tfexec"
 )
 
@@ -30,8 +31,19 @@ type Runner struct {
 	// Bin is the Terraform binary (see Find).
 	Bin string
 	// Env holds variables set for every command on top of the inherited
-	// environment. Leave it empty when possible: see environ.
+	// environment. Leave it empty when possible: see environ. Ignored
+	// when Environ is set.
 	Env map[string]string
+	// Environ, when not nil, is the whole environment of every command
+	// (a project's, see pkg/env): nothing is inherited. It holds no
+	// TF_CLI_ARGS*: those are in Args. Of the variables terraform-exec
+	// manages, TF_VAR_* reach plan, the command that reads them, and the
+	// rest are terraform-exec's to set.
+	Environ map[string]string
+	// Args are the arguments each command (init, plan, apply) gets from the
+	// project's environment: given to Terraform as terraform-exec options,
+	// or refused (*ArgError), never dropped.
+	Args map[string][]env.Arg
 	// Stdout and Stderr receive Terraform's full output, e.g. a log file.
 	// Either may be nil. They are written from different goroutines, so a
 	// single writer given for both must be safe for concurrent use (an
@@ -71,6 +83,9 @@ type command struct {
 func (r *Runner) command(ctx context.Context, op, dir string, extraEnv map[string]string) (*command, error) {
 	c := &command{op: op, dir: dir, stderr: newTailBuffer(stderrTail)}
 	env, err := environ(op, os.Environ(), r.Env, extraEnv)
+	if r.Environ != nil {
+		env, err = r.explicitEnviron(extraEnv)
+	}
 	if err != nil {
 		return nil, c.fail(err)
 	}
@@ -164,6 +179,27 @@ func environ(op string, inherited []string, env, extra map[string]string) (map[s
 	return merged, nil
 }
 
+// explicitEnviron is Environ with extra added and the variables
+// terraform-exec manages taken out: it sets TF_LOG*, TF_INPUT and
+// TF_IN_AUTOMATION itself, and TF_VAR_* are read only by plan, which runs
+// with them (see Plan).
+func (r *Runner) explicitEnviron(extra map[string]string) (map[string]string, error) {
+	if v, ok := r.Environ["TF_WORKSPACE"]; ok {
+		return nil, &ArgError{Command: "init", Arg: env.Arg{Flag: "TF_WORKSPACE", Value: v, HasValue: true, From: "the project's environment"},
+			Reason: "it selects a Terraform workspace behind atoll's back: declare it as projects[].workspace in atoll.yaml"}
+	}
+	out := make(map[string]string, len(r.Environ)+len(extra))
+	maps.Copy(out, r.Environ)
+	maps.Copy(out, extra)
+	for _, k := range tfexec.ProhibitedEnv(out) {
+		if k == "TF_CLI_ARGS" || strings.HasPrefix(k, "TF_CLI_ARGS_") {
+			return nil, fmt.Errorf("internal: %s in an explicit environment: it belongs in Args", k)
+		}
+		delete(out, k)
+	}
+	return out, nil
+}
+
 // readBy reports whether Terraform's op reads the inherited variable k in a
 // way terraform-exec does not override anyway (it forces TF_LOG*, TF_INPUT,
 // TF_IN_AUTOMATION and drops TF_WORKSPACE whatever the environment says).
@@ -244,7 +280,10 @@ func (r *Runner) Init(ctx context.Context, dir string, opts InitOptions) error {
 	if err != nil {
 		return err
 	}
-	var initOpts []tfexec.InitOption
+	initOpts, err := initOptions(r.Args["init"])
+	if err != nil {
+		return c.fail(err)
+	}
 	if opts.FromModule != "" {
 		initOpts = append(initOpts, tfexec.FromModule(opts.FromModule))
 	}
@@ -255,6 +294,10 @@ func (r *Runner) Init(ctx context.Context, dir string, opts InitOptions) error {
 }
 
 func (r *Runner) hasEnv(k string) bool {
+	if r.Environ != nil {
+		_, ok := r.Environ[k]
+		return ok
+	}
 	if _, ok := r.Env[k]; ok {
 		return true
 	}

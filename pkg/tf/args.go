@@ -1,0 +1,190 @@
+package tf
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/atoll-tf/atoll/pkg/env"
+	"github.com/hashicorp/terraform-exec/tfexec"
+)
+
+// ArgError is an argument, from a project's environment, that atoll does
+// not give Terraform: rather than drop it, the project is refused.
+type ArgError struct {
+	Command string
+	Arg     env.Arg
+	Reason  string
+}
+
+func (e *ArgError) Error() string {
+	what := "an argument"
+	if e.Arg.Flag == "" {
+		what = "a positional argument"
+	}
+	return fmt.Sprintf("%s gives terraform %s %s %q, which atoll does not pass on: %s",
+		e.Arg.From, e.Command, what, env.MaskedArg(e.Arg), e.Reason)
+}
+
+func boolArg(command string, a env.Arg) (bool, error) {
+	if !a.HasValue {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(a.Value)
+	if err != nil {
+		return false, &ArgError{Command: command, Arg: a, Reason: "the value is not true or false"}
+	}
+	return b, nil
+}
+
+func needValue(command string, a env.Arg) error {
+	if !a.HasValue || a.Value == "" {
+		return &ArgError{Command: command, Arg: a, Reason: "the flag needs a value"}
+	}
+	return nil
+}
+
+// common handles what every command accepts: flags terraform-exec or atoll
+// always give anyway, and positional arguments, which none takes.
+func common(command string, a env.Arg) (handled bool, err error) {
+	switch a.Flag {
+	case "":
+		return true, &ArgError{Command: command, Arg: a, Reason: "atoll runs Terraform in the project's scratch checkout, with no directory or plan file argument"}
+	case "-no-color":
+		return true, nil // always given
+	case "-input":
+		if b, err := boolArg(command, a); err != nil || b {
+			return true, &ArgError{Command: command, Arg: a, Reason: "atoll never lets Terraform prompt (-input=false)"}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// initOptions turns init's arguments into terraform-exec options, which
+// give them to Terraform as flags. -from-module is the caller's (see
+// InitOptions.FromModule).
+func initOptions(args []env.Arg) ([]tfexec.InitOption, error) {
+	var out []tfexec.InitOption
+	for _, a := range args {
+		if ok, err := common("init", a); ok {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var b bool
+		var err error
+		switch a.Flag {
+		case "-backend-config", "-lock-timeout", "-plugin-dir", "-from-module":
+			err = needValue("init", a)
+		case "-backend", "-get", "-upgrade", "-reconfigure", "-force-copy", "-lock":
+			b, err = boolArg("init", a)
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch a.Flag {
+		case "-from-module":
+		case "-backend-config":
+			out = append(out, tfexec.BackendConfig(a.Value))
+		case "-lock-timeout":
+			out = append(out, tfexec.LockTimeout(a.Value))
+		case "-plugin-dir":
+			out = append(out, tfexec.PluginDir(a.Value))
+		case "-backend":
+			out = append(out, tfexec.Backend(b))
+		case "-get":
+			out = append(out, tfexec.Get(b))
+		case "-upgrade":
+			out = append(out, tfexec.Upgrade(b))
+		case "-reconfigure":
+			out = append(out, tfexec.Reconfigure(b))
+		case "-force-copy":
+			out = append(out, tfexec.ForceCopy(b))
+		case "-lock":
+			out = append(out, tfexec.Lock(b))
+		default:
+			return nil, &ArgError{Command: "init", Arg: a, Reason: "atoll knows no such init flag to pass on"}
+		}
+	}
+	return out, nil
+}
+
+// planArgs checks plan's arguments and returns them as Terraform's
+// command line has them. Those that would change what atoll makes of the
+// plan are refused.
+func planArgs(args []env.Arg) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if ok, err := common("plan", a); ok {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		switch a.Flag {
+		case "-var", "-var-file", "-target", "-replace", "-exclude", "-lock-timeout":
+			if err := needValue("plan", a); err != nil {
+				return nil, err
+			}
+		case "-parallelism":
+			if n, err := strconv.Atoi(a.Value); err != nil || n < 1 {
+				return nil, &ArgError{Command: "plan", Arg: a, Reason: "the value is not a positive number"}
+			}
+		case "-refresh", "-refresh-only", "-lock", "-compact-warnings":
+			if _, err := boolArg("plan", a); err != nil {
+				return nil, err
+			}
+		case "-detailed-exitcode":
+			continue // always given
+		case "-out":
+			return nil, &ArgError{Command: "plan", Arg: a, Reason: "atoll writes the plan file itself, next to its record"}
+		case "-destroy":
+			return nil, &ArgError{Command: "plan", Arg: a, Reason: "atoll plans destroys only of deleted projects (atoll plan --destroy-deleted)"}
+		case "-state", "-state-out", "-backup":
+			return nil, &ArgError{Command: "plan", Arg: a, Reason: "state files outside the backend are not supported"}
+		default:
+			return nil, &ArgError{Command: "plan", Arg: a, Reason: "atoll knows no such plan flag to pass on"}
+		}
+		out = append(out, a.String())
+	}
+	return out, nil
+}
+
+// applyOptions turns apply's arguments into terraform-exec options. A saved
+// plan fixes everything else.
+func applyOptions(args []env.Arg) ([]tfexec.ApplyOption, error) {
+	var out []tfexec.ApplyOption
+	for _, a := range args {
+		if ok, err := common("apply", a); ok {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		switch a.Flag {
+		case "-auto-approve", "-compact-warnings":
+			// Always given / output only.
+		case "-parallelism":
+			n, err := strconv.Atoi(a.Value)
+			if err != nil || n < 1 {
+				return nil, &ArgError{Command: "apply", Arg: a, Reason: "the value is not a positive number"}
+			}
+			out = append(out, tfexec.Parallelism(n))
+		case "-lock":
+			b, err := boolArg("apply", a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, tfexec.Lock(b))
+		case "-lock-timeout":
+			if err := needValue("apply", a); err != nil {
+				return nil, err
+			}
+			out = append(out, tfexec.LockTimeout(a.Value))
+		default:
+			return nil, &ArgError{Command: "apply", Arg: a, Reason: "a saved plan is applied as it was made: only -parallelism, -lock and -lock-timeout apply to it"}
+		}
+	}
+	return out, nil
+}

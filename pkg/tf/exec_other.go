@@ -1,0 +1,9 @@
+//go:build !linux
+
+package tf
+
+import "syscall"
+
+// sysProcAttr: Terraform in its own process group (a terminal's Ctrl-C is
+// atoll's to pass on).
+func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
