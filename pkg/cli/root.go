@@ -18,6 +18,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/cache"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/scan"
 	"github.com/atoll-tf/atoll/pkg/ui"
 	"github.com/atoll-tf/atoll/pkg/workspace"
@@ -120,6 +121,9 @@ apply from the branch, and merge only when the apply succeeded.
   atoll plan       plan them from a scratch checkout of HEAD
   atoll apply      apply those plans, in dependency order, before merging
   atoll guard      may this branch be merged? (main == production)
+  atoll status     is main == production? per project, from the ledger
+  atoll locks      project locks (atoll lock, atoll unlock), in the remote
+  atoll history    who applied what, when, with what result
   atoll projects   the Terraform root projects atoll sees
   atoll demo       try it all in a throw-away sandbox
 
@@ -146,6 +150,11 @@ apply from the branch, and merge only when the apply succeeded.
 		NewCmdApply(io, g, nil),
 		NewCmdClean(io, g, nil),
 		NewCmdGuard(io, g, nil),
+		NewCmdLock(io, g, nil),
+		NewCmdUnlock(io, g, nil),
+		NewCmdLocks(io, g, nil),
+		NewCmdHistory(io, g, nil),
+		NewCmdStatus(io, g, nil),
 		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)
@@ -160,6 +169,7 @@ type session struct {
 	// Cwd is the absolute directory atoll runs in (-C DIR when given):
 	// project arguments written as paths are relative to it.
 	Cwd string
+	ledger *ledger.Client
 }
 
 // workdir resolves the root of scratch checkouts and records.

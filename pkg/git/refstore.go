@@ -437,3 +437,13 @@ func (s *RefStore) Pending() (names []string, data [][]byte, err error) {
 func (s *RefStore) DropPending(name string) error {
 	return os.Remove(filepath.Join(s.pendingDir(), filepath.Base(name)))
 }
+
+// ConfigValue reads a git configuration value as git sees it (all files,
+// includes), "" when unset.
+func (r *Repo) ConfigValue(key string) string {
+	out, err := r.gitOutput(context.Background(), nil, "config", "--get", key)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
+}

@@ -146,7 +146,7 @@ func (s *Snapshot) Lock(key string) (*HeldLock, error) {
 	}
 	data, _, err := s.c.Store.Read(id)
 	if err != nil {
-		return nil, err
+		return nil, &FormatError{Ref: ref, ID: id, Err: err}
 	}
 	l, err := parseLock(ref, id, data)
 	if err != nil {
@@ -202,7 +202,7 @@ func (s *Snapshot) History(key string, n int) ([]Stored, error) {
 	for ok && (n <= 0 || len(out) < n) {
 		data, parents, err := s.c.Store.Read(id)
 		if err != nil {
-			return nil, err
+			return nil, &FormatError{Ref: ref, ID: id, Err: err}
 		}
 		e, err := parseEntry(ref, id, data)
 		if err != nil {

@@ -53,3 +53,14 @@ func IdentityFrom(getenv func(string) string, gitUser, host string) Identity {
 	}
 	return id
 }
+
+// BranchFrom names the branch being applied when HEAD is detached, as CI
+// checkouts are: ATOLL_BRANCH, else the CI's own variable.
+func BranchFrom(getenv func(string) string) string {
+	for _, v := range []string{"ATOLL_BRANCH", "GITHUB_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH"} {
+		if b := getenv(v); b != "" {
+			return b
+		}
+	}
+	return ""
+}

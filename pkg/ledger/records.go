@@ -42,6 +42,8 @@ const (
 	Success     = "success"
 	Failed      = "failed"
 	Interrupted = "interrupted"
+	// Refused: Terraform refused the plan (stale) and changed nothing.
+	Refused = "refused"
 	// Unlocked records a lock released by someone other than its holder
 	// (atoll unlock --force REASON).
 	ForceUnlocked = "force-unlocked"
