@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -37,8 +38,10 @@ func cut(kv string) (string, string, bool) {
 func clone(t *testing.T, origin, branch string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "clone")
-	if _, err := sandbox.Git(filepath.Dir(dir), "clone", "-q", origin, dir); err != nil {
-		t.Fatal(err)
+	// The process's environment (hermetic, see TestMain), so that a test's
+	// credential helper reaches the clone.
+	if out, err := exec.Command("git", "clone", "-q", origin, dir).CombinedOutput(); err != nil {
+		t.Fatalf("git clone %s: %v: %s", origin, err, out)
 	}
 	if _, err := sandbox.Git(dir, "checkout", "-q", "-b", branch); err != nil {
 		t.Fatal(err)
