@@ -92,6 +92,13 @@ func (s *session) lockRequests(head git.Head, projects []project.Project, reason
 	}
 	who := s.identity()
 	now := time.Now().UTC()
+	// Whether the branch is on the remote now, as last fetched: only then
+	// does its absence later mean it was deleted.
+	remote := s.Config.LedgerRemote
+	if remote == "" {
+		remote = "origin"
+	}
+	_, pushed, _ := s.Repo.ResolveRef("refs/remotes/" + remote + "/" + branch)
 	var out []*ledger.Lock
 	for _, p := range projects {
 		ws := p.Workspace
@@ -99,7 +106,7 @@ func (s *session) lockRequests(head git.Head, projects []project.Project, reason
 			ws = ""
 		}
 		out = append(out, &ledger.Lock{Project: p.Name, Dir: p.Dir, Workspace: ws, Branch: branch, Head: head.SHA.String(),
-			InputsHash: inputs[p.Dir], Who: who, Time: now, Reason: reason})
+			InputsHash: inputs[p.Dir], Who: who, Time: now, Reason: reason, Pushed: pushed})
 	}
 	return out, nil
 }

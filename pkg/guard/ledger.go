@@ -106,7 +106,9 @@ func (r *Remote) merged(dir, head, inputs string) bool {
 // Verdict decides the state of a lock.
 func (r *Remote) Verdict(h *ledger.HeldLock) (ledger.Verdict, error) {
 	l := h.Lock
-	f := ledger.Facts{BranchExists: r.Snap.Branches[l.Branch]}
+	// A branch never pushed cannot be told from a deleted one: it counts
+	// as existing, so its lock is never released for its absence.
+	f := ledger.Facts{BranchExists: r.Snap.Branches[l.Branch] || !l.Pushed}
 	hist, err := r.Snap.History(ledger.Key(l.Dir, l.Workspace), 0)
 	if err != nil {
 		return ledger.Verdict{}, err

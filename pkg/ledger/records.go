@@ -29,6 +29,9 @@ type Lock struct {
 	Time       time.Time `json:"time"`
 	// Reason says why (atoll lock --reason, or "atoll apply").
 	Reason string `json:"reason,omitempty"`
+	// Pushed: the branch was on the remote when the lock was taken. Only
+	// then does its absence later mean it was deleted.
+	Pushed bool `json:"pushed,omitempty"`
 	// Nonce tells two locks with the same fields apart.
 	Nonce string `json:"nonce"`
 }
