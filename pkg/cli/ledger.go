@@ -118,12 +118,12 @@ func (s *session) acquire(ctx context.Context, errw io.Writer, r *guard.Remote, 
 	if err != nil {
 		return nil, err
 	}
-	got, err := r.Client.Acquire(ctx, want, r.Classifier())
+	got, err := r.Client.Acquire(ctx, want, r.Classifier(branchOf(head)))
 	if err != nil {
 		return nil, err
 	}
 	for _, h := range got.Released {
-		fmt.Fprintf(errw, "released the stale lock of %s (branch %s): %s\n", h.Lock.Dir, h.Lock.Branch, "its change is on "+r.BaseName)
+		fmt.Fprintf(errw, "released the lock of %s that branch %s held: it was stale\n", h.Lock.Dir, h.Lock.Branch)
 	}
 	return got, nil
 }

@@ -302,9 +302,12 @@ func (e *evaluator) locks() (Check, error) {
 			if err != nil {
 				return c, &EvalError{Check: Locks, Err: err}
 			}
-			if v.State == ledger.Stale {
+			switch {
+			case v.State == ledger.Stale:
 				stale = append(stale, h)
-			} else {
+			case v.State == ledger.Orphaned && branch == r.BaseName:
+				// Applying the base restores main == production.
+			default:
 				l := h.Lock
 				why = fmt.Sprintf("locked by branch %s (%s), %s, for %s (%s): %s", l.Branch, short(l.Head), l.Who, ledger.Age(time.Now(), l.Time), v.State, v.Do)
 			}

@@ -134,11 +134,17 @@ func (r *Remote) Verdict(h *ledger.HeldLock) (ledger.Verdict, error) {
 	return ledger.Classify(l, r.BaseName, f), nil
 }
 
-// Classifier is Verdict in the form ledger.Client.Acquire takes.
-func (r *Remote) Classifier() ledger.Classifier {
+// Classifier is Verdict in the form ledger.Client.Acquire takes, for a
+// lock wanted by branch: an apply from the base branch itself restores
+// main == production, so an orphaned lock does not stop it.
+func (r *Remote) Classifier(branch string) ledger.Classifier {
 	return func(h *ledger.HeldLock, snap *ledger.Snapshot) (ledger.Verdict, error) {
 		r.Snap = snap
-		return r.Verdict(h)
+		v, err := r.Verdict(h)
+		if err == nil && v.State == ledger.Orphaned && branch == r.BaseName {
+			v.State = ledger.Stale
+		}
+		return v, err
 	}
 }
 
@@ -168,6 +174,9 @@ func short7(s string) string {
 // its lock, is another branch's, not on the base, and not in head's
 // history.
 func (r *Remote) Reverts(dir, ws string, head git.Hash, branch string) (*Revert, error) {
+	if branch == r.BaseName {
+		return nil, nil // applying the base is what restores main == production
+	}
 	key := ledger.Key(dir, ws)
 	if h, err := r.Snap.Lock(key); err != nil {
 		return nil, err
