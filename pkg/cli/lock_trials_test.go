@@ -38,6 +38,14 @@ func TestConcurrentLockers(t *testing.T) {
 		if _, err := sandbox.Git(clones[i], "checkout", "-q", "-b", fmt.Sprintf("b%d", i)); err != nil {
 			t.Fatal(err)
 		}
+		// Each branch changes the project: a lock of a branch with nothing
+		// of its own would be stale (its head is on main) and rightly taken.
+		if err := sandbox.WriteFiles(clones[i], map[string]string{"conf/a/main.tf": fmt.Sprintf("resource \"terraform_data\" \"a\" { input = %d }\n", i)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sandbox.Commit(clones[i], "a: edit"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for trial := 0; trial < *lockTrials; trial++ {
 		_, _ = sandbox.Git(sb.Origin, "update-ref", "-d", "refs/atoll/locks/conf_a")
