@@ -218,8 +218,12 @@ func TestAcquireIsAllOrNothing(t *testing.T) {
 	m := newMem()
 	c := &ledger.Client{Store: m}
 	ctx := context.Background()
-	held := func(*ledger.HeldLock, *ledger.Snapshot) (ledger.Verdict, error) { return ledger.Verdict{State: ledger.Held}, nil }
-	stale := func(*ledger.HeldLock, *ledger.Snapshot) (ledger.Verdict, error) { return ledger.Verdict{State: ledger.Stale}, nil }
+	held := func(*ledger.HeldLock, *ledger.Snapshot) (ledger.Verdict, error) {
+		return ledger.Verdict{State: ledger.Held}, nil
+	}
+	stale := func(*ledger.HeldLock, *ledger.Snapshot) (ledger.Verdict, error) {
+		return ledger.Verdict{State: ledger.Stale}, nil
+	}
 	if _, err := c.Acquire(ctx, []*ledger.Lock{{Dir: "conf/b", Branch: "other"}}, held); err != nil {
 		t.Fatal(err)
 	}
