@@ -60,6 +60,41 @@ func branchOf(h git.Head) string {
 // openRemote loads the locks and ledger with the base as last fetched;
 // fetchBase fetches the base first (locks, status: "merged" is about now).
 func (s *session) openRemote(ctx context.Context, errw io.Writer, fetchBase bool) (*guard.Remote, error) {
+	r, err := s.lazyRemote(errw)
+	if err != nil {
+		return nil, err
+	}
+	if fetchBase {
+		if err := s.fetchBase(); err != nil {
+			return nil, err
+		}
+		if r, err = s.lazyRemote(errw); err != nil {
+			return nil, err
+		}
+	}
+	if r.Snap, err = r.Client.Load(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// fetchBase updates the base's remote-tracking ref.
+func (s *session) fetchBase() error {
+	cmp, err := s.Repo.ResolveBase(s.Config.Base)
+	if err != nil {
+		return err
+	}
+	if remote, branch, ok := git.RemoteOf(cmp.Base.Name); ok {
+		if err := s.Repo.Fetch(remote, branch); err != nil {
+			return &ExitError{Code: ExitRepository, Err: err, Hint: "check the network and the remote's URL (git remote -v)"}
+		}
+	}
+	return nil
+}
+
+// lazyRemote is the locks and ledger with nothing read yet (see
+// guard.NewRemote), against the base as last fetched.
+func (s *session) lazyRemote(errw io.Writer) (*guard.Remote, error) {
 	c, err := s.ledgerClient(errw)
 	if err != nil {
 		return nil, err
@@ -68,15 +103,7 @@ func (s *session) openRemote(ctx context.Context, errw io.Writer, fetchBase bool
 	if err != nil {
 		return nil, err
 	}
-	if remote, branch, ok := git.RemoteOf(cmp.Base.Name); ok && fetchBase {
-		if err := s.Repo.Fetch(remote, branch); err != nil {
-			return nil, &ExitError{Code: ExitRepository, Err: err, Hint: "check the network and the remote's URL (git remote -v)"}
-		}
-		if cmp, err = s.Repo.ResolveBase(s.Config.Base); err != nil {
-			return nil, err
-		}
-	}
-	return guard.OpenRemote(ctx, c, s.Repo, s.Config, s.Cache, cmp.Base)
+	return guard.NewRemote(c, s.Repo, s.Config, s.Cache, cmp.Base), nil
 }
 
 // lockRequests are the locks of projects at HEAD, with their inputs.

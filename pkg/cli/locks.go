@@ -75,7 +75,9 @@ func lockRun(opts *LockOptions) error {
 	if err != nil {
 		return err
 	}
-	r, err := s.openRemote(ctx, opts.IO.Err, true)
+	// Nothing read first: a free lock is taken with one push; Acquire
+	// reads the remote only when a lock exists.
+	r, err := s.lazyRemote(opts.IO.Err)
 	if err != nil {
 		return err
 	}
@@ -88,7 +90,7 @@ func lockRun(opts *LockOptions) error {
 		return err
 	}
 	for _, l := range got.Taken {
-		fmt.Fprintf(opts.IO.Out, "locked %s for branch %s on %s\n", withWS(l.Dir, l.Workspace), l.Branch, r.Snap.Where)
+		fmt.Fprintf(opts.IO.Out, "locked %s for branch %s on %s\n", withWS(l.Dir, l.Workspace), l.Branch, r.Client.Store.Where())
 	}
 	for _, h := range got.Already {
 		fmt.Fprintf(opts.IO.Out, "%s: already locked by this branch (since %s)\n", withWS(h.Lock.Dir, h.Lock.Workspace), h.Lock.Time.Format(time.RFC3339))

@@ -41,11 +41,20 @@ func OpenRemote(ctx context.Context, c *ledger.Client, repo *git.Repo, cfg *conf
 	if err != nil {
 		return nil, err
 	}
+	r := NewRemote(c, repo, cfg, st, base)
+	r.Snap = snap
+	return r, nil
+}
+
+// NewRemote is a Remote with nothing read yet: for taking locks, whose
+// first attempt needs no read (Acquire reads, and sets Snap through the
+// Classifier, only when a lock already exists).
+func NewRemote(c *ledger.Client, repo *git.Repo, cfg *config.Config, st *cache.Store, base git.Ref) *Remote {
 	name := strings.TrimPrefix(strings.TrimPrefix(base.Name, "refs/remotes/"), "refs/heads/")
 	if _, b, ok := git.RemoteOf(base.Name); ok {
 		name = b
 	}
-	return &Remote{Client: c, Snap: snap, Repo: repo, Config: cfg, Cache: st, BaseTip: base.SHA, BaseName: name}, nil
+	return &Remote{Client: c, Repo: repo, Config: cfg, Cache: st, BaseTip: base.SHA, BaseName: name}
 }
 
 // WorkspaceOf is the Terraform workspace atoll.yaml gives a project.
