@@ -168,7 +168,7 @@ type session struct {
 	Cache  *cache.Store
 	// Cwd is the absolute directory atoll runs in (-C DIR when given):
 	// project arguments written as paths are relative to it.
-	Cwd string
+	Cwd    string
 	ledger *ledger.Client
 }
 
