@@ -58,9 +58,11 @@ func NewCmdClean(io *ui.IO, g *Globals, runF func(*CleanOptions) error) *cobra.C
 		Use:   "clean",
 		Short: "Remove scratch checkouts, old plans and logs of this repository",
 		Long: `Remove the scratch checkouts atoll plan and apply made for this repository
-under the work directory, and saved plans with their logs and records (plan
-files hold secrets in clear): all of them, those older than a given age, or
-those of commits already merged into the base branch. Leftovers of
+under the work directory: all of them, those older than a given age, or
+those of commits already merged into the base branch. --older-than and
+--merged also remove saved plans with their logs and records (plan files
+hold secrets in clear) by the same rule; --all alone keeps them, so that
+apply can still use them. Leftovers of
 interrupted runs are always removed; checkouts and plans in use by a running
 plan or apply are not. Apply records are kept, and the apply ledger lives in
 the git remote (atoll history): clean never touches it.
@@ -133,13 +135,13 @@ func cleanRun(opts *CleanOptions) error {
 	if co.Keep != nil {
 		keepPlan = func(head string) bool { return co.Keep(head[:min(len(head), 8)]) }
 	}
-	age := opts.OlderThan
-	if opts.All {
-		age, keepPlan = 0, nil
+	// --all alone keeps them: apply rebuilds the checkout of a plan it
+	// still has to apply.
+	if opts.OlderThan > 0 || opts.Merged {
+		plans, perr := store.PrunePlans(opts.OlderThan, keepPlan)
+		removed = append(removed, plans...)
+		err = errors.Join(err, perr)
 	}
-	plans, perr := store.PrunePlans(age, keepPlan)
-	removed = append(removed, plans...)
-	err = errors.Join(err, perr)
 	// Work-tree plans (--from-worktree) are never reused: --all removes them.
 	if opts.All {
 		worktrees, _ := filepath.Glob(filepath.Join(workdir, co.RepoID, "worktree-*"))
