@@ -664,7 +664,7 @@ func (e *evaluator) appliesOf(dir string) ([]*record.Apply, error) {
 	switch {
 	case errors.As(err, &unknown):
 		return nil, &EvalError{Check: Applied, Err: err,
-			Hint: "the apply was killed, or its result could not be recorded: look at the project's state (terraform state list / plan), then atoll plan and atoll apply again to record a known outcome"}
+			Hint: "plan again (atoll plan) to see what is left to do, review, then atoll apply: the check can be evaluated once that apply is recorded (the ledger holds its start and never heard its outcome)"}
 	case err != nil:
 		return nil, &EvalError{Check: Applied, Err: err, Hint: "a ref under refs/atoll/ledger/ holds something atoll cannot read: look at it with git log"}
 	}

@@ -664,7 +664,7 @@ func TestAppliedOutcomeUnknown(t *testing.T) {
 	}
 	_, err := f.try(guard.Options{})
 	var ee *guard.EvalError
-	if !errors.As(err, &ee) || ee.Check != guard.Applied || !strings.Contains(err.Error(), "outcome of its latest apply is unknown") || !strings.Contains(ee.Hint, "atoll plan and atoll apply again") {
+	if !errors.As(err, &ee) || ee.Check != guard.Applied || !strings.Contains(err.Error(), "what it changed is unknown") || !strings.Contains(ee.Hint, "then atoll apply") {
 		t.Fatalf("started, never completed: %v", err)
 	}
 	// Completed: known again.

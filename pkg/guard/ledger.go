@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/atoll-tf/atoll/pkg/cache"
 	"github.com/atoll-tf/atoll/pkg/config"
@@ -233,8 +232,10 @@ type OutcomeUnknownError struct {
 }
 
 func (e *OutcomeUnknownError) Error() string {
-	return fmt.Sprintf("%s: the outcome of its latest apply is unknown: it started at %s (%s, by %s on %s) and never completed",
-		e.Dir, e.Entry.Time.Format(time.RFC3339), short(e.Entry.Head), e.Entry.Who, e.Entry.Branch)
+	// The same words as for an apply killed before the ledger heard of it:
+	// one situation, one message.
+	return fmt.Sprintf("%s: an apply of %s started at %s and left no record (killed, or its machine stopped): what it changed is unknown",
+		e.Dir, short(e.Entry.Head), e.Entry.Time.UTC().Format("2006-01-02 15:04:05Z"))
 }
 
 // applies are a project's applies as the remote's ledger holds them,
