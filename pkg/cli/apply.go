@@ -2,8 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/atoll-tf/atoll/pkg/ledger"
+	"github.com/atoll-tf/atoll/pkg/project"
 
 	"github.com/atoll-tf/atoll/pkg/guard"
 
@@ -80,9 +84,18 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 	}
 	defer rs.s.Close()
 	rs.opts.AllowDirty = opts.AllowDirty
-	if err := applyGuard(opts, rs); err != nil {
+	// The locks and the ledger, read once for the guard and the locks.
+	remote, err := rs.s.openRemote(ctx, opts.IO.Err, false)
+	if err != nil {
 		return err
 	}
+	if err := applyGuard(ctx, opts, rs, remote); err != nil {
+		return err
+	}
+	if err := applyLocks(ctx, opts, rs, remote); err != nil {
+		return err
+	}
+	rs.opts.Ledger, rs.opts.Who, rs.opts.Branch = remote.Client, rs.s.identity(), branchOf(rs.res.Comparison.Head)
 	rep, err := opts.execute(ctx, rs, runner.Apply)
 	if err != nil {
 		return err
@@ -94,14 +107,14 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 // planned check is left to the runner, which refuses project by project;
 // any other failed check refuses the whole apply unless --force gives a
 // reason, which the apply records keep.
-func applyGuard(opts *ApplyOptions, rs *runSetup) error {
+func applyGuard(ctx context.Context, opts *ApplyOptions, rs *runSetup, remote *guard.Remote) error {
 	dirty := false
 	for _, t := range rs.targets {
 		if rec, err := runner.Store(rs.opts.Workdir, rs.s.Repo).LoadPlan(t.Project.Dir, rs.res.Comparison.Head.SHA.String()); err == nil && rec.Dirty {
 			dirty = true
 		}
 	}
-	rep, err := evaluateGuard(rs.s, guard.Options{Stage: guard.StageApply, FromWorktree: dirty, Enforce: true})
+	rep, err := evaluateGuard(ctx, rs.s, opts.IO.Err, guard.Options{Stage: guard.StageApply, FromWorktree: dirty, Enforce: true, Remote: remote})
 	if err != nil {
 		return err
 	}
@@ -126,4 +139,43 @@ func applyGuard(opts *ApplyOptions, rs *runSetup) error {
 	return &ExitError{Code: ExitCheckFailed,
 		Err:  fmt.Errorf("apply refused: the guard's %s check failed, so applying would break main == production", strings.Join(blocking, ", ")),
 		Hint: "fix what the checklist above says; to apply anyway, give a reason: --force \"REASON\""}
+}
+
+// applyLocks takes the locks of the projects to apply, all or none,
+// before Terraform starts (lock_on: apply or plan). With --force, the
+// locks other branches hold stay theirs and the others are taken.
+func applyLocks(ctx context.Context, opts *ApplyOptions, rs *runSetup, remote *guard.Remote) error {
+	errStyles := ui.NewStyles(opts.IO.Err, opts.IO.Color)
+	if rs.s.Config.EffectiveLockOn() == "never" {
+		fmt.Fprintf(opts.IO.Err, "%s lock_on: never: atoll takes no locks, so nothing stops another branch from applying these projects meanwhile and reverting each other\n", errStyles.Warning.Render("warning:"))
+		return nil
+	}
+	var ps []project.Project
+	for _, t := range rs.targets {
+		ps = append(ps, t.Project)
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	head := rs.res.Comparison.Head
+	_, err := rs.s.acquire(ctx, opts.IO.Err, remote, head, ps, "atoll apply")
+	var locked *ledger.LockedError
+	if errors.As(err, &locked) && opts.Force != "" {
+		blocked := map[string]bool{}
+		for _, b := range locked.Blocked {
+			blocked[b.Held.Lock.Dir] = true
+			fmt.Fprintf(opts.IO.Err, "%s --force: applying %s although branch %s holds its lock (the lock stays theirs)\n", errStyles.Warning.Render("warning:"), b.Held.Lock.Dir, b.Held.Lock.Branch)
+		}
+		var rest []project.Project
+		for _, p := range ps {
+			if !blocked[p.Dir] {
+				rest = append(rest, p)
+			}
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		_, err = rs.s.acquire(ctx, opts.IO.Err, remote, head, rest, "atoll apply")
+	}
+	return err
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atoll-tf/atoll/pkg/runner"
 	"github.com/atoll-tf/atoll/pkg/ui"
 	"github.com/atoll-tf/atoll/pkg/workspace"
 	"github.com/spf13/cobra"
@@ -54,12 +56,16 @@ func NewCmdClean(io *ui.IO, g *Globals, runF func(*CleanOptions) error) *cobra.C
 	var age string
 	cmd := &cobra.Command{
 		Use:   "clean",
-		Short: "Remove scratch checkouts of this repository",
+		Short: "Remove scratch checkouts, old plans and logs of this repository",
 		Long: `Remove the scratch checkouts atoll plan and apply made for this repository
-under the work directory: all of them, those older than a given age, or those
-of commits already merged into the base branch. Leftovers of interrupted
-runs are always removed; checkouts in use by a running plan or apply are not.
-Plan and apply records are kept: apply rebuilds a checkout when it needs one.
+under the work directory: all of them, those older than a given age, or
+those of commits already merged into the base branch. --older-than and
+--merged also remove saved plans with their logs and records (plan files
+hold secrets in clear) by the same rule; --all alone keeps them, so that
+apply can still use them. Leftovers of
+interrupted runs are always removed; checkouts and plans in use by a running
+plan or apply are not. Apply records are kept, and the apply ledger lives in
+the git remote (atoll history): clean never touches it.
 
 ` + ExitCodesHelp,
 		Example: `  atoll clean --older-than 7d
@@ -122,6 +128,20 @@ func cleanRun(opts *CleanOptions) error {
 		}
 	}
 	removed, err := workspace.Clean(workdir, co)
+	// Old plans (they hold secrets in clear), their logs and records go by
+	// the same rule as checkouts: plan directories are named by commit.
+	store := runner.Store(workdir, s.Repo)
+	var keepPlan func(string) bool
+	if co.Keep != nil {
+		keepPlan = func(head string) bool { return co.Keep(head[:min(len(head), 8)]) }
+	}
+	// --all alone keeps them: apply rebuilds the checkout of a plan it
+	// still has to apply.
+	if opts.OlderThan > 0 || opts.Merged {
+		plans, perr := store.PrunePlans(opts.OlderThan, keepPlan)
+		removed = append(removed, plans...)
+		err = errors.Join(err, perr)
+	}
 	// Work-tree plans (--from-worktree) are never reused: --all removes them.
 	if opts.All {
 		worktrees, _ := filepath.Glob(filepath.Join(workdir, co.RepoID, "worktree-*"))

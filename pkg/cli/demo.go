@@ -116,9 +116,41 @@ func demoRun(opts *DemoOptions) error {
 		if code := atoll("apply", "--workdir", workdir); code != ExitOK {
 			return &silentError{code: code}
 		}
-		step("The apply succeeded: now merge, and main describes production.", "git checkout main && git merge "+sb.Branch+" && git push")
+		step("Meanwhile a second branch changes conf/prod/vpc, which production now runs from "+sb.Branch+" (applied, not merged). Its plan warns that it would revert that apply, and its apply is refused: "+sb.Branch+" holds the project's lock, kept in origin's refs/atoll/locks/.",
+			"git checkout -b "+demo.SecondBranch+" origin/main && $EDITOR conf/prod/vpc/main.tf && git commit -am 'vpc: a note' && atoll plan && atoll apply")
+		if err := demo.StartSecondBranch(sb); err != nil {
+			return err
+		}
+		if code := atoll("plan", "--workdir", workdir); code != ExitOK {
+			return &silentError{code: code}
+		}
+		if code := atoll("apply", "--workdir", workdir); code != ExitCheckFailed {
+			return fmt.Errorf("the demo expected apply to refuse the second branch for the lock (exit %d), got exit %d", ExitCheckFailed, code)
+		}
+		step("The first apply succeeded: merge it, and main describes production.", "git checkout main && git merge "+sb.Branch+" && git push")
 		if err := demo.Merge(sb); err != nil {
 			return err
+		}
+		step("The first branch's change is on main, so its lock is stale and the next atoll command releases it: the second branch catches up, plans and applies.",
+			"git checkout "+demo.SecondBranch+" && git merge origin/main && atoll plan && atoll apply")
+		if err := demo.Checkout(sb, demo.SecondBranch); err != nil {
+			return err
+		}
+		if err := demo.CatchUp(sb); err != nil {
+			return err
+		}
+		if code := atoll("plan", "--workdir", workdir); code != ExitOK {
+			return &silentError{code: code}
+		}
+		if code := atoll("apply", "--workdir", workdir); code != ExitOK {
+			return &silentError{code: code}
+		}
+		step("Who applied what, and is main == production?", "atoll history && atoll status")
+		if code := atoll("history"); code != ExitOK {
+			return &silentError{code: code}
+		}
+		if code := atoll("status"); code != ExitOK {
+			return &silentError{code: code}
 		}
 		if err := demo.Checkout(sb, sb.Branch); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/ui"
 )
@@ -73,12 +74,24 @@ func classify(err error) (int, string) {
 		revErr  *git.RevisionError
 		ctlPath *git.ControlCharPathError
 		unsafe  *git.UnsafeEntryError
+		remote  *ledger.RemoteError
+		locked  *ledger.LockedError
+		holder  *ledger.NotHolderError
+		format  *ledger.FormatError
 	)
 	switch {
 	case errors.As(err, &ee):
 		return ee.Code, ee.Hint
 	case errors.As(err, &ue):
 		return ExitUsage, ""
+	case errors.As(err, &locked):
+		return ExitCheckFailed, "wait until that branch is merged (its lock is then released), or agree with its holder; atoll locks lists every lock, atoll unlock --force REASON releases one"
+	case errors.As(err, &holder):
+		return ExitCheckFailed, "only the holder's branch releases its lock; to release it anyway, give a reason (kept in the ledger): atoll unlock --force REASON PROJECT"
+	case errors.As(err, &remote):
+		return ExitRepository, "locks and the apply ledger live in the remote's refs/atoll/: check the network, the remote's URL (git remote -v) and your credentials (does git ls-remote work?), then run the command again"
+	case errors.As(err, &format):
+		return ExitRepository, "look at that ref with git log; it was not written by this version of atoll"
 	case errors.As(err, &cfgErr):
 		return ExitInput, "fix that setting; docs/configuration.md describes every key"
 	case errors.As(err, &synErr):

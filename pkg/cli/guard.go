@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,12 +55,16 @@ Checks:
               current base tip, not dirty, not yet applied
   applied     every affected project was applied successfully at HEAD, or at
               an earlier commit of the branch with the same inputs; its
-              latest apply did not fail; deleted projects were destroyed
+              latest apply did not fail; deleted projects were destroyed.
+              Read from the apply ledger in the remote (refs/atoll/ledger/),
+              so a CI job sees applies made from a laptop
   tracked     every project of the merge-base is still a project at HEAD
               or is reported deleted (none dropped out because, say, a new
               conf/ directory moved the default roots away from it)
-  locks       no affected project is locked by another branch (not
-              implemented yet: skipped)
+  locks       no affected project is locked by another branch (locks are
+              read from the remote's refs/atoll/locks/); in the apply stage,
+              also that no project's latest apply is another branch's
+              unmerged change that applying would revert
 
 Stages: plan (up-to-date, as a warning), apply (up-to-date, clean, planned,
 tracked, locks) and merge, the default (up-to-date, applied, tracked,
@@ -71,8 +77,8 @@ annotations and the report is appended to $GITHUB_STEP_SUMMARY.
 
 ` + ExitCodesHelp + `
   For guard: 0 all checks passed, 3 a check failed, 6 a check could not be
-  evaluated (unreachable remote with --fetch, shallow clone, damaged record,
-  an apply that never finished).`,
+  evaluated (unreachable remote, shallow clone, unreadable ledger or
+  damaged record, an apply that never finished).`,
 		Example: `  # may I merge this branch?
   atoll guard
 
@@ -128,13 +134,20 @@ annotations and the report is appended to $GITHUB_STEP_SUMMARY.
 	return cmd
 }
 
-// evaluateGuard runs a stage of the guard for an opened session.
-func evaluateGuard(s *session, o guard.Options) (*guard.Report, error) {
+// evaluateGuard runs a stage of the guard for an opened session; loud
+// messages of the ledger go to errw.
+func evaluateGuard(ctx context.Context, s *session, errw io.Writer, o guard.Options) (*guard.Report, error) {
 	workdir, err := s.workdir()
 	if err != nil {
 		return nil, err
 	}
-	o.Repo, o.Config, o.Cache, o.Workdir = s.Repo, s.Config, s.Cache, workdir
+	if o.Ledger, err = s.ledgerClient(errw); err != nil {
+		return nil, err
+	}
+	o.Repo, o.Config, o.Cache, o.Workdir, o.Context = s.Repo, s.Config, s.Cache, workdir, ctx
+	if head, err := s.Repo.Head(); err == nil && o.Head == nil {
+		o.Branch = branchOf(head)
+	}
 	rep, err := guard.Run(o)
 	var ee *guard.EvalError
 	if errors.As(err, &ee) {
@@ -165,7 +178,7 @@ func guardRun(opts *GuardOptions) error {
 		}
 		o.Head = &git.Head{SHA: ref.SHA, Branch: branch}
 	}
-	rep, err := evaluateGuard(s, o)
+	rep, err := evaluateGuard(opts.cmd.Context(), s, opts.IO.Err, o)
 	if err != nil {
 		return err
 	}

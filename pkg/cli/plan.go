@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/ui"
 
 	"github.com/atoll-tf/atoll/pkg/runner"
-	"github.com/atoll-tf/atoll/pkg/ui"
+
 	"github.com/spf13/cobra"
 )
 
@@ -76,9 +80,50 @@ func planRun(ctx context.Context, opts *PlanOptions) error {
 	rs.opts.DestroyDeleted = opts.DestroyDeleted
 	// The text of each plan costs a terraform show: only Markdown shows it.
 	rs.opts.PlanText = opts.Output == "markdown"
+	if err := planLedger(ctx, opts, rs); err != nil {
+		return err
+	}
 	rep, err := opts.execute(ctx, rs, runner.Plan)
 	if err != nil {
 		return err
 	}
 	return runExit(rep, opts.DetailedExitcode)
+}
+
+// planLedger reads the locks and the ledger, so that the plan table says
+// which plans would revert another branch's unmerged apply, and takes the
+// locks first when lock_on is plan. Without lock_on: plan, a remote that
+// cannot be read only costs the warning.
+func planLedger(ctx context.Context, opts *PlanOptions, rs *runSetup) error {
+	r, err := rs.s.openRemote(ctx, opts.IO.Err, false)
+	lockOnPlan := rs.s.Config.EffectiveLockOn() == "plan"
+	if err != nil {
+		if lockOnPlan {
+			return err
+		}
+		fmt.Fprintf(opts.IO.Err, "%s could not read the locks and the apply ledger, so this plan cannot say whether it would revert another branch's apply: %v\n",
+			ui.NewStyles(opts.IO.Err, opts.IO.Color).Warning.Render("warning:"), err)
+		return nil
+	}
+	head := rs.res.Comparison.Head
+	branch := branchOf(head)
+	rs.opts.Reverts = func(dir, ws string) string {
+		rv, err := r.Reverts(dir, ws, head.SHA, branch)
+		if err != nil || rv == nil {
+			return ""
+		}
+		return rv.String()
+	}
+	if lockOnPlan && !opts.FromWorktree {
+		var ps []project.Project
+		for _, t := range rs.targets {
+			ps = append(ps, t.Project)
+		}
+		if len(ps) > 0 {
+			if _, err := rs.s.acquire(ctx, opts.IO.Err, r, head, ps, "atoll plan (lock_on: plan)"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

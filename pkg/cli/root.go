@@ -19,6 +19,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/safefs"
+	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/scan"
 	"github.com/atoll-tf/atoll/pkg/ui"
 	"github.com/atoll-tf/atoll/pkg/workspace"
@@ -121,6 +122,9 @@ apply from the branch, and merge only when the apply succeeded.
   atoll plan       plan them from a scratch checkout of HEAD
   atoll apply      apply those plans, in dependency order, before merging
   atoll guard      may this branch be merged? (main == production)
+  atoll status     is main == production? per project, from the ledger
+  atoll locks      project locks (atoll lock, atoll unlock), in the remote
+  atoll history    who applied what, when, with what result
   atoll projects   the Terraform root projects atoll sees
   atoll env        the environment and arguments a project runs with
   atoll demo       try it all in a throw-away sandbox
@@ -149,6 +153,11 @@ apply from the branch, and merge only when the apply succeeded.
 		NewCmdApply(io, g, nil),
 		NewCmdClean(io, g, nil),
 		NewCmdGuard(io, g, nil),
+		NewCmdLock(io, g, nil),
+		NewCmdUnlock(io, g, nil),
+		NewCmdLocks(io, g, nil),
+		NewCmdHistory(io, g, nil),
+		NewCmdStatus(io, g, nil),
 		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)
@@ -162,7 +171,8 @@ type session struct {
 	Cache  *cache.Store
 	// Cwd is the absolute directory atoll runs in (-C DIR when given):
 	// project arguments written as paths are relative to it.
-	Cwd string
+	Cwd    string
+	ledger *ledger.Client
 }
 
 // workdir resolves the root of scratch checkouts and records.

@@ -51,6 +51,13 @@ type Config struct {
 	Guard Guard `mapstructure:"guard" json:"-"`
 	// Env configures the environment each project's Terraform gets.
 	Env Env `mapstructure:"env" json:"-"`
+	// LockOn says when atoll takes project locks: apply (the default),
+	// plan, or never.
+	LockOn string `mapstructure:"lock_on" json:"-"`
+	// LedgerRemote is the git remote that holds locks and the apply
+	// ledger (refs/atoll/*); empty means origin when it exists, else the
+	// local repository.
+	LedgerRemote string `mapstructure:"ledger_remote" json:"-"`
 
 	// File is the configuration file that was read, empty when none exists.
 	File string `mapstructure:"-" json:"-"`
@@ -78,6 +85,17 @@ type Env struct {
 
 // EnvrcModes are the values of env.envrc.
 var EnvrcModes = []string{"direnv", "ignore"}
+
+// LockOnValues are the valid values of lock_on.
+var LockOnValues = []string{"apply", "plan", "never"}
+
+// EffectiveLockOn is lock_on with its default.
+func (c *Config) EffectiveLockOn() string {
+	if c.LockOn == "" {
+		return "apply"
+	}
+	return c.LockOn
+}
 
 // GuardChecks are the names of atoll guard's checks.
 var GuardChecks = []string{"up-to-date", "clean", "planned", "applied", "tracked", "locks"}
@@ -128,7 +146,7 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 	v.SetEnvPrefix("ATOLL")
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
 	v.AutomaticEnv()
-	for _, k := range []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin"} {
+	for _, k := range []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "lock_on", "ledger_remote"} {
 		_ = v.BindEnv(k)
 	}
 	// Nested keys need their variable named: ATOLL_GUARD_MODE, ATOLL_GUARD_SKIP.
@@ -245,6 +263,12 @@ func (c *Config) Validate(raw []byte) error {
 	case "", "strict", "targeted":
 	default:
 		return bad("guard.mode", "%q is not strict or targeted", c.Guard.Mode)
+	}
+	if c.LockOn != "" && !slices.Contains(LockOnValues, c.LockOn) {
+		return bad("lock_on", "%q is not one of %s", c.LockOn, strings.Join(LockOnValues, ", "))
+	}
+	if strings.ContainsAny(c.LedgerRemote, " \t\n:/") {
+		return bad("ledger_remote", "%q is not a remote name (git remote -v lists them)", c.LedgerRemote)
 	}
 	for i, name := range c.Guard.Skip {
 		known := false

@@ -166,6 +166,7 @@ func TestGuardEnvironment(t *testing.T) {
 func TestEveryKeyRefusesEveryWrongType(t *testing.T) {
 	kinds := map[string]string{
 		"base": "string", "workdir": "string", "terraform_bin": "string",
+		"lock_on": "string", "ledger_remote": "string",
 		"roots": "list", "exclude": "list", "watch": "list",
 		"projects":              "maps",
 		"projects[].dir":        "string",

@@ -161,3 +161,24 @@ func Checkout(sb *Sandbox, branch string) error {
 	_, err := sandbox.Git(sb.Work, "checkout", "-q", branch)
 	return err
 }
+
+// SecondBranch is the branch that meets the first one's lock.
+const SecondBranch = "feature/vpc-note"
+
+// StartSecondBranch makes a second branch from main that changes
+// conf/prod/vpc, a project the feature branch applied but has not merged.
+func StartSecondBranch(sb *Sandbox) error {
+	if _, err := sandbox.Git(sb.Work, "checkout", "-q", "-b", SecondBranch, "origin/main"); err != nil {
+		return err
+	}
+	p := filepath.Join(sb.Work, "conf", "prod", "vpc", "main.tf")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p, append(b, []byte("\n# a note from "+SecondBranch+"\n")...), 0o644); err != nil {
+		return err
+	}
+	_, err = sandbox.Commit(sb.Work, "vpc: a note")
+	return err
+}

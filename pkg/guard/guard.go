@@ -5,17 +5,20 @@
 package guard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
 	"github.com/atoll-tf/atoll/pkg/cache"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/scan"
@@ -145,6 +148,16 @@ type Options struct {
 	// FromWorktree: plans are made from the work tree, so the apply stage
 	// checks that it is clean.
 	FromWorktree bool
+	// Ledger reads the locks and the apply ledger from the remote, for
+	// the locks and applied checks.
+	Ledger *ledger.Client
+	// Remote, when set, is the locks and ledger already loaded (apply
+	// loads them once for the guard and for taking locks).
+	Remote *Remote
+	// Context bounds the remote's fetches.
+	Context context.Context
+	// Branch names the branch being checked when HEAD is detached (CI).
+	Branch string
 }
 
 // Run evaluates the checks of the stage.
@@ -227,10 +240,103 @@ func fetchBase(o Options) error {
 }
 
 type evaluator struct {
-	o     Options
-	res   *scan.Result
-	mode  string
-	store record.Store
+	o      Options
+	res    *scan.Result
+	mode   string
+	store  record.Store
+	remote *Remote
+}
+
+// loadRemote fetches the locks and the ledger once per run.
+func (e *evaluator) loadRemote(check string) (*Remote, error) {
+	if e.remote != nil {
+		return e.remote, nil
+	}
+	if e.o.Remote != nil {
+		e.remote = e.o.Remote
+		return e.remote, nil
+	}
+	if e.o.Ledger == nil {
+		return nil, &EvalError{Check: check, Err: errors.New("no ledger to read"), Hint: "this is a bug in atoll: report it"}
+	}
+	ctx := e.o.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r, err := OpenRemote(ctx, e.o.Ledger, e.o.Repo, e.o.Config, e.o.Cache, e.res.Comparison.Base)
+	if err != nil {
+		return nil, &EvalError{Check: check, Err: err, Hint: "the locks and the apply ledger live in the remote's refs/atoll/: check the network, the remote's URL (git remote -v) and your credentials (git ls-remote works?)"}
+	}
+	e.remote = r
+	return r, nil
+}
+
+// locks: no other branch holds the lock of a project this branch
+// affects; in the apply stage, no project's latest apply is another
+// branch's unmerged change that this apply would revert.
+func (e *evaluator) locks() (Check, error) {
+	c := Check{Name: Locks}
+	r, err := e.loadRemote(Locks)
+	if err != nil {
+		return c, err
+	}
+	head := e.res.Comparison.Head
+	branch := head.Branch
+	if branch == "" {
+		branch = e.o.Branch
+	}
+	var problems []string
+	var stale []*ledger.HeldLock
+	for _, p := range e.res.Projects {
+		ws := WorkspaceOf(e.o.Config, p.Dir)
+		h, err := r.Snap.Lock(ledger.Key(p.Dir, ws))
+		if err != nil {
+			return c, &EvalError{Check: Locks, Err: err, Hint: "a ref under refs/atoll/locks/ holds something atoll cannot read: look at it with git log, and unlock with --force REASON"}
+		}
+		why := ""
+		// A detached HEAD with no branch name: a lock whose commit HEAD
+		// contains is this branch's own.
+		mine := h != nil && (h.Lock.Branch == branch || branch == "" && r.contains(head.SHA, h.Lock.Head))
+		if h != nil && !mine {
+			v, err := r.Verdict(h)
+			if err != nil {
+				return c, &EvalError{Check: Locks, Err: err}
+			}
+			switch {
+			case v.State == ledger.Stale:
+				stale = append(stale, h)
+			case v.State == ledger.Orphaned && branch == r.BaseName:
+				// Applying the base restores main == production.
+			default:
+				l := h.Lock
+				why = fmt.Sprintf("locked by branch %s (%s), %s, for %s (%s): %s", l.Branch, short(l.Head), l.Who, ledger.Age(time.Now(), l.Time), v.State, v.Do)
+			}
+		}
+		if why == "" && e.o.Stage == StageApply {
+			rv, err := r.Reverts(p.Dir, ws, head.SHA, branch)
+			if err != nil {
+				return c, &EvalError{Check: Locks, Err: err}
+			}
+			if rv != nil {
+				why = fmt.Sprintf("production holds branch %s's apply (%s), which is not on %s: applying would revert it", rv.Branch, short(rv.Head), r.BaseName)
+			}
+		}
+		if why != "" {
+			c.Projects = append(c.Projects, p.Dir)
+			problems = append(problems, p.Dir+": "+why)
+		}
+	}
+	// Stale locks met are released; a failure to do so changes nothing.
+	if len(stale) > 0 {
+		ctx := e.o.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		_, _ = r.Client.Release(ctx, stale)
+	}
+	perProject(&c, problems, fmt.Sprintf("no other branch holds a lock on the %d affected project(s)", len(e.res.Projects)),
+		"wait until that branch is merged (its lock is then released), or agree with its holder; atoll locks lists every lock")
+	return c, nil
 }
 
 func (e *evaluator) run(name string) (Check, error) {
@@ -246,7 +352,7 @@ func (e *evaluator) run(name string) (Check, error) {
 	case Tracked:
 		return e.tracked(), nil
 	case Locks:
-		return Check{Name: Locks, Result: Skip, Detail: "project locks are not implemented yet: nothing to check"}, nil
+		return e.locks()
 	}
 	return Check{}, fmt.Errorf("unknown check %q", name)
 }
@@ -491,18 +597,21 @@ func (e *evaluator) applied() (Check, error) {
 	var problems, unknown []string
 	var inputs map[string]string
 	for _, p := range e.res.Projects {
-		out, err := e.store.Outcome(p.Dir)
+		recs, err := e.appliesOf(p.Dir)
 		if err != nil {
-			return c, &EvalError{Check: Applied, Err: err, Hint: "an apply record failed its seal: find out who changed it before trusting any"}
+			return c, err
 		}
-		if u := out.Unfinished; u != nil {
+		// An apply killed on this machine after consuming its plan, before
+		// the ledger heard of it (or with the ledger unreachable): a plan
+		// consumed later than the ledger's latest apply.
+		var u *record.Unfinished
+		if out, err := e.store.Outcome(p.Dir); err == nil && out.Unfinished != nil && (len(recs) == 0 || out.Unfinished.Started.After(recs[0].Finished)) {
+			u = out.Unfinished
+		}
+		if u != nil {
 			unknown = append(unknown, fmt.Sprintf("%s: an apply of %s started at %s and left no record (killed, or its machine stopped): what it changed is unknown",
 				p.Dir, short(u.Head), u.Started.UTC().Format("2006-01-02 15:04:05Z")))
 			continue
-		}
-		var recs []*record.Apply
-		if out.Latest != nil {
-			recs = []*record.Apply{out.Latest}
 		}
 		deleted := p.Status == affected.Deleted
 		why := ""
@@ -542,6 +651,24 @@ func (e *evaluator) applied() (Check, error) {
 	perProject(&c, problems, fmt.Sprintf("%d affected project(s) applied with HEAD's inputs", len(e.res.Projects)),
 		"apply from the branch before merging: atoll plan, review, atoll apply")
 	return c, nil
+}
+
+// appliesOf are a project's applies as the remote's ledger holds them.
+func (e *evaluator) appliesOf(dir string) ([]*record.Apply, error) {
+	r, err := e.loadRemote(Applied)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := r.applies(dir, WorkspaceOf(e.o.Config, dir))
+	var unknown *OutcomeUnknownError
+	switch {
+	case errors.As(err, &unknown):
+		return nil, &EvalError{Check: Applied, Err: err,
+			Hint: "plan again (atoll plan) to see what is left to do, review, then atoll apply: the check can be evaluated once that apply is recorded (the ledger holds its start and never heard its outcome)"}
+	case err != nil:
+		return nil, &EvalError{Check: Applied, Err: err, Hint: "a ref under refs/atoll/ledger/ holds something atoll cannot read: look at it with git log"}
+	}
+	return recs, nil
 }
 
 // appliedAt: the latest apply, which is what the infrastructure now

@@ -1,6 +1,7 @@
 package guard_test
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -16,6 +17,8 @@ import (
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/guard"
 	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
+	"github.com/atoll-tf/atoll/pkg/ledger"
+	"github.com/atoll-tf/atoll/pkg/ledger/gitstore"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/scan"
@@ -93,6 +96,9 @@ func (f *fixture) try(o guard.Options) (*guard.Report, error) {
 		f.t.Fatal(err)
 	}
 	o.Repo, o.Config, o.Workdir = repo, cfg, f.workdir
+	if o.Ledger == nil {
+		o.Ledger = f.ledger(repo)
+	}
 	if o.Stage == "" {
 		o.Stage = guard.StageMerge
 	}
@@ -133,19 +139,49 @@ func (f *fixture) inputs(commit, dir string) string {
 
 var clock = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
-// apply writes an apply record, each one later than the last.
-func (f *fixture) apply(a record.Apply) string {
+// ledger is the ledger client of the fixture's clone (origin holds it).
+func (f *fixture) ledger(repo *git.Repo) *ledger.Client {
 	f.t.Helper()
-	clock = clock.Add(time.Minute)
-	a.Started, a.Finished = clock, clock.Add(time.Second)
-	if a.Project == "" {
-		a.Project = a.Dir
-	}
-	path, err := f.store().SaveApply(&a)
+	st, err := gitstore.Open(repo, "origin", false)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return path
+	return &ledger.Client{Store: st}
+}
+
+// apply appends an apply's outcome to origin's ledger, each one later
+// than the last (the guard reads applies from the remote's ledger).
+func (f *fixture) apply(a record.Apply) string {
+	f.t.Helper()
+	clock = clock.Add(time.Minute)
+	if a.Project == "" {
+		a.Project = a.Dir
+	}
+	result := ledger.Failed
+	if a.Success {
+		result = ledger.Success
+	}
+	e := &ledger.Entry{Project: a.Project, Dir: a.Dir, Branch: a.Branch, Head: a.Head, InputsHash: a.InputsHash, Result: result,
+		Destroy: a.Destroy, Dirty: a.Dirty, Error: a.Error, Time: clock, Force: a.Force}
+	id, err := f.ledger(f.repo()).Append(context.Background(), e)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return id
+}
+
+// clearLedger removes every ledger ref from origin.
+func (f *fixture) clearLedger() {
+	f.t.Helper()
+	out, err := sandbox.Git(f.Origin, "for-each-ref", "--format=%(refname)", "refs/atoll/")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for _, ref := range strings.Fields(out) {
+		if _, err := sandbox.Git(f.Origin, "update-ref", "-d", ref); err != nil {
+			f.t.Fatal(err)
+		}
+	}
 }
 
 func (f *fixture) plan(p record.Plan) string {
@@ -552,9 +588,7 @@ func TestApplied(t *testing.T) {
 	f.Git("checkout", "-q", "feature")
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			if err := os.RemoveAll(filepath.Join(f.store().Root, "applies")); err != nil {
-				t.Fatal(err)
-			}
+			f.clearLedger()
 			for _, r := range st.records(f, c) {
 				f.apply(r)
 			}
@@ -599,20 +633,46 @@ func TestAppliedDeletedProject(t *testing.T) {
 	wantResult(t, check(t, f.run(guard.Options{Stage: guard.StageApply}), guard.Planned), guard.Pass, "2 affected project(s) planned")
 }
 
-func TestAppliedTamperedRecord(t *testing.T) {
+// A ledger ref that holds no atoll entry: the history cannot be read, so
+// the guard cannot answer, rather than answer "never applied".
+func TestAppliedUnreadableLedger(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	path := f.apply(record.Apply{Dir: "conf/a", Head: f.rev("HEAD"), Success: false})
-	// The failure rewritten as a success.
-	tamper(t, path, `"success": false`, `"success": true`)
+	f.apply(record.Apply{Dir: "conf/a", Head: f.rev("HEAD"), Success: false})
+	tree := f.Git("write-tree")
+	commit := f.Git("commit-tree", "-m", "not atoll", tree)
+	f.Git("push", "-q", "-f", "origin", commit+":refs/atoll/ledger/"+ledger.Key("conf/a", ""))
 	rep, err := f.try(guard.Options{})
 	if !isEvalError(err, guard.Applied) {
-		t.Fatalf("tampered apply record: report %+v, error %v", rep, err)
+		t.Fatalf("unreadable ledger: report %+v, error %v", rep, err)
 	}
-	var te *record.TamperedError
-	if !errors.As(err, &te) || te.Path != path {
-		t.Errorf("error %v does not name %s", err, path)
+	if !strings.Contains(err.Error(), "refs/atoll/ledger/conf_a") {
+		t.Errorf("error %v does not name the ref", err)
 	}
+}
+
+// A started entry with no outcome after it: an apply killed half way.
+// The guard cannot say "applied" or "failed": exit 6, with the recovery.
+func TestAppliedOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	head := f.rev("HEAD")
+	f.apply(record.Apply{Dir: "conf/a", Head: head, Success: true})
+	e := &ledger.Entry{Project: "conf/a", Dir: "conf/a", Head: head, Result: ledger.Started, Time: clock.Add(time.Hour)}
+	if _, err := f.ledger(f.repo()).Append(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.try(guard.Options{})
+	var ee *guard.EvalError
+	if !errors.As(err, &ee) || ee.Check != guard.Applied || !strings.Contains(err.Error(), "what it changed is unknown") || !strings.Contains(ee.Hint, "then atoll apply") {
+		t.Fatalf("started, never completed: %v", err)
+	}
+	// Completed: known again.
+	done := &ledger.Entry{Project: "conf/a", Dir: "conf/a", Head: head, Result: ledger.Success, Completes: e.ID, Time: clock.Add(2 * time.Hour)}
+	if _, err := f.ledger(f.repo()).Append(context.Background(), done); err != nil {
+		t.Fatal(err)
+	}
+	wantResult(t, check(t, f.run(guard.Options{}), guard.Applied), guard.Pass, "applied with HEAD's inputs")
 }
 
 func TestSkip(t *testing.T) {
@@ -627,7 +687,7 @@ func TestSkip(t *testing.T) {
 	if !rep.Passed || !reflect.DeepEqual(rep.Skipped, []string{guard.Applied}) {
 		t.Errorf("--skip applied: passed=%v skipped=%v", rep.Passed, rep.Skipped)
 	}
-	wantResult(t, check(t, rep, guard.Locks), guard.Skip, "not implemented")
+	wantResult(t, check(t, rep, guard.Locks), guard.Pass, "no other branch holds a lock")
 
 	g := newFixture(t, map[string]string{"atoll.yaml": "guard:\n  skip: [applied]\n"})
 	rep = g.run(guard.Options{})
@@ -700,22 +760,9 @@ func TestAppliedRefusesDirtyApplies(t *testing.T) {
 	s := sandbox.New(t, map[string]string{"conf/a/main.tf": ""})
 	s.Git("checkout", "-q", "-b", "feature")
 	s.Commit("edit a", map[string]string{"conf/a/main.tf": "# edited\n"})
-	repo, err := git.Open(s.Work)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer repo.Close()
-	head, _ := repo.Head()
-	workdir := t.TempDir()
-	store := record.Store{Root: filepath.Join(workdir, workspace.RepoID(repo))}
-	now := time.Now().UTC()
-	if _, err := store.SaveApply(&record.Apply{Dir: "conf/a", Head: head.SHA.String(), Success: true, Dirty: true, Started: now, Finished: now}); err != nil {
-		t.Fatal(err)
-	}
-	rep, err := guard.Run(guard.Options{Repo: repo, Config: &config.Config{}, Stage: guard.StageMerge, Workdir: workdir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := &fixture{T: s, t: t, workdir: t.TempDir()}
+	f.apply(record.Apply{Dir: "conf/a", Head: f.rev("HEAD"), Success: true, Dirty: true})
+	rep := f.run(guard.Options{})
 	for _, c := range rep.Checks {
 		if c.Name == guard.Applied && (c.Result != guard.Fail || !strings.Contains(c.Detail, "uncommitted work-tree files")) {
 			t.Errorf("applied = %+v, want a failure naming the dirty apply", c)

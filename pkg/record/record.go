@@ -460,3 +460,62 @@ func (s Store) LockPlan(dir, head string) (unlock func(), err error) {
 		_ = f.Close()
 	}, nil
 }
+
+// PrunePlans removes the plan directories of the store (saved plan, its
+// JSON and text, plan and apply logs, record) that are older than
+// olderThan (all when olderThan is 0) and that keep does not keep (keep
+// is given the commit). Each is removed under its plan lock, so a plan
+// being applied or replaced is never pulled from under its user. Apply
+// records stay.
+func (s Store) PrunePlans(olderThan time.Duration, keep func(head string) bool) ([]string, error) {
+	dirs, err := filepath.Glob(filepath.Join(s.Root, "plans", "*", "*"))
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	var errs []error
+	for _, d := range dirs {
+		fi, err := os.Lstat(d)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		head := filepath.Base(d)
+		if olderThan > 0 {
+			when := fi.ModTime()
+			if rfi, err := os.Stat(filepath.Join(d, "record.json")); err == nil {
+				when = rfi.ModTime()
+			}
+			if time.Since(when) <= olderThan {
+				continue
+			}
+		}
+		if keep != nil && keep(head) {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(d, ".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			_ = f.Close()
+			continue // in use by a plan or an apply
+		}
+		aside := d + ".removing"
+		err = os.Rename(d, aside)
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := os.RemoveAll(aside); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		_ = os.Remove(filepath.Dir(d)) // the project's directory, once empty
+		removed = append(removed, d)
+	}
+	sort.Strings(removed)
+	return removed, errors.Join(errs...)
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/safefs"
 )
@@ -227,14 +228,37 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 		failure(res, err)
 		return res
 	}
+	// The ledger says an apply started before Terraform runs: killed half
+	// way, it reads as "outcome unknown" to everyone.
+	started, err := o.ledgerStart(ctx, rec)
+	if err != nil {
+		failure(res, err)
+		return res
+	}
 	planFile, err := o.consume(rec)
 	if err != nil {
+		o.ledgerDone(ctx, rec, started, ledger.Refused, err.Error(), ledger.Counts{})
 		failure(res, err)
 		return res
 	}
 	defer os.Remove(planFile)
 	o.emit(p.Name, PhaseApply, nil)
 	applied, err := r.Apply(ctx, dir, planFile)
+	result := ledger.Success
+	var stalePlan *tf.StalePlanError
+	switch {
+	case errors.As(err, &stalePlan):
+		result = ledger.Refused
+	case err != nil && ctx.Err() != nil:
+		result = ledger.Interrupted
+	case err != nil:
+		result = ledger.Failed
+	}
+	errText := ""
+	if err != nil {
+		errText = err.Error()
+	}
+	o.ledgerDone(ctx, rec, started, result, errText, ledger.Counts(rec.Counts))
 	if applied != nil {
 		res.Counts = appliedCounts(applied)
 		for _, c := range applied.Changed {
@@ -314,7 +338,59 @@ func (o *Options) recordNoChanges(rec *record.Plan) error {
 	}
 	_, err := store.SaveApply(&record.Apply{Project: rec.Project, Dir: rec.Dir, Head: rec.Head, Branch: rec.Branch,
 		InputsHash: rec.InputsHash, Success: true, Destroy: rec.Destroy, Started: now, Finished: now, Who: who(), Force: o.Force})
+	if err != nil {
+		return err
+	}
+	// No Terraform apply runs: one entry, already complete.
+	if o.Ledger != nil {
+		_, _, err = o.Ledger.AppendOrKeep(context.Background(), o.entry(rec, ledger.Success, ""))
+	}
 	return err
+}
+
+// entry is the ledger entry of an apply of a plan.
+func (o *Options) entry(rec *record.Plan, result, errText string) *ledger.Entry {
+	branch := rec.Branch
+	if branch == "" {
+		branch = o.Branch
+	}
+	return &ledger.Entry{Project: rec.Project, Dir: rec.Dir, Workspace: wsKey(rec.Workspace), Branch: branch, Head: rec.Head,
+		BaseRef: rec.BaseRef, BaseSHA: rec.BaseSHA, InputsHash: rec.InputsHash, Result: result, Destroy: rec.Destroy, Dirty: rec.Dirty,
+		TerraformVersion: rec.TerraformVersion, Who: o.Who, Force: o.Force, Error: errText}
+}
+
+func wsKey(ws string) string {
+	if ws == "default" {
+		return ""
+	}
+	return ws
+}
+
+// ledgerStart appends the started entry; the apply does not run unless
+// the remote accepted it.
+func (o *Options) ledgerStart(ctx context.Context, rec *record.Plan) (*ledger.Entry, error) {
+	if o.Ledger == nil {
+		return nil, nil
+	}
+	e := o.entry(rec, ledger.Started, "")
+	if _, err := o.Ledger.Append(ctx, e); err != nil {
+		return nil, fmt.Errorf("nothing was applied: the start of the apply could not be recorded in the ledger: %w", err)
+	}
+	return e, nil
+}
+
+// ledgerDone appends the outcome. It runs also after Ctrl-C, so it does
+// not use the run's (cancelled) context; an outcome the remote cannot
+// take is kept locally and pushed by the next command.
+func (o *Options) ledgerDone(ctx context.Context, rec *record.Plan, started *ledger.Entry, result, errText string, counts ledger.Counts) {
+	if o.Ledger == nil || started == nil {
+		return
+	}
+	e := o.entry(rec, result, errText)
+	e.Completes, e.Counts = started.ID, counts
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	_, _, _ = o.Ledger.AppendOrKeep(c, e)
 }
 
 func consumedAt(rec *record.Plan) string {

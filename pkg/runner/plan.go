@@ -192,6 +192,9 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 	if pr.HasChanges {
 		res.Status = StatusPlanned
 	}
+	if o.Reverts != nil {
+		res.Warning = o.Reverts(p.Dir, p.Workspace)
+	}
 	return res
 }
 

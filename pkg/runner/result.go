@@ -45,6 +45,9 @@ type ProjectResult struct {
 	PlanText string `json:"-"`
 	// Changed lists resources an apply changed, also when it failed midway.
 	Changed []string `json:"changed,omitempty"`
+	// Warning is said about the project in the table (a plan that would
+	// revert another branch's apply).
+	Warning string `json:"warning,omitempty"`
 }
 
 // Summary counts outcomes.

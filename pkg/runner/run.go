@@ -17,6 +17,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/env"
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/safefs"
@@ -60,6 +61,15 @@ type Options struct {
 	// UpToDateChecked says the caller already ran the guard's up-to-date
 	// check (in its configured mode); otherwise Apply checks strictly.
 	UpToDateChecked bool
+	// Ledger records each apply on the remote: a started entry before
+	// Terraform runs, its outcome after. Nil records nothing there.
+	Ledger *ledger.Client
+	// Who applies, and from which branch, for the ledger.
+	Who    ledger.Identity
+	Branch string
+	// Reverts, set by plan, says which projects' plans would undo another
+	// branch's unmerged apply; the plan table says so.
+	Reverts func(dir, workspace string) string
 	// Events receives progress; it must be safe for concurrent use.
 	Events func(Event)
 	// Now is the clock (tests fix it).

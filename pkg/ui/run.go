@@ -40,6 +40,11 @@ func RunTable(w io.Writer, s *Styles, rep *runner.Report) error {
 	b.WriteString("\n")
 	b.WriteString(runFooter(rep.Command, summarize(rep)))
 	b.WriteString("\n")
+	for _, p := range rep.Projects {
+		if p.Warning != "" {
+			fmt.Fprintf(&b, "%s %s: %s\n", s.Warning.Render("warning:"), p.Name, p.Warning)
+		}
+	}
 	first := true
 	for _, p := range rep.Projects {
 		if !needsAttention(p.Status) {

@@ -225,6 +225,11 @@ func segments(s string) ([][]string, error) {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c == '#' && !inW:
+			// A comment runs to the end of the line, as in the shell: a
+			// # that starts a word.
+			endSeg()
+			return out, nil
 		case c == '\'':
 			j := strings.IndexByte(s[i+1:], '\'')
 			if j < 0 {
