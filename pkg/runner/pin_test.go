@@ -2,6 +2,7 @@ package runner_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +20,10 @@ import (
 func savedPlan(t *testing.T, f *fixture, edit func(p *record.Plan)) {
 	t.Helper()
 	c := f.opts.Comparison
+	// atoll's commands create the work dir before any record is saved.
+	if err := os.MkdirAll(f.opts.Workdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	for _, tg := range f.targets {
 		p := &record.Plan{Project: tg.Project.Name, Dir: tg.Project.Dir, Head: c.Head.SHA.String(), Branch: c.Head.Branch,
 			BaseRef: c.Base.Name, BaseSHA: c.Base.SHA.String(), MergeBase: c.MergeBase.String(),
