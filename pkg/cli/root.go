@@ -189,6 +189,10 @@ func (s *session) workdir() (string, error) {
 		if errors.As(err, &np) {
 			return "", &ExitError{Code: ExitInput, Err: err, Hint: np.Fix}
 		}
+		var we *workspace.WorkdirError
+		if errors.As(err, &we) {
+			return "", &ExitError{Code: ExitInput, Err: err, Hint: we.Hint()}
+		}
 		return "", &ExitError{Code: ExitInput, Err: fmt.Errorf("workdir %s: %w", dir, err), Hint: "set --workdir, ATOLL_WORKDIR or workdir: in atoll.yaml to a writable directory outside the repository"}
 	}
 	return dir, nil

@@ -169,7 +169,7 @@ func SecureWorkdir(workdir string) error {
 			break
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return err
+			return DescribeError(err)
 		}
 		missing = append(missing, existing)
 		parent := filepath.Dir(existing)
@@ -187,7 +187,7 @@ func SecureWorkdir(workdir string) error {
 	}
 	for i := len(missing) - 1; i >= 0; i-- {
 		if err := os.Mkdir(missing[i], 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("create the workdir: %w", err)
+			return DescribeError(err)
 		}
 	}
 	fi, err := os.Lstat(workdir)
@@ -201,8 +201,9 @@ func SecureWorkdir(workdir string) error {
 				Fix: "use a directory of your own (--workdir, ATOLL_WORKDIR or workdir: in atoll.yaml; the default is ~/.cache/atoll)"}
 		}
 		if real, err = filepath.EvalSymlinks(workdir); err != nil {
-			return &safefs.NotPrivateError{Path: workdir, Why: "is a symlink to a directory that does not exist",
-				Fix: "remove the link, or create the directory it points to (mode 0700)"}
+			target, _ := os.Readlink(workdir)
+			return &WorkdirError{Path: workdir, Err: err, Cause: "it is a symbolic link to " + target + ", which does not exist",
+				Fix: "create " + target + " (mode 0700), remove the link, or choose another work dir (--workdir, " + EnvWorkdir + ")"}
 		}
 		if err := checkAncestors(filepath.Dir(real)); err != nil {
 			return err
