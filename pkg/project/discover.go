@@ -429,7 +429,7 @@ func (d *discovery) envrcSource(dir string) (EnvrcSource, bool, error) {
 // declared.
 func (d *discovery) checkEnvrcSource(dir string, s EnvrcSource) error {
 	if !s.Known {
-		d.warnings = append(d.warnings, fmt.Sprintf("%s: %s=%s needs the shell to evaluate (atoll does not run direnv), so atoll does not know where %s's code comes from: declare it as projects[].source in %s", s.Where(), s.Var, s.Value, dir, cfgName(d.cfg)))
+		d.warnings = append(d.warnings, fmt.Sprintf("%s: %s=%s needs the shell to evaluate (change detection does not run direnv), so atoll does not know where %s's code comes from: declare it as projects[].source in %s", s.Where(), s.Var, s.Value, dir, cfgName(d.cfg)))
 		return nil
 	}
 	const fix = "vendor the module into the repository and name it relative to the project directory (../../modules/x), or give it a remote source pinned to a version"

@@ -16,7 +16,7 @@ import (
 // when exported, and TF_FROM_MODULE, which geodesic's `use terraform' maps
 // onto it (a shell variable: it need not be exported).
 //
-// atoll does not run direnv: it reads the assignments of those files the
+// Change detection does not run direnv: it reads the assignments of those files the
 // way the shell would for the plain forms (export NAME=value, NAME=value,
 // quoted values, $NAME and ${NAME} of variables assigned earlier in the
 // files, comments, indentation). A value it cannot know without running
