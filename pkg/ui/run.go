@@ -305,6 +305,23 @@ func markdownSummary(rep *runner.Report, sum runner.Summary, limit int) string {
 		}
 		b.WriteString(row)
 	}
+	// What the terminal table says under a project (a plan that would
+	// revert another branch's apply) a reviewer must see too.
+	first := true
+	for _, p := range rep.Projects {
+		if p.Warning == "" {
+			continue
+		}
+		line := fmt.Sprintf("> **Warning** `%s`: %s\n", mdEscape(p.Name), mdEscape(p.Warning))
+		if b.Len()+len(line) > limit-100 {
+			break
+		}
+		if first {
+			b.WriteString("\n")
+			first = false
+		}
+		b.WriteString(line)
+	}
 	return b.String()
 }
 

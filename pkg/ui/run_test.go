@@ -383,3 +383,17 @@ func TestRunMarkdownManyProjects(t *testing.T) {
 		t.Error("the cut summary table has no note")
 	}
 }
+
+// A plan that would revert another branch's apply says so in the PR
+// comment too, not only in the terminal table.
+func TestRunMarkdownShowsWarnings(t *testing.T) {
+	rep := planReport()
+	rep.Projects[0].Warning = "this plan would revert branch feat/b's apply (abc1234)"
+	md := RunMarkdown(rep)[0]
+	if want := "> **Warning** `conf/prod/vpc`: this plan would revert branch feat/b's apply (abc1234)\n"; !strings.Contains(md, want) {
+		t.Errorf("markdown lacks %q:\n%s", want, md)
+	}
+	if strings.Contains(RunMarkdown(planReport())[0], "**Warning**") {
+		t.Error("a warning without a project warning")
+	}
+}
