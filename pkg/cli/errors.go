@@ -37,7 +37,8 @@ const ExitCodesHelp = `Exit codes:
   6    repository problem or a check that could not be evaluated: not a
        repository, base ref missing, shallow clone, unrelated histories,
        unreachable remote (--fetch), damaged record, an apply that
-       never finished
+       never finished, locks or ledger entries the remote would not
+       read or accept
   130  interrupted (Ctrl-C)`
 
 // ExitError is an error with its exit code and a hint on how to fix it.
