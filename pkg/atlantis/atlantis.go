@@ -254,6 +254,11 @@ func (p *parser) projects(list *yaml.Node) error {
 		pr.Dir = dir
 		var watch []string
 		for j, g := range pr.Watch {
+			if strings.HasPrefix(g, "!") {
+				p.res.Notes = append(p.res.Notes, Note{Key: fmt.Sprintf("%s.autoplan.when_modified[%d]", key, j), Line: n.Line,
+					Msg: fmt.Sprintf("%q excludes files: atoll's watch globs only add them, so it is not used", g), Fix: "a project's own files and modules always affect it; exclude: drops whole directories"})
+				continue
+			}
 			w, ok := joinGlob(dir, g)
 			if !ok {
 				p.res.Notes = append(p.res.Notes, Note{Key: fmt.Sprintf("%s.autoplan.when_modified[%d]", key, j), Line: n.Line,

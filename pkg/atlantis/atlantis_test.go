@@ -165,7 +165,7 @@ func TestInvalidFiles(t *testing.T) {
 
 func TestWhenModifiedLeavingTheRepository(t *testing.T) {
 	t.Parallel()
-	res, err := Parse("atlantis.yaml", []byte("version: 3\nprojects:\n- dir: conf/a\n  autoplan:\n    when_modified: [\"../../../shared/*.tf\", \"/abs/*.tf\", \"../b/*.tf\", \"../b/*.tf\"]\n"))
+	res, err := Parse("atlantis.yaml", []byte("version: 3\nprojects:\n- dir: conf/a\n  autoplan:\n    when_modified: [\"../../../shared/*.tf\", \"/abs/*.tf\", \"../b/*.tf\", \"../b/*.tf\", \"!*.md\"]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +180,9 @@ func TestWhenModifiedLeavingTheRepository(t *testing.T) {
 	}
 	if n != 2 {
 		t.Errorf("%d notes about globs leaving the repository, want 2: %v", n, res.Notes)
+	}
+	if last := res.Notes[len(res.Notes)-1]; last.Key != "projects[0].autoplan.when_modified[4]" || !strings.Contains(last.Msg, "excludes files") {
+		t.Errorf("the exclusion glob is not reported: %v", last)
 	}
 }
 
