@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/atoll-tf/atoll/pkg/atlantis"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/ledger"
@@ -68,6 +69,7 @@ func classify(err error) (int, string) {
 		ee      *ExitError
 		ue      *UsageError
 		cfgErr  *config.Error
+		atlErr  *atlantis.Error
 		synErr  *project.SyntaxError
 		prjErr  *project.Error
 		baseErr *git.BaseNotFoundError
@@ -95,6 +97,8 @@ func classify(err error) (int, string) {
 		return ExitRepository, "look at that ref with git log; it was not written by this version of atoll"
 	case errors.As(err, &cfgErr):
 		return ExitInput, "fix that setting; docs/configuration.md describes every key"
+	case errors.As(err, &atlErr):
+		return ExitInput, "fix that entry of atlantis.yaml (atoll reads its projects because the repository has no atoll.yaml), or write an atoll.yaml: docs/configuration.md#coming-from-atlantis"
 	case errors.As(err, &synErr):
 		return ExitInput, "fix the syntax at that position; `terraform validate` in that directory shows the same problem"
 	case errors.As(err, &prjErr):

@@ -117,7 +117,7 @@ func projectsRun(opts *ProjectsOptions) error {
 			*project.Graph
 		}{opts.Rev, ref.SHA.String(), g})
 	case io.OutTTY:
-		return ui.ProjectsTable(io.Out, ui.NewStyles(io.Out, io.Color), g)
+		return ui.ProjectsTable(io.Out, ui.NewStyles(io.Out, io.Color), g, s.Config.Committed())
 	default:
 		for _, p := range g.Projects {
 			fmt.Fprintln(io.Out, p.Dir)

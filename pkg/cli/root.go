@@ -104,11 +104,15 @@ type Globals struct {
 	Chdir      string
 	ConfigFile string
 	NoCache    bool
+
+	// io is where open prints what the user should know about the
+	// configuration it read (settings imported from atlantis.yaml).
+	io *ui.IO
 }
 
 // NewRootCmd builds the command tree.
 func NewRootCmd(io *ui.IO) *cobra.Command {
-	g := &Globals{}
+	g := &Globals{io: io}
 	root := &cobra.Command{
 		Use:   "atoll",
 		Short: "Apply-before-merge Terraform for monorepos",
@@ -127,6 +131,7 @@ apply from the branch, and merge only when the apply succeeded.
   atoll history    who applied what, when, with what result
   atoll projects   the Terraform root projects atoll sees
   atoll env        the environment and arguments a project runs with
+  atoll config     settings: import an atlantis.yaml
   atoll demo       try it all in a throw-away sandbox
 
 ` + ExitCodesHelp,
@@ -158,6 +163,7 @@ apply from the branch, and merge only when the apply succeeded.
 		NewCmdLocks(io, g, nil),
 		NewCmdHistory(io, g, nil),
 		NewCmdStatus(io, g, nil),
+		NewCmdConfig(io, g, nil),
 		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)
@@ -225,6 +231,9 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 	if err != nil {
 		_ = repo.Close()
 		return nil, err
+	}
+	if sum := cfg.ImportSummary(); sum != "" && g.io != nil {
+		fmt.Fprintf(g.io.Err, "%s %s\n", ui.NewStyles(g.io.Err, g.io.Color).Muted.Render("note:"), sum)
 	}
 	s := &session{Repo: repo, Config: cfg, Cwd: cwd}
 	if !g.NoCache && !truthy(os.Getenv("ATOLL_NO_CACHE")) {

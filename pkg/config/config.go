@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/atoll-tf/atoll/pkg/atlantis"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/modsource"
 	"github.com/atoll-tf/atoll/pkg/safefs"
@@ -29,6 +30,16 @@ import (
 
 // FileName is the configuration file atoll reads at the repository root.
 const FileName = "atoll.yaml"
+
+// Committed is the repository-relative name of the committed file the
+// settings come from: atlantis.yaml when they were imported from it,
+// else atoll.yaml.
+func (c *Config) Committed() string {
+	if c != nil && c.Imported != "" {
+		return c.Imported
+	}
+	return FileName
+}
 
 // Config is the resolved configuration.
 type Config struct {
@@ -61,6 +72,10 @@ type Config struct {
 
 	// File is the configuration file that was read, empty when none exists.
 	File string `mapstructure:"-" json:"-"`
+	// Imported is atlantis.yaml when the projects were read from it (the
+	// repository has no atoll.yaml); Notes then lists what was not used.
+	Imported string   `mapstructure:"-" json:"-"`
+	Notes    []string `mapstructure:"-" json:"-"`
 }
 
 // Guard configures atoll guard.
@@ -167,8 +182,33 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 		file = filepath.Join(root, FileName)
 	}
 	var raw []byte
-	// Only a regular file of a sane size: atoll.yaml is the branch's.
-	if b, err := safefs.ReadFileFollow(file, 4<<20); err == nil {
+	var imported *Config
+	if !explicit {
+		// No atoll.yaml but an atlantis.yaml: its projects, translated.
+		alt := filepath.Join(root, atlantis.FileName)
+		if _, err := os.Lstat(file); errors.Is(err, os.ErrNotExist) {
+			if b, err := safefs.ReadFileFollow(alt, 4<<20); err == nil {
+				if imported, err = fromAtlantis(alt, b); err != nil {
+					return nil, err
+				}
+				raw = b
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return nil, &Error{File: alt, Msg: fmt.Sprintf("cannot read: %v", err)}
+			}
+		}
+	} else if isAtlantis(file) {
+		b, err := safefs.ReadFileFollow(file, 4<<20)
+		if err != nil {
+			return nil, &Error{File: file, Msg: fmt.Sprintf("cannot read: %v", err)}
+		}
+		if imported, err = fromAtlantis(file, b); err != nil {
+			return nil, err
+		}
+		raw = b
+	}
+	if imported != nil {
+		// Settings other than projects come from the environment and flags.
+	} else if b, err := safefs.ReadFileFollow(file, 4<<20); err == nil {
 		raw = b
 		if err := v.ReadConfig(bytes.NewReader(b)); err != nil {
 			return nil, yamlError(file, b, err)
@@ -190,6 +230,9 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 		return nil, decodeError(file, raw, err)
 	}
 	c.File = file
+	if imported != nil {
+		c.File, c.Imported, c.Notes, c.Projects = imported.File, imported.Imported, imported.Notes, imported.Projects
+	}
 	c.normalize()
 	if err := c.Validate(raw); err != nil {
 		return nil, envError(err)
@@ -470,8 +513,20 @@ func lineOf(raw []byte, key string) int {
 }
 
 // Parse reads a committed atoll.yaml (no flags, no environment): what a
-// commit says, for comparing two commits' settings.
+// commit says, for comparing two commits' settings. A name ending in
+// atlantis.yaml is read as Atlantis' configuration.
 func Parse(name string, raw []byte) (*Config, error) {
+	if isAtlantis(name) {
+		c, err := fromAtlantis(name, raw)
+		if err != nil {
+			return nil, err
+		}
+		c.normalize()
+		if err := c.Validate(raw); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
 	v := viper.New()
 	v.SetConfigType("yaml")
 	if err := v.ReadConfig(bytes.NewReader(raw)); err != nil {

@@ -178,7 +178,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	}
 	res.Changes = changes
 	in := affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch}
-	configChanges(repo, diff, &in)
+	configChanges(repo, cfg.Committed(), diff, &in)
 	if in.Remaining, err = remaining(headGraph, baseGraph, func() (project.Tree, error) {
 		files, err := lister()
 		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
@@ -192,7 +192,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	ownBase := baseGraph
 	if !baseTree.IsZero() {
 		own := *rawCfg
-		if old := baseSettings(repo, diff); old != nil {
+		if old := baseSettings(repo, rawCfg.Committed(), diff); old != nil {
 			own.Roots = old.Roots
 		}
 		baseOwnCfg, err := withRoots(repo, &own, baseTree)
@@ -451,7 +451,7 @@ func withRoots(repo *git.Repo, cfg *config.Config, tree git.Hash) (*config.Confi
 // removed: a project declared there existed there, so one removed together
 // with its entry comes out deleted.
 func withBaseEntries(repo *git.Repo, cfg *config.Config, diff []git.Change) *config.Config {
-	old := baseSettings(repo, diff)
+	old := baseSettings(repo, cfg.Committed(), diff)
 	if old == nil {
 		return cfg
 	}
@@ -465,18 +465,19 @@ func withBaseEntries(repo *git.Repo, cfg *config.Config, diff []git.Change) *con
 	return &out
 }
 
-// baseSettings is the merge-base's committed atoll.yaml when the change
-// edits it (nil when it does not, or the old one is missing or invalid).
-func baseSettings(repo *git.Repo, diff []git.Change) *config.Config {
+// baseSettings is the merge-base's committed settings file (atoll.yaml, or
+// atlantis.yaml where the settings come from it) when the change edits it
+// (nil when it does not, or the old one is missing or invalid).
+func baseSettings(repo *git.Repo, name string, diff []git.Change) *config.Config {
 	for _, c := range diff {
-		if c.Path != config.FileName || c.Old.Blob.IsZero() {
+		if c.Path != name || c.Old.Blob.IsZero() {
 			continue
 		}
 		b, err := repo.ReadBlob(c.Old.Blob)
 		if err != nil {
 			return nil
 		}
-		old, err := config.Parse(config.FileName, b)
+		old, err := config.Parse(name, b)
 		if err != nil {
 			return nil
 		}
@@ -490,9 +491,9 @@ func baseSettings(repo *git.Repo, diff []git.Change) *config.Config {
 // -from-module source or workspace changes what Terraform applies even if
 // no other file does. A side that does not parse counts as changing
 // everything.
-func configChanges(repo *git.Repo, diff []git.Change, in *affected.Input) {
+func configChanges(repo *git.Repo, name string, diff []git.Change, in *affected.Input) {
 	for _, c := range diff {
-		if c.Path != config.FileName {
+		if c.Path != name {
 			continue
 		}
 		read := func(e git.Entry) *config.Config {
@@ -503,7 +504,7 @@ func configChanges(repo *git.Repo, diff []git.Change, in *affected.Input) {
 			if err != nil {
 				return nil
 			}
-			cfg, err := config.Parse(config.FileName, b)
+			cfg, err := config.Parse(name, b)
 			if err != nil {
 				in.ConfigGlobal = true
 				return nil
@@ -512,7 +513,7 @@ func configChanges(repo *git.Repo, diff []git.Change, in *affected.Input) {
 		}
 		old, cur := read(c.Old), read(c.New)
 		projects, global := config.Changes(old, cur)
-		in.ConfigFile = config.FileName
+		in.ConfigFile = name
 		in.ConfigProjects = projects
 		in.ConfigGlobal = in.ConfigGlobal || global
 	}

@@ -11,8 +11,10 @@ import (
 // ProjectsColumns are the columns of ProjectsTable.
 var ProjectsColumns = []string{"PROJECT", "LOCAL MODULES", "NOTES"}
 
-// ProjectsTable renders discovered projects as a terminal table.
-func ProjectsTable(w io.Writer, s *Styles, g *project.Graph) error {
+// ProjectsTable renders discovered projects as a terminal table; settings
+// names the file that declares projects (atoll.yaml, or atlantis.yaml when
+// the projects come from it).
+func ProjectsTable(w io.Writer, s *Styles, g *project.Graph, settings string) error {
 	t := s.Table(ProjectsColumns)
 	for _, p := range g.Projects {
 		name := s.projectCell(p.Name, p.Dir)
@@ -22,7 +24,7 @@ func ProjectsTable(w io.Writer, s *Styles, g *project.Graph) error {
 		}
 		var notes []string
 		if p.Declared {
-			notes = append(notes, "declared in atoll.yaml")
+			notes = append(notes, "declared in "+settings)
 		}
 		switch {
 		case p.Source != "":
