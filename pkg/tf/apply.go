@@ -70,7 +70,7 @@ type FailedChange struct {
 // failures are *Error.
 func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult, error) {
 	events := &applyEvents{log: writers(r.Stdout)}
-	c, err := r.command(ctx, "apply", dir, nil)
+	c, err := r.tfCommand(ctx, "apply", dir, nil)
 	if err != nil {
 		return events.result(), err
 	}

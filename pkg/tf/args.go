@@ -60,11 +60,11 @@ func common(command string, a env.Arg) (handled bool, err error) {
 	return false, nil
 }
 
-// initOptions turns init's arguments into terraform-exec options, which
-// give them to Terraform as flags. -from-module is the caller's (see
+// initArgs checks init's arguments and returns them as Terraform's
+// command line has them. -from-module is the caller's (see
 // InitOptions.FromModule).
-func initOptions(args []env.Arg) ([]tfexec.InitOption, error) {
-	var out []tfexec.InitOption
+func initArgs(args []env.Arg) ([]string, error) {
+	var out []string
 	for _, a := range args {
 		if ok, err := common("init", a); ok {
 			if err != nil {
@@ -72,39 +72,20 @@ func initOptions(args []env.Arg) ([]tfexec.InitOption, error) {
 			}
 			continue
 		}
-		var b bool
 		var err error
 		switch a.Flag {
 		case "-backend-config", "-lock-timeout", "-plugin-dir", "-from-module":
 			err = needValue("init", a)
 		case "-backend", "-get", "-upgrade", "-reconfigure", "-force-copy", "-lock":
-			b, err = boolArg("init", a)
+			_, err = boolArg("init", a)
+		default:
+			err = &ArgError{Command: "init", Arg: a, Reason: "atoll knows no such init flag to pass on"}
 		}
 		if err != nil {
 			return nil, err
 		}
-		switch a.Flag {
-		case "-from-module":
-		case "-backend-config":
-			out = append(out, tfexec.BackendConfig(a.Value))
-		case "-lock-timeout":
-			out = append(out, tfexec.LockTimeout(a.Value))
-		case "-plugin-dir":
-			out = append(out, tfexec.PluginDir(a.Value))
-		case "-backend":
-			out = append(out, tfexec.Backend(b))
-		case "-get":
-			out = append(out, tfexec.Get(b))
-		case "-upgrade":
-			out = append(out, tfexec.Upgrade(b))
-		case "-reconfigure":
-			out = append(out, tfexec.Reconfigure(b))
-		case "-force-copy":
-			out = append(out, tfexec.ForceCopy(b))
-		case "-lock":
-			out = append(out, tfexec.Lock(b))
-		default:
-			return nil, &ArgError{Command: "init", Arg: a, Reason: "atoll knows no such init flag to pass on"}
+		if a.Flag != "-from-module" {
+			out = append(out, a.String())
 		}
 	}
 	return out, nil

@@ -81,7 +81,7 @@ func TestArgsRefusedNotDropped(t *testing.T) {
 		var err error
 		switch tc.cmd {
 		case "init":
-			_, err = initOptions([]env.Arg{tc.arg})
+			_, err = initArgs([]env.Arg{tc.arg})
 		case "plan":
 			_, err = planArgs([]env.Arg{tc.arg})
 		case "apply":
@@ -95,5 +95,16 @@ func TestArgsRefusedNotDropped(t *testing.T) {
 	got, err := planArgs([]env.Arg{{Flag: "-var", Value: "a=b c", HasValue: true}, {Flag: "-refresh", Value: "false", HasValue: true}, {Flag: "-no-color"}})
 	if err != nil || strings.Join(got, "|") != "-var=a=b c|-refresh=false" {
 		t.Errorf("plan args %q, %v", got, err)
+	}
+	// init's are passed as given, but for -from-module (the caller's) and
+	// what atoll always gives.
+	got, err = initArgs([]env.Arg{{Flag: "-backend-config", Value: "key=a b", HasValue: true}, {Flag: "-upgrade"}, {Flag: "-from-module", Value: "../m", HasValue: true}, {Flag: "-input", Value: "false", HasValue: true}, {Flag: "-lock", Value: "false", HasValue: true}})
+	if err != nil || strings.Join(got, "|") != "-backend-config=key=a b|-upgrade|-lock=false" {
+		t.Errorf("init args %q, %v", got, err)
+	}
+	for _, bad := range []env.Arg{{Flag: "-backend-config"}, {Flag: "-upgrade", Value: "maybe", HasValue: true}} {
+		if _, err := initArgs([]env.Arg{bad}); err == nil {
+			t.Errorf("init arg %v accepted", bad)
+		}
 	}
 }

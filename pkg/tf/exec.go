@@ -10,19 +10,19 @@ import (
 	"time"
 )
 
-// run runs Terraform with args in c's directory and environment environ,
-// without terraform-exec, for the one command whose environment it cannot
-// give (see planEnviron). It behaves as terraform-exec does: Terraform gets
-// SIGINT when ctx is cancelled and is killed InterruptGrace later, runs in
-// its own process group, and dies with atoll. The result is -detailed-
-// exitcode's: true when exit status 2 says there are changes.
-func (r *Runner) run(ctx context.Context, c *command, environ []string, stdout io.Writer, args ...string) (bool, error) {
+// run runs Terraform with args in c's directory and environment, without
+// terraform-exec (see command). It behaves as terraform-exec does:
+// Terraform gets SIGINT when ctx is cancelled and is killed InterruptGrace
+// later, runs in its own process group, and dies with atoll. A non-zero
+// exit status is an error, except 2 when detailed (-detailed-exitcode):
+// then the result is true, "there are changes".
+func (r *Runner) run(ctx context.Context, c *command, stdout io.Writer, detailed bool, args ...string) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
 	cmd := exec.CommandContext(ctx, r.Bin, args...)
 	cmd.Dir = c.dir
-	cmd.Env = environ
+	cmd.Env = c.environ
 	cmd.Stdout = stdout
 	cmd.Stderr = writers(r.Stderr, c.stderr)
 	cmd.SysProcAttr = sysProcAttr()
@@ -36,7 +36,7 @@ func (r *Runner) run(ctx context.Context, c *command, environ []string, stdout i
 		return false, ctx.Err()
 	}
 	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 2 {
+	if detailed && errors.As(err, &ee) && ee.ExitCode() == 2 {
 		return true, nil
 	}
 	return false, err

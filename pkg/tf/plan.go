@@ -3,11 +3,10 @@ package tf
 import (
 	"bytes"
 	"context"
-	"io"
-	"maps"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
 )
@@ -64,25 +63,6 @@ type PlanResult struct {
 	PlanJSON string `json:"plan_json"`
 }
 
-// planEnviron is plan's environment. terraform-exec cannot give plan
-// TF_VAR_* in an explicit environment (hashicorp/terraform-exec#584), and
-// a project's variables must keep the precedence of the environment (below
-// terraform.tfvars and -var-file), so plan runs Terraform itself (see run).
-func (r *Runner) planEnviron() []string {
-	if r.Environ == nil {
-		vars := map[string]string{}
-		for _, kv := range os.Environ() {
-			k, v, _ := strings.Cut(kv, "=")
-			vars[k] = v
-		}
-		maps.Copy(vars, r.Env)
-		return envList(vars)
-	}
-	vars := maps.Clone(r.Environ)
-	vars["TF_IN_AUTOMATION"] = "1"
-	return envList(vars)
-}
-
 // PlanOptions are the options of Plan.
 type PlanOptions struct {
 	Destroy bool
@@ -95,7 +75,7 @@ type PlanOptions struct {
 // `terraform show -json`, which is also written to planFile+".json".
 // A relative planFile is relative to dir.
 func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOptions) (*PlanResult, error) {
-	c, err := r.command(ctx, "plan", dir, nil)
+	c, err := r.command("plan", dir, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +109,7 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 		// failure to take it goes to stderr.
 		c.stderr.Reset()
 		var err error
-		if hasChanges, err = r.run(ctx, c, r.planEnviron(), writers(r.Stdout, &firstWrite{f: passed}), args...); err != nil {
+		if hasChanges, err = r.run(ctx, c, writers(r.Stdout, &firstWrite{f: passed}), true, args...); err != nil {
 			return c.fail(err)
 		}
 		return nil
@@ -139,14 +119,19 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 	}
 
 	c.op = "show"
-	// tfexec copies a command's stdout to this writer as well as parsing
-	// it: the file gets Terraform's bytes rather than a re-encoding, which
+	c.stderr.Reset()
+	// The file gets Terraform's bytes rather than a re-encoding, which
 	// could drop fields terraform-json does not know, and the log is spared
 	// a copy of the whole plan.
 	var raw bytes.Buffer
-	c.tf.SetStdout(&raw)
-	plan, err := c.tf.ShowPlanFile(ctx, planFile)
-	if err != nil {
+	if _, err := r.run(ctx, c, &raw, false, "show", "-json", "-no-color", planFile); err != nil {
+		return nil, c.fail(err)
+	}
+	var plan tfjson.Plan
+	if err := json.Unmarshal(raw.Bytes(), &plan); err != nil {
+		return nil, c.fail(fmt.Errorf("reading terraform show -json: %w", err))
+	}
+	if err := plan.Validate(); err != nil {
 		return nil, c.fail(err)
 	}
 	// Like the plan file, the JSON holds sensitive values in clear.
@@ -155,7 +140,7 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 		return nil, c.fail(err)
 	}
 
-	res := summarize(plan)
+	res := summarize(&plan)
 	res.HasChanges = hasChanges
 	res.PlanFile = planFile
 	res.PlanJSON = planJSON
@@ -221,14 +206,13 @@ func summarize(plan *tfjson.Plan) *PlanResult {
 // ShowPlanText returns Terraform's human-readable rendering of a saved plan
 // (`terraform show -no-color PLANFILE`), for PR comments and summaries.
 func (r *Runner) ShowPlanText(ctx context.Context, dir, planFile string) (string, error) {
-	c, err := r.command(ctx, "show", dir, nil)
+	c, err := r.command("show", dir, nil)
 	if err != nil {
 		return "", err
 	}
-	c.tf.SetStdout(io.Discard)
-	out, err := c.tf.ShowPlanFileRaw(ctx, planFile)
-	if err != nil {
+	var out bytes.Buffer
+	if _, err := r.run(ctx, c, &out, false, "show", "-no-color", planFile); err != nil {
 		return "", c.fail(err)
 	}
-	return out, nil
+	return out.String(), nil
 }

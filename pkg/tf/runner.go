@@ -3,18 +3,22 @@
 // terraform-exec and terraform-json.
 //
 // Cancelling the context of a command sends Terraform SIGINT, so that it
-// stops gracefully, writes its state and releases its lock. terraform-exec
-// starts Terraform in its own process group, so a terminal's Ctrl-C does not
-// reach it directly: the caller must turn SIGINT into a cancelled context
+// stops gracefully, writes its state and releases its lock. Terraform runs
+// in its own process group (atoll starts init, workspace, plan, show and
+// version itself, and apply through terraform-exec), so a terminal's Ctrl-C
+// does not reach it directly: the caller must turn SIGINT into a cancelled context
 // (signal.NotifyContext) and keep catching signals until the command returns.
 package tf
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,8 +45,8 @@ type Runner struct {
 	// rest are terraform-exec's to set.
 	Environ map[string]string
 	// Args are the arguments each command (init, plan, apply) gets from the
-	// project's environment: given to Terraform as terraform-exec options,
-	// or refused (*ArgError), never dropped.
+	// project's environment: given to Terraform as flags (terraform-exec
+	// options for apply), or refused (*ArgError), never dropped.
 	Args map[string][]env.Arg
 	// Stdout and Stderr receive Terraform's full output, e.g. a log file.
 	// Either may be nil. They are written from different goroutines, so a
@@ -70,17 +74,71 @@ type Runner struct {
 // stderrTail bounds how much of stderr an *Error keeps.
 const stderrTail = 16 << 10
 
-// command is a tfexec handle set up for one operation. Handles are
-// stateful (ApplyJSON replaces the stdout writer for good), so every
-// operation sets the writers and the environment again.
+// command is one Terraform operation in a directory. atoll runs every
+// operation but apply itself (run): terraform-exec starts each directory's
+// first command with `terraform version -json`, a process start per
+// project that a plan of many projects pays for nothing, and it cannot pass
+// a project's TF_VAR_* to plan (hashicorp/terraform-exec#584). apply goes
+// through terraform-exec (tfCommand), which then sets tf.
 type command struct {
-	tf     *tfexec.Terraform
-	op     string
-	dir    string
-	stderr *tailBuffer
+	tf      *tfexec.Terraform
+	op      string
+	dir     string
+	environ []string
+	stderr  *tailBuffer
 }
 
-func (r *Runner) command(ctx context.Context, op, dir string, extraEnv map[string]string) (*command, error) {
+// command prepares op in dir, with extraEnv on top of the environment.
+func (r *Runner) command(op, dir string, extraEnv map[string]string) (*command, error) {
+	c := &command{op: op, dir: dir, stderr: newTailBuffer(stderrTail)}
+	env, err := r.execEnviron(extraEnv)
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	c.environ = env
+	return c, nil
+}
+
+// execEnviron is the environment of a command atoll runs itself: Environ
+// when set (a project's, which holds no TF_CLI_ARGS*: those are in Args),
+// else the inherited one with Env; then extra. As terraform-exec does, it
+// tells Terraform it runs in automation and never lets TF_WORKSPACE pick a
+// workspace: Workspace does that.
+func (r *Runner) execEnviron(extra map[string]string) ([]string, error) {
+	var vars map[string]string
+	if r.Environ != nil {
+		if v, ok := r.Environ["TF_WORKSPACE"]; ok {
+			return nil, workspaceRefusal(v)
+		}
+		vars = maps.Clone(r.Environ)
+		for k := range vars {
+			if k == "TF_CLI_ARGS" || strings.HasPrefix(k, "TF_CLI_ARGS_") {
+				return nil, fmt.Errorf("internal: %s in an explicit environment: it belongs in Args", k)
+			}
+		}
+	} else {
+		vars = map[string]string{}
+		for _, kv := range os.Environ() {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		maps.Copy(vars, r.Env)
+		delete(vars, "TF_WORKSPACE")
+	}
+	maps.Copy(vars, extra)
+	vars["TF_IN_AUTOMATION"] = "1"
+	return envList(vars), nil
+}
+
+func workspaceRefusal(v string) error {
+	return &ArgError{Command: "init", Arg: env.Arg{Flag: "TF_WORKSPACE", Value: v, HasValue: true, From: "the project's environment"},
+		Reason: "it selects a Terraform workspace behind atoll's back: declare it as projects[].workspace in atoll.yaml"}
+}
+
+// tfCommand is op in dir through a terraform-exec handle (apply). Handles
+// are stateful (ApplyJSON replaces the stdout writer for good), so every
+// operation sets the writers and the environment again.
+func (r *Runner) tfCommand(ctx context.Context, op, dir string, extraEnv map[string]string) (*command, error) {
 	c := &command{op: op, dir: dir, stderr: newTailBuffer(stderrTail)}
 	env, err := environ(op, os.Environ(), r.Env, extraEnv)
 	if r.Environ != nil {
@@ -104,8 +162,7 @@ func (r *Runner) command(ctx context.Context, op, dir string, extraEnv map[strin
 }
 
 // handle returns the tfexec handle of dir, made once per Runner: each new
-// handle runs `terraform version -json` before its first command (a
-// Terraform process start, about a third of a small init+plan), so the
+// handle runs `terraform version -json` before its first command, so the
 // operations on one directory share one.
 func (r *Runner) handle(ctx context.Context, dir string) (*tfexec.Terraform, error) {
 	r.mu.Lock()
@@ -185,8 +242,7 @@ func environ(op string, inherited []string, env, extra map[string]string) (map[s
 // with them (see Plan).
 func (r *Runner) explicitEnviron(extra map[string]string) (map[string]string, error) {
 	if v, ok := r.Environ["TF_WORKSPACE"]; ok {
-		return nil, &ArgError{Command: "init", Arg: env.Arg{Flag: "TF_WORKSPACE", Value: v, HasValue: true, From: "the project's environment"},
-			Reason: "it selects a Terraform workspace behind atoll's back: declare it as projects[].workspace in atoll.yaml"}
+		return nil, workspaceRefusal(v)
 	}
 	out := make(map[string]string, len(r.Environ)+len(extra))
 	maps.Copy(out, r.Environ)
@@ -236,19 +292,56 @@ func (l lenientWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Version returns the version of the binary, e.g. "1.11.4".
+// Version returns the version of the binary, e.g. "1.11.4". It runs
+// `terraform version -json` once per binary: the answer is kept for the
+// life of the process, keyed by the binary's path, size and modification
+// time, so a replaced binary is asked again.
 func (r *Runner) Version(ctx context.Context) (string, error) {
+	key, err := binaryKey(r.Bin)
+	if err != nil {
+		return "", &Error{Op: "version", Dir: ".", Err: err}
+	}
+	if v, ok := versions.Load(key); ok {
+		return v.(string), nil
+	}
 	// The temporary directory, not ".": `version` reads provider selections
 	// from the working directory, which does not matter here.
-	c, err := r.command(ctx, "version", os.TempDir(), nil)
+	c, err := r.command("version", os.TempDir(), nil)
 	if err != nil {
 		return "", err
 	}
-	v, _, err := c.tf.Version(ctx, false)
-	if err != nil {
+	var out bytes.Buffer
+	if _, err := r.run(ctx, c, &out, false, "version", "-json"); err != nil {
 		return "", c.fail(err)
 	}
-	return v.String(), nil
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil || v.Version == "" {
+		return "", c.fail(fmt.Errorf("%s version -json printed no version (is it Terraform 0.13 or later, or OpenTofu?)", r.Bin))
+	}
+	versions.Store(key, v.Version)
+	return v.Version, nil
+}
+
+// versions caches Version's answers by binaryKey.
+var versions sync.Map
+
+// binaryKey identifies a binary as found on PATH: its path, size and
+// modification time.
+func binaryKey(bin string) (string, error) {
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		return "", err
+	}
+	if path, err = filepath.Abs(path); err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano()), nil
 }
 
 // InitOptions are the options of Init.
@@ -276,18 +369,20 @@ func (r *Runner) Init(ctx context.Context, dir string, opts InitOptions) error {
 		}
 		extra = map[string]string{"TF_PLUGIN_CACHE_DIR": cache}
 	}
-	c, err := r.command(ctx, "init", dir, extra)
+	c, err := r.command("init", dir, extra)
 	if err != nil {
 		return err
 	}
-	initOpts, err := initOptions(r.Args["init"])
+	fromEnv, err := initArgs(r.Args["init"])
 	if err != nil {
 		return c.fail(err)
 	}
+	args := []string{"init", "-no-color", "-input=false"}
 	if opts.FromModule != "" {
-		initOpts = append(initOpts, tfexec.FromModule(opts.FromModule))
+		args = append(args, "-from-module="+opts.FromModule)
 	}
-	if err := c.tf.Init(ctx, initOpts...); err != nil {
+	args = append(args, fromEnv...)
+	if _, err := r.run(ctx, c, writers(r.Stdout), false, args...); err != nil {
 		return c.fail(err)
 	}
 	return nil
@@ -308,26 +403,11 @@ func (r *Runner) hasEnv(k string) bool {
 // Workspace selects the Terraform workspace name in dir, an initialised
 // directory, creating it when it does not exist yet.
 func (r *Runner) Workspace(ctx context.Context, dir, name string) error {
-	c, err := r.command(ctx, "workspace", dir, nil)
+	c, err := r.command("workspace", dir, nil)
 	if err != nil {
 		return err
 	}
-	existing, current, err := c.tf.WorkspaceList(ctx)
-	if err != nil {
-		return c.fail(err)
-	}
-	if current == name {
-		return nil
-	}
-	for _, w := range existing {
-		if w == name {
-			if err := c.tf.WorkspaceSelect(ctx, name); err != nil {
-				return c.fail(err)
-			}
-			return nil
-		}
-	}
-	if err := c.tf.WorkspaceNew(ctx, name); err != nil {
+	if _, err := r.run(ctx, c, writers(r.Stdout), false, "workspace", "select", "-or-create=true", name); err != nil {
 		return c.fail(err)
 	}
 	return nil
