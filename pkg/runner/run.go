@@ -521,6 +521,15 @@ func (c *collected) set(r *ProjectResult) {
 	c.o.emit(r.Name, PhaseDone, r)
 }
 
+func (c *collected) status(dir string) Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.byDir[dir]; ok {
+		return r.Status
+	}
+	return ""
+}
+
 func (c *collected) has(dir string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
