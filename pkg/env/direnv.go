@@ -203,7 +203,8 @@ func direnvMessage(s string) string {
 		case line == "",
 			strings.HasPrefix(line, "direnv: loading "),
 			strings.HasPrefix(line, "direnv: using "),
-			strings.HasPrefix(line, "direnv: export "):
+			strings.HasPrefix(line, "direnv: export "),
+			strings.HasPrefix(line, "direnv: (") && strings.HasSuffix(line, "is taking a while to execute. Use CTRL-C to give up."):
 			continue
 		}
 		out = append(out, line)

@@ -70,3 +70,12 @@ func TestDirenvRunsNoWatchProcesses(t *testing.T) {
 		}
 	}
 }
+
+// TestDirenvMessageDropsProgress: direnv's notice that an .envrc takes a
+// while (printed on a loaded machine) is progress, not the .envrc's error.
+func TestDirenvMessageDropsProgress(t *testing.T) {
+	in := "direnv: loading ~/conf/a/.envrc\ndirenv: ([/usr/bin/direnv export json]) is taking a while to execute. Use CTRL-C to give up.\nno credentials\n"
+	if got := direnvMessage(in); got != "no credentials" {
+		t.Errorf("direnvMessage = %q, want %q", got, "no credentials")
+	}
+}
