@@ -97,7 +97,10 @@ func (d *Direnv) Setup(userConfig string) error {
 		"direnv_config_dir=" + shellQuote(userConfig) + "\n" +
 		"for lib in \"$direnv_config_dir/lib/\"*.sh; do\n  [[ -f $lib ]] && source \"$lib\"\ndone\n" +
 		"if [[ -f $direnv_config_dir/direnvrc ]]; then\n  source \"$direnv_config_dir/direnvrc\"\n" +
-		"elif [[ -f $HOME/.direnvrc ]]; then\n  source \"$HOME/.direnvrc\"\nfi\n"
+		"elif [[ -f $HOME/.direnvrc ]]; then\n  source \"$HOME/.direnvrc\"\nfi\n" +
+		"# atoll evaluates a checkout once and never reloads it: the files direnv\n" +
+		"# would watch for a reload need no `direnv watch` process each.\n" +
+		"watch_file() { :; }\nwatch_dir() { :; }\n"
 	for name, content := range map[string]string{"direnv.toml": toml, "direnvrc": rc} {
 		if err := writeAtomic(filepath.Join(conf, name), []byte(content)); err != nil {
 			return err
@@ -200,7 +203,8 @@ func direnvMessage(s string) string {
 		case line == "",
 			strings.HasPrefix(line, "direnv: loading "),
 			strings.HasPrefix(line, "direnv: using "),
-			strings.HasPrefix(line, "direnv: export "):
+			strings.HasPrefix(line, "direnv: export "),
+			strings.HasPrefix(line, "direnv: (") && strings.HasSuffix(line, "is taking a while to execute. Use CTRL-C to give up."):
 			continue
 		}
 		out = append(out, line)

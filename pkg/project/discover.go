@@ -310,6 +310,9 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	for _, p := range d.cfg.Projects {
 		candidates[p.Dir] = true
 	}
+	if err := d.sourceCalls(candidates, fromModule); err != nil {
+		return nil, err
+	}
 
 	// Parse the candidates, then whatever their local sources reach, until
 	// nothing new is reached.
@@ -421,6 +424,53 @@ func (d *discovery) envrcSource(dir string) (EnvrcSource, bool, error) {
 	}
 	read := func(p string) ([]byte, error) { return d.tree.Read(d.isFile[p]) }
 	return ReadEnvrc(envrc.Path, read, regularFiles(d.byDir[dir]))
+}
+
+// sourceCalls records each project's local -from-module source (a path,
+// declared in atoll.yaml or read from its direnv files) as a module call:
+// terraform init -from-module copies that directory into the project, and
+// the modules it calls with ./ paths are read where they are, so the
+// directory and what it calls are the project's inputs, in change
+// detection and in the scratch checkout alike. A path that leaves the
+// repository is refused elsewhere (config, checkEnvrcSource).
+func (d *discovery) sourceCalls(candidates map[string]bool, fromModule map[string]EnvrcSource) error {
+	for _, dir := range keys(candidates) {
+		var c Call
+		var file string
+		if i := slices.IndexFunc(d.cfg.Projects, func(p config.Project) bool { return p.Dir == dir }); i >= 0 && d.cfg.Projects[i].Source != "" {
+			c, file = Call{Name: fmt.Sprintf("projects[%d].source", i), Source: d.cfg.Projects[i].Source}, cfgName(d.cfg)
+		} else if s, ok := fromModule[dir]; ok && s.Known {
+			c, file = Call{Name: s.Var, Source: s.Source, Line: s.Line}, s.File
+		} else {
+			continue
+		}
+		if !IsLocal(c.Source) {
+			continue
+		}
+		if _, inside := modsource.Join(dir, c.Source); !inside {
+			continue
+		}
+		target, links, err := d.resolve(dir, c, file)
+		if err != nil {
+			if d.opt.Lenient {
+				continue
+			}
+			return err
+		}
+		if !d.exists(target) {
+			d.warnings = append(d.warnings, fmt.Sprintf("%s: -from-module source %q (%s) names %s, which does not exist in this commit", where(file, c.Line), c.Source, c.Name, target))
+		}
+		d.calls[dir] = append(d.calls[dir], dirCall{Call: c, File: file, Target: target, Links: links})
+		d.targets[target] = true
+	}
+	return nil
+}
+
+func where(file string, line int) string {
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
 }
 
 // checkEnvrcSource holds a -from-module source from the direnv files to

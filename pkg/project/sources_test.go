@@ -124,3 +124,68 @@ func TestAbsoluteSourceIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestPathFromModuleSourceIsAModule: a -from-module source given as a path
+// (in the direnv files or atoll.yaml) names a directory Terraform copies
+// into the project, and the ./ modules it calls are read where they are:
+// they are the project's modules, as for a module block, so a change there
+// affects it and the checkout holds them.
+func TestPathFromModuleSourceIsAModule(t *testing.T) {
+	components := mapTree{
+		"components/acm/main.tf":     mod("./sub"),
+		"components/acm/sub/main.tf": "",
+		"components/dns/main.tf":     "",
+	}
+	tests := []struct {
+		name string
+		tree mapTree
+		cfg  *config.Config
+	}{
+		{"terraform.envrc", mapTree{
+			"conf/acm/.envrc":          "use envrc\n",
+			"conf/acm/terraform.envrc": "export TF_CLI_INIT_FROM_MODULE=../../components/acm\n",
+		}, &config.Config{Roots: []string{"conf"}}},
+		{"geodesic's TF_FROM_MODULE", mapTree{
+			"conf/acm/.envrc": "export TF_FROM_MODULE='../../components//acm'\nuse terraform\n",
+		}, &config.Config{Roots: []string{"conf"}}},
+		{"atoll.yaml", mapTree{
+			"conf/acm/terraform.tfvars": "",
+		}, &config.Config{Roots: []string{"conf"}, Projects: []config.Project{{Dir: "conf/acm", Source: "../../components/acm"}}}},
+		{"atoll.yaml wins over the .envrc", mapTree{
+			"conf/acm/.envrc": "export TF_CLI_INIT_FROM_MODULE=../../components/dns\n",
+		}, &config.Config{Roots: []string{"conf"}, Projects: []config.Project{{Dir: "conf/acm", Source: "../../components/acm"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range components {
+				tt.tree[k] = v
+			}
+			g, err := Discover(tt.tree, tt.cfg, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dirs(g); !reflect.DeepEqual(got, []string{"conf/acm"}) {
+				t.Fatalf("projects = %v, want [conf/acm]", got)
+			}
+			if got, want := moduleDirs(g.Projects[0]), []string{"components/acm", "components/acm/sub"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("modules = %v, want %v", got, want)
+			}
+			if len(g.Warnings) != 0 {
+				t.Errorf("warnings = %v", g.Warnings)
+			}
+		})
+	}
+}
+
+// TestPathFromModuleSourceMissing: a path source naming nothing in the
+// commit is a warning naming the file and line.
+func TestPathFromModuleSourceMissing(t *testing.T) {
+	tree := mapTree{"conf/acm/.envrc": "export TF_CLI_INIT_FROM_MODULE=../../components/gone\n"}
+	g, err := Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Warnings) != 1 || !strings.Contains(g.Warnings[0], "conf/acm/.envrc:1") || !strings.Contains(g.Warnings[0], "components/gone") {
+		t.Errorf("warnings = %v, want one naming conf/acm/.envrc:1 and components/gone", g.Warnings)
+	}
+}

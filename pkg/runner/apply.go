@@ -4,16 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/atoll-tf/atoll/pkg/tf"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/ledger"
+	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/safefs"
+	"github.com/atoll-tf/atoll/pkg/tf"
 )
 
 // checkPlan finds the plan of a project for HEAD and refuses, with the fix,
@@ -86,7 +89,9 @@ func (o *Options) upToDate() error {
 }
 
 // Apply applies the saved plans of HEAD in depends_on order. Every
-// refusal is checked before anything runs. A plan is marked consumed
+// refusal (the plan, the files, the environment) is checked before
+// Terraform runs for any project; the projects that depend on a refused
+// one are skipped. A plan is marked consumed
 // before Terraform starts, so it is never applied twice; each apply writes
 // an apply record, also when it fails.
 func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
@@ -155,13 +160,28 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 		base = materialize(ctx, cos, o.Comparison.MergeBase, ps)
 	}
 
+	checkout := func(t Target) *checkoutResult {
+		if t.Deleted {
+			return base
+		}
+		return head
+	}
+	// Every project's files and environment are checked before Terraform
+	// runs for any of them: found only when its turn came, a refusal
+	// would come after the projects before it in depends_on order had
+	// applied.
+	envs := o.preflight(ctx, runnable, plans, checkout, set)
+	jobs = slices.DeleteFunc(jobs, func(j Job) bool { return envs[j.Dir] == nil })
+	for dir, why := range dependentsOfRefused(jobs, results) {
+		t := byDir[dir]
+		set(&ProjectResult{Name: t.Project.Name, Dir: dir, Status: StatusSkipped, Error: why,
+			Hint: "nothing was changed in this project; its plan is still valid"})
+	}
+	jobs = slices.DeleteFunc(jobs, func(j Job) bool { return results.has(j.Dir) })
+
 	outcomes := Schedule(ctx, jobs, o.jobs(), o.FailFast, func(ctx context.Context, dir string) bool {
 		t := byDir[dir]
-		co := head
-		if t.Deleted {
-			co = base
-		}
-		res := o.applyOne(ctx, t, plans[dir], co)
+		res := o.applyOne(ctx, t, plans[dir], checkout(t), envs[dir])
 		set(res)
 		return res.Status == StatusApplied
 	})
@@ -175,28 +195,98 @@ func Apply(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 	return finish(rep, results.byDir, targets, cos), nil
 }
 
-func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult) *ProjectResult {
+// preflight checks, for each project to apply, that its checkout holds
+// the files the plan was made from and that its environment is the plan's,
+// evaluating the environments in parallel (-j). It returns the environment
+// of each project that passed; the others' results are set.
+func (o *Options) preflight(ctx context.Context, ts []Target, plans map[string]*record.Plan, checkout func(Target) *checkoutResult, set func(*ProjectResult)) map[string]*Environment {
+	var mu sync.Mutex
+	out := map[string]*Environment{}
+	sem := make(chan struct{}, o.jobs())
+	var wg sync.WaitGroup
+	for _, t := range ts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pe, err := o.checkApply(ctx, t, plans[t.Project.Dir], checkout(t))
+			if err != nil {
+				res := &ProjectResult{Name: t.Project.Name, Dir: t.Project.Dir, PlanFile: plans[t.Project.Dir].PlanFile}
+				failure(res, err)
+				set(res)
+				return
+			}
+			mu.Lock()
+			out[t.Project.Dir] = pe
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// checkApply refuses to apply a plan whose files or environment differ
+// from the project's now.
+func (o *Options) checkApply(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult) (*Environment, error) {
+	if co.err != nil {
+		return nil, co.err
+	}
+	if got := co.inputs[t.Project.Dir]; !rec.Dirty && got != rec.InputsHash {
+		return nil, &refusal{msg: "the files of the checkout differ from those the plan was made from (inputs hash)", hint: "plan again"}
+	}
+	root, dir := applyDir(t.Project, rec, co)
+	pe, err := o.projectEnvs().of(ctx, t.Project, root, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkEnv(rec, pe); err != nil {
+		return nil, err
+	}
+	return pe, nil
+}
+
+// applyDir is where a plan applies: in the checkout, except for a plan of
+// the work tree, which applies where it was made (the work tree may have
+// changed since).
+func applyDir(p project.Project, rec *record.Plan, co *checkoutResult) (root, dir string) {
+	if rec.Dirty {
+		return filepath.Dir(strings.TrimSuffix(rec.Workdir, filepath.FromSlash(p.Dir))), rec.Workdir
+	}
+	return co.root, co.dir(p.Dir)
+}
+
+// dependentsOfRefused are the jobs that depend, directly or through other
+// jobs, on a project of the run whose result is already set (refused
+// before it could run): applying them first would break depends_on order.
+func dependentsOfRefused(jobs []Job, results *collected) map[string]string {
+	out := map[string]string{}
+	for changed := true; changed; {
+		changed = false
+		for _, j := range jobs {
+			if _, done := out[j.Dir]; done {
+				continue
+			}
+			for _, d := range j.DependsOn {
+				if _, skipped := out[d]; skipped || (d != j.Dir && results.has(d) && results.status(d) != StatusNoChanges) {
+					out[j.Dir] = fmt.Sprintf("skipped: it depends on %s, which was not applied", d)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *checkoutResult, pe *Environment) *ProjectResult {
 	p := t.Project
 	// Counts stay zero until Terraform says what it did: the record's are
 	// what the plan promised, and a record is no proof (see pkg/record).
 	res := &ProjectResult{Name: p.Name, Dir: p.Dir, PlanFile: rec.PlanFile}
 	start := o.now()
 	defer func() { res.Duration = o.now().Sub(start) }()
-	if co.err != nil {
-		failure(res, co.err)
-		return res
-	}
-	dir := co.dir(p.Dir)
-	if rec.Dirty {
-		// A plan of the work tree applies where it was made: the work tree
-		// may have changed since.
-		dir = rec.Workdir
-	}
+	_, dir := applyDir(p, rec, co)
 	res.Workdir = dir
-	if got := co.inputs[p.Dir]; !rec.Dirty && got != rec.InputsHash {
-		failure(res, &refusal{msg: "the files of the checkout differ from those the plan was made from (inputs hash)", hint: "plan again"})
-		return res
-	}
 
 	store := o.store()
 	logPath := filepath.Join(filepath.Dir(rec.LogFile), record.ApplyLogFile)
@@ -207,18 +297,6 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	}
 	res.LogFile = logPath
 	defer log.Close()
-	root := co.root
-	if rec.Dirty {
-		root = filepath.Dir(strings.TrimSuffix(rec.Workdir, filepath.FromSlash(p.Dir)))
-	}
-	pe, err := o.projectEnvs().of(ctx, p, root, dir)
-	if err == nil {
-		err = checkEnv(rec, pe)
-	}
-	if err != nil {
-		failure(res, err)
-		return res
-	}
 	r := o.tfRunnerFor(log, pe, p.Name, PhaseApply)
 	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash, Dirty: rec.Dirty,
 		Destroy: rec.Destroy, Started: o.now().UTC(), Who: who(), Force: o.Force}

@@ -18,6 +18,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/env"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/ledger"
+	"github.com/atoll-tf/atoll/pkg/modsource"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/safefs"
@@ -174,6 +175,9 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 			hint: "declare the source as projects[].source in atoll.yaml (see docs/configuration.md#projectssource)",
 		}
 	}
+	if err := checkPathSource(p, src); err != nil {
+		return err
+	}
 	if src != "" {
 		own := dir + ".own"
 		if err := os.RemoveAll(own); err != nil {
@@ -220,6 +224,44 @@ func prepare(ctx context.Context, r *tf.Runner, p project.Project, dir, pluginCa
 		return r.Workspace(ctx, dir, p.Workspace)
 	}
 	return nil
+}
+
+// checkPathSource refuses a -from-module source that names the file
+// system outside what the checkout holds. Terraform resolves a path from
+// the directory it runs in, the project's in the scratch checkout, so a
+// path inside the repository reads the commit's files there; discovery
+// made that directory one of the project's modules (change detection and
+// the checkout both include it). A path the evaluated environment gives
+// that discovery did not see (the direnv files set it in a way only the
+// shell can evaluate) would name a directory the checkout does not hold.
+func checkPathSource(p project.Project, src string) error {
+	const hint = "vendor the module into the repository and name it relative to the project directory (../../components/x), declared as projects[].source in atoll.yaml or exported plainly in the .envrc; or give it a remote source pinned to a version"
+	if modsource.IsAbsolute(src) {
+		return &refusal{msg: fmt.Sprintf("the -from-module source %q is an absolute path, outside the repository: atoll cannot track what the repository does not hold", src), hint: hint}
+	}
+	if !modsource.IsLocal(src) {
+		return nil
+	}
+	target, inside := modsource.Join(p.Dir, src)
+	if !inside {
+		return &refusal{msg: fmt.Sprintf("the -from-module source %q resolves (from %s) to %s, outside the repository: atoll cannot track what the repository does not hold", src, p.Dir, target), hint: hint}
+	}
+	for _, m := range p.Modules {
+		if m.Dir == target && len(m.Chain) == 2 {
+			return nil
+		}
+	}
+	return &refusal{
+		msg:  fmt.Sprintf("the project's environment gives the -from-module source %q (%s), which change detection did not read from %s: the scratch checkout does not hold it, and a change there would not affect the project", src, target, sourceWhere(p)),
+		hint: hint,
+	}
+}
+
+func sourceWhere(p project.Project) string {
+	if p.SourceFrom != "" {
+		return p.SourceFrom
+	}
+	return "its direnv files or atoll.yaml"
 }
 
 const linkHint = "a -from-module source must not hold symlinks that lead outside the checkout, nor one where the project has a directory: replace the link in the module with what it points to (docs/plan-and-apply.md#security)"
@@ -477,6 +519,15 @@ func (c *collected) set(r *ProjectResult) {
 	c.byDir[r.Dir] = r
 	c.mu.Unlock()
 	c.o.emit(r.Name, PhaseDone, r)
+}
+
+func (c *collected) status(dir string) Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.byDir[dir]; ok {
+		return r.Status
+	}
+	return ""
 }
 
 func (c *collected) has(dir string) bool {

