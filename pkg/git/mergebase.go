@@ -210,6 +210,16 @@ func (q *commitQueue) Pop() any {
 	return x
 }
 
+// all reports whether every queued commit is in set.
+func (q commitQueue) all(set map[Hash]bool) bool {
+	for _, e := range q {
+		if !set[e.c.SHA] {
+			return false
+		}
+	}
+	return true
+}
+
 func (q commitQueue) hasNonStale(flags map[Hash]int) bool {
 	for _, e := range q {
 		if flags[e.c.SHA]&stale == 0 {
