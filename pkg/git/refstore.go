@@ -73,9 +73,16 @@ func redactURL(u string) string {
 	if !ok {
 		return u
 	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 && strings.Contains(rest[:at], ":") && !strings.Contains(rest[:at], "/") {
-		user, _, _ := strings.Cut(rest[:at], ":")
-		rest = user + ":***" + rest[at:]
+	// The user information ends the authority, which ends at the path,
+	// query or fragment; an @ after that is no password's end.
+	authority := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		authority = rest[:end]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		if user, _, ok := strings.Cut(authority[:at], ":"); ok {
+			rest = user + ":***" + rest[at:]
+		}
 	}
 	return scheme + "://" + rest
 }
