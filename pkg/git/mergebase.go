@@ -150,14 +150,16 @@ func answerNeedsMissing(best []Hash, flags map[Hash]int, commits map[Hash]Commit
 		}
 		return out
 	}
-	switch {
-	case len(both) > 0:
+	if len(both) > 0 {
 		return first(both), true
-	case len(one) > 0 && len(two) > 0:
+	}
+	if len(one) > 0 && len(two) > 0 {
 		return first(one, two), true
-	case len(best) == 0 && len(one)+len(two) > 0:
+	}
+	if len(best) == 0 && len(one)+len(two) > 0 {
 		return first(one, two), true
-	case len(best) > 1:
+	}
+	if len(best) > 1 {
 		var all []Hash
 		for h, c := range commits {
 			if c.When == math.MinInt64 {

@@ -378,16 +378,15 @@ func (s *RefStore) updateLocal(ctx context.Context, ups []RefUpdate) error {
 	var b strings.Builder
 	b.WriteString("start\n")
 	for _, u := range ups {
-		switch {
-		case u.Old == "*" && u.New == "":
+		if u.Old == "*" && u.New == "" {
 			fmt.Fprintf(&b, "delete %s\n", u.Ref)
-		case u.Old == "*":
+		} else if u.Old == "*" {
 			fmt.Fprintf(&b, "update %s %s\n", u.Ref, u.New)
-		case u.New == "":
+		} else if u.New == "" {
 			fmt.Fprintf(&b, "delete %s %s\n", u.Ref, u.Old)
-		case u.Old == "":
+		} else if u.Old == "" {
 			fmt.Fprintf(&b, "create %s %s\n", u.Ref, u.New)
-		default:
+		} else {
 			fmt.Fprintf(&b, "update %s %s %s\n", u.Ref, u.New, u.Old)
 		}
 	}
