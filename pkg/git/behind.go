@@ -2,8 +2,10 @@ package git
 
 import (
 	"bytes"
+	"container/heap"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +16,16 @@ import (
 )
 
 // Behind lists the commits of tip that head lacks (git rev-list
-// head..tip), newest first, given their merge-base mb. Like git without a
-// commit-graph, it trusts commit dates: every walk stops below mb's commit
-// time, where history is shared, so it costs about as many commits as the
-// two sides made since mb, not the whole history (a branch that merged the
-// base in, long ago, would otherwise walk down to the root commit).
+// head..tip), newest first with tip leading, given their merge-base mb.
+//
+// Like git without a commit-graph, it trusts commit dates to stop early:
+// it walks both sides at once, newest first, painting head's ancestors
+// "not behind", and stops once every open path is painted and older than
+// every commit it has kept. The merge-base's date is no bound: when the
+// base merged the branch in, or two branches merged each other
+// (criss-cross), the base holds commits older than the merge-base that
+// head still lacks. Which commits are behind is decided at the end, since
+// a commit kept early may be reached from head later along another path.
 //
 // In a shallow clone the walks stop at the boundary, as git's do; the
 // answer is refused (*ShallowError) when a commit counted as behind has
@@ -27,73 +34,86 @@ func (r *Repo) Behind(head, tip, mb Hash) ([]Commit, error) {
 	if tip == mb {
 		return nil, nil
 	}
-	base, err := r.Commit(mb)
-	if err != nil {
-		return nil, err
-	}
-	// Not behind: head's commits, and mb's ancestors of mb's own time
-	// (commits made in the same second, as scripts and bots do).
-	stop := map[Hash]bool{}
-	for _, from := range []Hash{head, mb} {
-		queue := []Hash{from}
-		for len(queue) > 0 {
-			h := queue[0]
-			queue = queue[1:]
-			if stop[h] {
-				continue
-			}
-			c, err := r.Commit(h)
-			if err != nil {
-				return nil, err
-			}
-			if c.When < base.When {
-				continue
-			}
-			stop[h] = true
-			// Below a shallow boundary nothing can be read, and nothing
-			// there can be counted as behind either: the walk from tip
-			// refuses to go there.
-			parents, _, err := r.knownParents(c)
-			if err != nil {
-				return nil, err
-			}
-			queue = append(queue, parents...)
-			if len(stop) > 100000 {
-				return nil, errors.New("more than 100,000 commits since the merge-base")
-			}
+	ours := map[Hash]bool{}  // reachable from head: not behind
+	pushed := map[Hash]int{} // 1: queued as the base's, 2: as head's
+	done := map[Hash]int{}   // the same, once walked
+	var q commitQueue
+	push := func(h Hash, mine bool) error {
+		as := 1
+		if mine {
+			as = 2
+			ours[h] = true
 		}
-	}
-	var out []Commit
-	seen := map[Hash]bool{}
-	queue := []Hash{tip}
-	for len(queue) > 0 {
-		h := queue[0]
-		queue = queue[1:]
-		if stop[h] || seen[h] {
-			continue
+		if pushed[h] >= as || ours[h] && !mine {
+			return nil
 		}
-		seen[h] = true
+		pushed[h] = as
 		c, err := r.Commit(h)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		// Older than the merge-base: history both sides share. Not the tip,
-		// whatever its date says (clocks skew): tip != mb means head lacks
-		// it, and an empty answer would read as "up to date".
-		if c.When < base.When && h != tip {
+		heap.Push(&q, queued{c: c})
+		return nil
+	}
+	if err := push(head, true); err != nil {
+		return nil, err
+	}
+	if err := push(tip, false); err != nil {
+		return nil, err
+	}
+	var kept []Commit
+	cut := map[Hash]Hash{}
+	oldest := int64(math.MaxInt64)
+	for q.Len() > 0 {
+		if q[0].c.When < oldest && q.all(ours) {
+			break // only head's history is left, all of it older than what was kept
+		}
+		c := heap.Pop(&q).(queued).c
+		mine := ours[c.SHA]
+		as := 1
+		if mine {
+			as = 2
+		}
+		if done[c.SHA] >= as {
 			continue
 		}
-		out = append(out, c)
+		done[c.SHA] = as
+		if len(done) > 100000 {
+			return nil, errors.New("more than 100,000 commits since the merge-base")
+		}
 		parents, missing, err := r.knownParents(c)
 		if err != nil {
 			return nil, err
 		}
-		if len(missing) > 0 {
+		if !mine {
+			kept = append(kept, c)
+			oldest = min(oldest, c.When)
+			if len(missing) > 0 {
+				cut[c.SHA] = missing[0]
+			}
+		}
+		for _, p := range parents {
+			if err := push(p, mine); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var out []Commit
+	for _, c := range kept {
+		if ours[c.SHA] {
+			continue
+		}
+		if m, ok := cut[c.SHA]; ok {
 			// c is behind, and so may be its parents: the count depends on
 			// history the clone does not have.
-			return nil, &ShallowError{Missing: missing[0], Need: "to count the base's commits this branch lacks"}
+			return nil, &ShallowError{Missing: m, Need: "to count the base's commits this branch lacks"}
 		}
-		queue = append(queue, parents...)
+		if c.SHA == tip {
+			// First whatever its date says (clocks skew).
+			out = append([]Commit{c}, out...)
+			continue
+		}
+		out = append(out, c)
 	}
 	return out, nil
 }

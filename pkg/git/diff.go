@@ -71,14 +71,13 @@ func (r *Repo) diff(a, b Hash, prefix string, out *[]Change) error {
 			continue
 		}
 		aDir, bDir := ea.Mode == filemode.Dir, eb.Mode == filemode.Dir
-		switch {
-		case aDir && bDir:
+		if aDir && bDir {
 			if err := r.diff(fromPlumbing(ea.Hash), fromPlumbing(eb.Hash), p, out); err != nil {
 				return err
 			}
-		case !aDir && !bDir:
+		} else if !aDir && !bDir {
 			*out = append(*out, Change{Path: p, Action: Modified, Old: entryOf(ea, p), New: entryOf(eb, p)})
-		default:
+		} else {
 			if err := r.side(ea, p, Deleted, out); err != nil {
 				return err
 			}

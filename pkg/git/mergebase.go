@@ -150,14 +150,16 @@ func answerNeedsMissing(best []Hash, flags map[Hash]int, commits map[Hash]Commit
 		}
 		return out
 	}
-	switch {
-	case len(both) > 0:
+	if len(both) > 0 {
 		return first(both), true
-	case len(one) > 0 && len(two) > 0:
+	}
+	if len(one) > 0 && len(two) > 0 {
 		return first(one, two), true
-	case len(best) == 0 && len(one)+len(two) > 0:
+	}
+	if len(best) == 0 && len(one)+len(two) > 0 {
 		return first(one, two), true
-	case len(best) > 1:
+	}
+	if len(best) > 1 {
 		var all []Hash
 		for h, c := range commits {
 			if c.When == math.MinInt64 {
@@ -208,6 +210,16 @@ func (q *commitQueue) Pop() any {
 	x := old[len(old)-1]
 	*q = old[:len(old)-1]
 	return x
+}
+
+// all reports whether every queued commit is in set.
+func (q commitQueue) all(set map[Hash]bool) bool {
+	for _, e := range q {
+		if !set[e.c.SHA] {
+			return false
+		}
+	}
+	return true
 }
 
 func (q commitQueue) hasNonStale(flags map[Hash]int) bool {

@@ -48,14 +48,16 @@ const whyEmpty = "the name is empty"
 // unsafeName says why a tree entry name cannot become a path component,
 // or "" when it can.
 func unsafeName(name string) string {
-	switch {
-	case name == "":
+	if name == "" {
 		return whyEmpty
-	case name == "." || name == "..":
+	}
+	if name == "." || name == ".." {
 		return fmt.Sprintf("%q would not name a file inside the directory", name)
-	case strings.ContainsAny(name, "/\x00"):
+	}
+	if strings.ContainsAny(name, "/\x00") {
 		return "the name contains a slash or a NUL byte"
-	case isGitDir(name):
+	}
+	if isGitDir(name) {
 		return "the name is, or on some file systems means, .git"
 	}
 	return ""
@@ -67,8 +69,7 @@ func unsafeName(name string) string {
 // NTFS's short name GIT~1.
 func isGitDir(name string) bool {
 	n := strings.Map(func(r rune) rune {
-		switch {
-		case r >= 0x200c && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x206a && r <= 0x206f, r == 0xfeff:
+		if r >= 0x200c && r <= 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x206a && r <= 0x206f || r == 0xfeff {
 			return -1
 		}
 		return r

@@ -73,9 +73,16 @@ func redactURL(u string) string {
 	if !ok {
 		return u
 	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 && strings.Contains(rest[:at], ":") && !strings.Contains(rest[:at], "/") {
-		user, _, _ := strings.Cut(rest[:at], ":")
-		rest = user + ":***" + rest[at:]
+	// The user information ends the authority, which ends at the path,
+	// query or fragment; an @ after that is no password's end.
+	authority := rest
+	if end := strings.IndexAny(rest, "/?#"); end >= 0 {
+		authority = rest[:end]
+	}
+	if at := strings.LastIndex(authority, "@"); at >= 0 {
+		if user, _, ok := strings.Cut(authority[:at], ":"); ok {
+			rest = user + ":***" + rest[at:]
+		}
 	}
 	return scheme + "://" + rest
 }
@@ -371,16 +378,15 @@ func (s *RefStore) updateLocal(ctx context.Context, ups []RefUpdate) error {
 	var b strings.Builder
 	b.WriteString("start\n")
 	for _, u := range ups {
-		switch {
-		case u.Old == "*" && u.New == "":
+		if u.Old == "*" && u.New == "" {
 			fmt.Fprintf(&b, "delete %s\n", u.Ref)
-		case u.Old == "*":
+		} else if u.Old == "*" {
 			fmt.Fprintf(&b, "update %s %s\n", u.Ref, u.New)
-		case u.New == "":
+		} else if u.New == "" {
 			fmt.Fprintf(&b, "delete %s %s\n", u.Ref, u.Old)
-		case u.Old == "":
+		} else if u.Old == "" {
 			fmt.Fprintf(&b, "create %s %s\n", u.Ref, u.New)
-		default:
+		} else {
 			fmt.Fprintf(&b, "update %s %s %s\n", u.Ref, u.New, u.Old)
 		}
 	}

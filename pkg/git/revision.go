@@ -62,31 +62,38 @@ func CheckRevision(rev string) error {
 	if name == "HEAD" || isHex(name) {
 		return nil
 	}
-	switch {
-	case name == "":
+	if name == "" {
 		return bad("it has no name before ~ or ^")
-	case name == "@":
+	}
+	if name == "@" {
 		return bad("write HEAD for the current commit")
-	case strings.Contains(name, "@{"):
+	}
+	if strings.Contains(name, "@{") {
 		return bad("@{...} expressions (reflog entries, @{upstream}, @{-1}) are not supported: name the branch or commit")
-	case strings.Contains(name, ".."):
+	}
+	if strings.Contains(name, "..") {
 		return bad("a ref name may not contain \"..\" (a range such as a..b is not one commit)")
-	case strings.ContainsAny(name, " :?*[\\"):
+	}
+	if strings.ContainsAny(name, " :?*[\\") {
 		return bad("a ref name may not contain a space or any of : ? * [ \\")
-	case strings.HasPrefix(name, "-"):
+	}
+	if strings.HasPrefix(name, "-") {
 		return bad("a ref name may not begin with -")
-	case strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.Contains(name, "//"):
+	}
+	if strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.Contains(name, "//") {
 		return bad("a ref name may not begin or end with / or contain //")
-	case strings.HasSuffix(name, "."):
+	}
+	if strings.HasSuffix(name, ".") {
 		return bad("a ref name may not end with .")
 	}
 	for _, c := range strings.Split(name, "/") {
-		switch {
-		case strings.HasPrefix(c, "."):
+		if strings.HasPrefix(c, ".") {
 			return bad("no part of a ref name may begin with .")
-		case strings.HasSuffix(c, ".lock"):
+		}
+		if strings.HasSuffix(c, ".lock") {
 			return bad("no part of a ref name may end with .lock")
-		case len(c) > maxComponent:
+		}
+		if len(c) > maxComponent {
 			return bad(fmt.Sprintf("a part of it is longer than %d bytes", maxComponent))
 		}
 	}

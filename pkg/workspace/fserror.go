@@ -38,24 +38,24 @@ func DescribeError(err error) error {
 	we := &WorkdirError{Path: pe.Path, Err: err}
 	var errno syscall.Errno
 	errors.As(pe.Err, &errno)
-	switch {
-	case errno == syscall.EEXIST || errno == syscall.ENOENT:
+	switch errno {
+	case syscall.EEXIST, syscall.ENOENT:
 		if target, ok := danglingLink(pe.Path); ok {
 			we.Cause = "it is a symbolic link to " + target + ", which does not exist"
 			we.Fix = "create " + target + ", remove the link, " + elsewhere
 			return we
 		}
 		return err
-	case errno == syscall.EACCES || errno == syscall.EPERM:
+	case syscall.EACCES, syscall.EPERM:
 		we.Cause = "permission denied"
 		we.Fix = "make it and its directory writable by you (ls -ld " + pe.Path + " " + parentDir(pe.Path) + "), " + elsewhere
-	case errno == syscall.EROFS:
+	case syscall.EROFS:
 		we.Cause = "the file system is read-only"
 		we.Fix = "choose a work dir on a writable file system (--workdir, " + EnvWorkdir + ")"
-	case errno == syscall.ENOSPC || errno == syscall.EDQUOT:
+	case syscall.ENOSPC, syscall.EDQUOT:
 		we.Cause = "no space left on the device (or quota exceeded)"
 		we.Fix = "free some space (atoll clean --all removes scratch checkouts), " + elsewhere
-	case errno == syscall.ENOTDIR:
+	case syscall.ENOTDIR:
 		file := pe.Path
 		for p := parentDir(pe.Path); p != "/"; p = parentDir(p) {
 			if fi, err := os.Stat(p); err == nil && !fi.IsDir() {

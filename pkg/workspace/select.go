@@ -91,10 +91,9 @@ func (t *treeView) projectFiles(p project.Project, globalWatch []string) (map[st
 			if err != nil {
 				return nil, nil, err
 			}
-			switch {
-			case ok && e.Gitlink:
+			if ok && e.Gitlink {
 				es = []git.Entry{e}
-			case i == 0:
+			} else if i == 0 {
 				warnings = append(warnings, fmt.Sprintf("%s: the project directory does not exist in this commit", d))
 			}
 		}

@@ -1,0 +1,165 @@
+package workspace
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/safefs"
+)
+
+// A missing workdir is made with every missing parent, each private.
+func TestSecureWorkdirCreatesMissingParents(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	workdir := filepath.Join(base, "a", "b", "c")
+	if err := SecureWorkdir(workdir); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a", "a/b", "a/b/c"} {
+		fi, err := os.Stat(filepath.Join(base, p))
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v, %v", p, fi, err)
+		}
+	}
+	if err := SecureWorkdir(workdir); err != nil {
+		t.Errorf("again, existing: %v", err)
+	}
+	file := filepath.Join(base, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var np *safefs.NotPrivateError
+	if err := SecureWorkdir(file); !errors.As(err, &np) || !strings.Contains(err.Error(), "is not a directory") {
+		t.Errorf("a file: err = %v", err)
+	}
+}
+
+// A symlinked workdir is followed when it is the user's or root's and
+// its target is private; a dangling one says where it points.
+func TestSecureWorkdirSymlinks(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	target := filepath.Join(base, "target")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := SecureWorkdir(link); err != nil {
+		t.Errorf("a link of mine to a private directory: %v", err)
+	}
+
+	dangling := filepath.Join(base, "dangling")
+	if err := os.Symlink(filepath.Join(base, "nowhere"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	var we *WorkdirError
+	if err := SecureWorkdir(dangling); !errors.As(err, &we) || we.Path != dangling || !strings.Contains(we.Cause, filepath.Join(base, "nowhere")+", which does not exist") || !strings.Contains(we.Fix, "create "+filepath.Join(base, "nowhere")) {
+		t.Errorf("a dangling link: err = %v", err)
+	}
+
+	// Its target below a directory everyone can write (not sticky).
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(open, "w"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	toOpen := filepath.Join(base, "to-open")
+	if err := os.Symlink(filepath.Join(open, "w"), toOpen); err != nil {
+		t.Fatal(err)
+	}
+	var np *safefs.NotPrivateError
+	if err := SecureWorkdir(toOpen); !errors.As(err, &np) || np.Path != open {
+		t.Errorf("a link into a world-writable directory: err = %v", err)
+	}
+
+	// A link another user owns could be pointed elsewhere by them.
+	if os.Geteuid() == 0 {
+		theirs := filepath.Join(base, "theirs")
+		if err := os.Symlink(target, theirs); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Lchown(theirs, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		if err := SecureWorkdir(theirs); !errors.As(err, &np) || !strings.Contains(np.Why, "symlink owned by uid 4242") {
+			t.Errorf("another user's link: err = %v", err)
+		}
+		// root's own links (uid 0) are followed: that is the link above.
+	}
+}
+
+// The lock of a repository whose directory Clean removed meanwhile is
+// taken in a directory made again.
+func TestTryLockRemakesTheRepositoryDirectory(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "repo")
+	f, ok, err := tryLock(buildLockPath(dir, "0123abcd"), syscall.LOCK_EX)
+	if err != nil || !ok {
+		t.Fatalf("tryLock = %v, %v", ok, err)
+	}
+	defer unlock(f)
+	if _, err := os.Stat(buildLockPath(dir, "0123abcd")); err != nil {
+		t.Error(err)
+	}
+	// Held: another try fails without an error.
+	if g, ok, err := tryLock(buildLockPath(dir, "0123abcd"), syscall.LOCK_EX); ok || err != nil {
+		unlock(g)
+		t.Errorf("second tryLock = %v, %v", ok, err)
+	}
+}
+
+// A build that is interrupted while another build of the commit holds it
+// says what it waited for.
+func TestInterruptedWaitForAnotherBuild(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "1"})
+	head := f.head(t)
+	repoDir := filepath.Join(f.workdir, RepoID(f.repo))
+	if err := CheckWorkdir(f.workdir, f.repo); err != nil {
+		t.Fatal(err)
+	}
+	held, ok, err := tryLock(buildLockPath(repoDir, head.Short()), syscall.LOCK_EX)
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	defer unlock(held)
+	// Err says "not yet" once (Materialize's first check), then cancelled.
+	ctx := newCancelAfter(1)
+	close(ctx.done)
+	ctx.once.Do(func() {})
+	_, err = Materialize(ctx, f.workdir, f.repo, head, []project.Project{{Dir: "conf/a"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "interrupted while waiting for another build of "+head.Short()) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// A symlink whose target goes through an absolute symlink leaves the
+// checkout: it is left out with a warning naming that link.
+func TestSymlinkThroughAnAbsoluteLink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "main"})
+	for link, target := range map[string]string{"conf/a/through": "../../etc/passwd", "etc": "/etc"} {
+		if err := os.Symlink(target, filepath.Join(f.Work, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Commit("links", nil)
+	co := f.materialize(t, f.head(t), []project.Project{{Dir: "conf/a"}})
+	sameList(t, "checkout", listTree(t, co.Root), []string{"conf/a/main.tf"})
+	if len(co.Warnings) != 1 || !strings.Contains(co.Warnings[0], "conf/a/through: symlink to ") || !strings.Contains(co.Warnings[0], "goes through etc, which is absolute") {
+		t.Errorf("warnings: %q", co.Warnings)
+	}
+}
