@@ -1,0 +1,207 @@
+package project
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/config"
+)
+
+// failTree is a tree whose listing, or whose read of one file, fails.
+type failTree struct {
+	mapTree
+	list bool
+	read string
+}
+
+var errTree = errors.New("the tree cannot be read")
+
+func (f failTree) Files(skip func(string) bool) ([]File, error) {
+	if f.list {
+		return nil, errTree
+	}
+	return f.mapTree.Files(skip)
+}
+
+func (f failTree) Read(file File) ([]byte, error) {
+	if file.Path == f.read {
+		return nil, errTree
+	}
+	return f.mapTree.Read(file)
+}
+
+func TestModuleSourceThroughASymlinkLoop(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf": mod("../../modules/a"),
+		"modules/a@":     "b",
+		"modules/b@":     "a",
+	}
+	_, err := Discover(tree, &config.Config{}, Options{})
+	var pe *Error
+	if !errors.As(err, &pe) || pe.File != "conf/a/main.tf" || pe.Line != 2 || !strings.Contains(pe.Msg, `module "m": source "../../modules/a" goes through a symlink loop`) {
+		t.Errorf("error = %v", err)
+	}
+}
+
+// TestSymlinkedFileWarnings: a symlinked file in a project that loops,
+// or leads out of the repository through a symlinked directory, is not
+// followed, and said so; the project is still found.
+func TestSymlinkedFileWarnings(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf":   "",
+		"conf/a/loop.tf@":  "loop2.tf",
+		"conf/a/loop2.tf@": "loop.tf",
+		"conf/a/vars.tf@":  "../../shared/vars.tf",
+		"shared@":          "/etc",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(dirs(g), []string{"conf/a"}) {
+		t.Fatalf("projects %v", dirs(g))
+	}
+	want := []string{
+		"conf/a/loop.tf: symlink loop: not followed",
+		"conf/a/loop2.tf: symlink loop: not followed",
+		"conf/a/vars.tf: symlink leads through shared, a symlink to /etc, which leaves the repository: not followed",
+	}
+	got := append([]string{}, g.Warnings...)
+	for _, w := range want {
+		found := false
+		for _, g := range got {
+			found = found || g == w
+		}
+		if !found {
+			t.Errorf("no warning %q in %q", w, got)
+		}
+	}
+	if p := g.Projects[0]; len(p.Links) != 0 || !reflect.DeepEqual(p.Symlinks, []string{"conf/a/loop.tf", "conf/a/loop2.tf", "shared"}) {
+		t.Errorf("links %v, symlinks %v", p.Links, p.Symlinks)
+	}
+}
+
+// TestSymlinkedFileIsParsedWhereItIs: a symlinked .tf file is read as a
+// file of the directory it is in: its module sources resolve from there.
+// A link to nothing, or to a directory, adds no module call.
+func TestSymlinkedFileIsParsedWhereItIs(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf":      "",
+		"conf/a/mods.tf@":     "../../shared/mods.tf",
+		"conf/a/dangling.tf@": "../../shared/gone.tf",
+		"conf/a/dir.tf@":      "../../modules",
+		"shared/mods.tf":      mod("../../modules/m"),
+		"modules/m/main.tf":   "",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := g.Projects[0]
+	if len(p.Modules) != 1 || p.Modules[0].Dir != "modules/m" {
+		t.Errorf("modules %+v", p.Modules)
+	}
+	if !reflect.DeepEqual(p.Links, []string{"modules", "shared/gone.tf", "shared/mods.tf"}) {
+		t.Errorf("links %v", p.Links)
+	}
+}
+
+func TestSkipFunc(t *testing.T) {
+	t.Parallel()
+	skip := SkipFunc(&config.Config{Exclude: []string{"conf/**/examples"}})
+	for dir, want := range map[string]bool{
+		".git": true, "conf/a/.terraform": true, ".terraform": true,
+		"conf/a/examples": true, "conf/examples": true,
+		"conf/a": false, "conf/a/terraform": false, "examples": false, "conf/.github": false,
+	} {
+		if got := skip(dir); got != want {
+			t.Errorf("skip(%q) = %v, want %v", dir, got, want)
+		}
+	}
+}
+
+func TestDiscoverTreeErrors(t *testing.T) {
+	t.Parallel()
+	if _, err := Discover(failTree{list: true}, &config.Config{}, Options{}); !errors.Is(err, errTree) {
+		t.Errorf("listing fails: %v", err)
+	}
+	tree := failTree{mapTree: mapTree{"conf/a/main.tf": "", "conf/a/.envrc": "export TF_CLI_INIT_FROM_MODULE=x\n"}, read: "conf/a/.envrc"}
+	if _, err := Discover(tree, &config.Config{}, Options{}); !errors.Is(err, errTree) {
+		t.Errorf(".envrc unreadable: %v", err)
+	}
+	tree = failTree{mapTree: mapTree{"conf/a/main.tf": ""}, read: "conf/a/main.tf"}
+	if _, err := Discover(tree, &config.Config{}, Options{}); !errors.Is(err, errTree) {
+		t.Errorf("main.tf unreadable: %v", err)
+	}
+}
+
+// TestDependsOnErrorsNameTheFile: depends_on problems name the
+// configuration file that was read, or atoll.yaml.
+func TestDependsOnErrorsNameTheFile(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{"conf/a/main.tf": "", "conf/b/main.tf": "", "conf/c/main.tf": ""}
+	for _, file := range []string{"", "/repo/custom.yaml"} {
+		cfg := &config.Config{File: file, Projects: []config.Project{{Dir: "conf/a", DependsOn: []string{"conf/nope"}}}}
+		_, err := Discover(tree, cfg, Options{})
+		want := file
+		if want == "" {
+			want = config.FileName
+		}
+		var pe *Error
+		if !errors.As(err, &pe) || pe.File != want || !strings.Contains(pe.Msg, `projects[0].depends_on[0]: project conf/a: depends_on "conf/nope" names no project`) {
+			t.Errorf("file %q: %v", file, err)
+		}
+	}
+	// A cycle that does not start at the first project is named from
+	// where it starts.
+	cfg := &config.Config{Projects: []config.Project{
+		{Dir: "conf/a", DependsOn: []string{"conf/b"}},
+		{Dir: "conf/b", DependsOn: []string{"conf/c"}},
+		{Dir: "conf/c", DependsOn: []string{"conf/b"}},
+	}}
+	_, err := Discover(tree, cfg, Options{})
+	if err == nil || !strings.Contains(err.Error(), "depends_on cycle: conf/b -> conf/c -> conf/b; no order can satisfy it") {
+		t.Errorf("cycle: %v", err)
+	}
+	// The merge-base is read leniently: neither stops it.
+	if _, err := Discover(tree, cfg, Options{Lenient: true}); err != nil {
+		t.Errorf("lenient cycle: %v", err)
+	}
+	cfg.Projects[0].DependsOn = []string{"conf/nope", "conf/b"}
+	cfg.Projects[2].DependsOn = nil
+	g, err := Discover(tree, cfg, Options{Lenient: true})
+	if err != nil || !reflect.DeepEqual(g.Projects[0].DependsOn, []string{"conf/b"}) {
+		t.Errorf("lenient dangling depends_on: %v, %+v", err, g)
+	}
+}
+
+// TestModuleReachedTwice: a module two of a project's modules use is
+// listed once, with the first chain that reaches it.
+func TestModuleReachedTwice(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf":    "module \"x\" {\n  source = \"../../modules/x\"\n}\nmodule \"y\" {\n  source = \"../../modules/y\"\n}\n",
+		"modules/x/main.tf": mod("../z"),
+		"modules/y/main.tf": mod("../z"),
+		"modules/z/main.tf": mod("../w"),
+		"modules/w/main.tf": "",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ModuleUse{
+		{Dir: "modules/w", Chain: []string{"conf/a", "modules/x", "modules/z", "modules/w"}},
+		{Dir: "modules/x", Chain: []string{"conf/a", "modules/x"}},
+		{Dir: "modules/y", Chain: []string{"conf/a", "modules/y"}},
+		{Dir: "modules/z", Chain: []string{"conf/a", "modules/x", "modules/z"}},
+	}
+	if !reflect.DeepEqual(g.Projects[0].Modules, want) {
+		t.Errorf("modules %+v\nwant %+v", g.Projects[0].Modules, want)
+	}
+}
