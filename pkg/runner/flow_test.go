@@ -1,0 +1,430 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/atoll-tf/atoll/pkg/affected"
+	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/ledger"
+	"github.com/atoll-tf/atoll/pkg/ledger/gitstore"
+	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/runner"
+	"github.com/atoll-tf/atoll/pkg/scan"
+)
+
+// rescan recomputes the comparison and the targets (deleted projects
+// included, from the merge-base) after the branch or the base moved, in
+// fresh options with the settings of the old ones.
+func (f *fixture) rescan(t *testing.T) {
+	t.Helper()
+	repo := f.opts.Repo
+	cfg, err := config.Load(repo.Root, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := scan.Changed(repo, cfg, scan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := scan.Projects(repo, cfg, res.Comparison.Head.SHA, scan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := scan.Projects(repo, cfg, res.Comparison.MergeBase, scan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.targets = nil
+	for _, a := range res.Projects {
+		from, deleted := head, a.Status == affected.Deleted
+		if deleted {
+			from = base
+		}
+		for _, p := range from.Projects {
+			if p.Dir == a.Dir {
+				f.targets = append(f.targets, runner.Target{Project: p, Deleted: deleted})
+			}
+		}
+	}
+	f.opts = f.fresh(func(o *runner.Options) { o.Config, o.Comparison = cfg, res.Comparison })
+}
+
+// fresh is a copy of the run's options (a new run: its environment is
+// evaluated again), edited.
+func (f *fixture) fresh(edit func(o *runner.Options)) *runner.Options {
+	o := f.opts
+	n := &runner.Options{Repo: o.Repo, Config: o.Config, Comparison: o.Comparison, Workdir: o.Workdir, TerraformBin: o.TerraformBin,
+		Jobs: o.Jobs, InterruptGrace: o.InterruptGrace, Ledger: o.Ledger, Who: o.Who, Branch: o.Branch, Environ: o.Environ}
+	if edit != nil {
+		edit(n)
+	}
+	return n
+}
+
+func byDir(t *testing.T, rep *runner.Report) map[string]runner.ProjectResult {
+	t.Helper()
+	out := map[string]runner.ProjectResult{}
+	for _, p := range rep.Projects {
+		out[p.Dir] = p
+	}
+	return out
+}
+
+func history(t *testing.T, c *ledger.Client, dir string) []ledger.Stored {
+	t.Helper()
+	snap, err := c.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := snap.History(ledger.Key(dir, ""), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// A project planned, applied, planned again (no changes) and applied
+// again, beside one whose apply fails: records, ledger entries, statuses
+// and the refusal of a plan used twice.
+func TestPlanApplyLifecycle(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{
+		"conf/ok/backend.tf":  backend(stateDir, "ok"),
+		"conf/ok/main.tf":     "",
+		"conf/bad/backend.tf": backend(stateDir, "bad"),
+		"conf/bad/main.tf":    "",
+	}, map[string]string{
+		"conf/ok/main.tf": "resource \"terraform_data\" \"x\" {\n  input = 1\n}\n",
+		"conf/bad/main.tf": `resource "terraform_data" "first" {}
+
+resource "terraform_data" "fails" {
+  depends_on = [terraform_data.first]
+  provisioner "local-exec" {
+    command = "exit 1"
+  }
+}
+`,
+	})
+	store, err := gitstore.Open(f.opts.Repo, "origin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.opts.Ledger = &ledger.Client{Store: store}
+	f.opts.Who = ledger.Identity{User: "ana"}
+	f.opts.PlanText = true
+	f.opts.Reverts = func(dir, ws string) string {
+		if dir == "conf/ok" {
+			return "would revert branch other's apply"
+		}
+		return ""
+	}
+	var mu sync.Mutex
+	phases := map[string][]runner.Phase{}
+	f.opts.Events = func(e runner.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		if p := phases[e.Project]; len(p) == 0 || p[len(p)-1] != e.Phase {
+			phases[e.Project] = append(p, e.Phase)
+		}
+	}
+	rep := f.plan(t)
+	if rep.Summary.Total != 2 || rep.Summary.WithChanges != 2 || rep.Command != "plan" || rep.Branch != "feature" || rep.MergeBase == "" {
+		t.Errorf("plan report %+v", rep)
+	}
+	if w := []runner.Phase{runner.PhaseQueued, runner.PhaseMaterialize, runner.PhaseInit, runner.PhasePlan, runner.PhaseDone}; !slices.Equal(phases["conf/ok"], w) {
+		t.Errorf("phases %v, want %v", phases["conf/ok"], w)
+	}
+	res := byDir(t, rep)
+	if ok := res["conf/ok"]; ok.Warning != "would revert branch other's apply" || !strings.Contains(ok.PlanText, "terraform_data.x") || ok.Counts.Add != 1 {
+		t.Errorf("conf/ok: %+v", ok)
+	}
+	if res["conf/bad"].Warning != "" {
+		t.Errorf("conf/bad warned: %q", res["conf/bad"].Warning)
+	}
+	rs := runner.Store(f.opts.Workdir, f.opts.Repo)
+	head := f.opts.Comparison.Head.SHA.String()
+	rec, err := rs.LoadPlan("conf/ok", head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Branch != "feature" || rec.BaseSHA != f.opts.Comparison.Base.SHA.String() || rec.MergeBase != f.opts.Comparison.MergeBase.String() ||
+		rec.InputsHash == "" || rec.Dirty || rec.Destroy || !rec.HasChanges || rec.Workspace != "default" || rec.Env == nil || rec.Consumed {
+		t.Errorf("plan record %+v", rec)
+	}
+	if fi, err := os.Stat(rec.PlanFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("plan file %v %v", fi, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(rec.PlanFile), record.PlanTextFile)); err != nil || !strings.Contains(string(b), "terraform_data.x") {
+		t.Errorf("plan text: %v", err)
+	}
+
+	f.opts.Events = nil
+	rep, err = runner.Apply(context.Background(), f.opts, f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = byDir(t, rep)
+	ok, bad := res["conf/ok"], res["conf/bad"]
+	if ok.Status != runner.StatusApplied || ok.Counts.Add != 1 || !slices.Equal(ok.Changed, []string{"terraform_data.x (create)"}) || ok.Record == "" {
+		t.Errorf("conf/ok: %+v", ok)
+	}
+	if bad.Status != runner.StatusFailed || !strings.Contains(bad.Hint, "Terraform does not roll back") || !strings.Contains(bad.Hint, "terraform_data.first (create)") ||
+		!strings.Contains(bad.Hint, "Do not merge this branch") || !strings.Contains(bad.Hint, bad.LogFile) {
+		t.Errorf("conf/bad: %+v", bad)
+	}
+	if rep.Summary.Applied != 1 || rep.Summary.Failed != 1 || rep.Command != "apply" {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	applies, err := rs.Applies("conf/ok")
+	if err != nil || len(applies) != 1 || !applies[0].Success || applies[0].InputsHash != rec.InputsHash || applies[0].Head != head {
+		t.Fatalf("apply records %+v %v", applies, err)
+	}
+	if applies, _ := rs.Applies("conf/bad"); len(applies) != 1 || applies[0].Success || applies[0].Error == "" {
+		t.Errorf("conf/bad apply records %+v", applies)
+	}
+	hist := history(t, f.opts.Ledger, "conf/ok")
+	if len(hist) != 2 {
+		t.Fatalf("ledger %+v", hist)
+	}
+	done, started := hist[0].Entry, hist[1].Entry
+	if started.Result != ledger.Started || done.Result != ledger.Success || done.Completes != started.ID || done.Counts.Add != 1 ||
+		done.Branch != "feature" || done.Head != head || done.InputsHash != rec.InputsHash || done.Who.User != "ana" || done.Workspace != "" {
+		t.Errorf("ledger entries: %+v then %+v", started, done)
+	}
+	if hist := history(t, f.opts.Ledger, "conf/bad"); len(hist) != 2 || hist[0].Entry.Result != ledger.Failed || hist[0].Entry.Error == "" {
+		t.Errorf("conf/bad ledger %+v", hist)
+	}
+
+	// The same plan again: refused, it was used.
+	rep, err = runner.Apply(context.Background(), f.fresh(nil), f.targets[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusRefused || !strings.Contains(p.Error, "already used by an apply at 20") {
+		t.Errorf("second apply: %+v", p)
+	}
+
+	// Planned again: no changes; applied: recorded without Terraform.
+	var okOnly []runner.Target
+	for _, tg := range f.targets {
+		if tg.Project.Dir == "conf/ok" {
+			okOnly = append(okOnly, tg)
+		}
+	}
+	o := f.fresh(nil)
+	rep, err = runner.Plan(context.Background(), o, okOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusNoChanges || rep.Summary.NoChanges != 1 {
+		t.Fatalf("re-plan: %+v", p)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(rec.PlanFile), record.PlanTextFile)); !os.IsNotExist(err) {
+		t.Errorf("the older plan's text is left beside the new plan: %v", err)
+	}
+	rep, err = runner.Apply(context.Background(), f.fresh(nil), okOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusNoChanges {
+		t.Fatalf("apply of no changes: %+v", p)
+	}
+	if rec, _ := rs.LoadPlan("conf/ok", head); !rec.Consumed || rec.ConsumedAt == nil {
+		t.Errorf("a plan without changes was not consumed: %+v", rec)
+	}
+	if applies, _ := rs.Applies("conf/ok"); len(applies) != 2 || !applies[0].Success {
+		t.Errorf("apply records %+v", applies)
+	}
+	if hist := history(t, f.opts.Ledger, "conf/ok"); len(hist) != 3 || hist[0].Entry.Result != ledger.Success || hist[0].Entry.Completes != "" {
+		t.Errorf("no-changes ledger entry: %+v", hist[0].Entry)
+	}
+}
+
+// Every refusal that needs no Terraform run, from records a plan would
+// have written.
+func TestApplyRefusals(t *testing.T) {
+	t.Parallel()
+	f := newApplyFixture(t)
+	refused := func(o *runner.Options, want string) {
+		t.Helper()
+		rep, err := runner.Apply(context.Background(), o, f.targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := rep.Projects[0]; p.Status != runner.StatusRefused || !strings.Contains(p.Error, want) {
+			t.Errorf("got %s: %s (%s); want refused: %s", p.Status, p.Error, p.Hint, want)
+		}
+	}
+	rs := runner.Store(f.opts.Workdir, f.opts.Repo)
+	// A plan of another branch of the same project: not "HEAD moved".
+	savedPlan(t, f, func(p *record.Plan) { p.Head, p.Branch = strings.Repeat("b", 40), "other" })
+	refused(f.fresh(nil), "no plan for HEAD "+f.opts.Comparison.Head.SHA.String()[:8])
+	// This branch's plan of an older commit: HEAD moved.
+	savedPlan(t, f, func(p *record.Plan) { p.Head = strings.Repeat("c", 40) })
+	refused(f.fresh(nil), "HEAD moved since the plan: it was made at cccccccc, HEAD is")
+
+	savedPlan(t, f, func(p *record.Plan) { p.Dirty = true })
+	refused(f.fresh(nil), "made from the work tree")
+	// Used by an apply that never said how it ended, then by one that did.
+	savedPlan(t, f, func(p *record.Plan) { p.Consumed = true })
+	refused(f.fresh(nil), "was taken by an apply at 0001-01-01 00:00:00Z that never finished")
+	if _, err := rs.SaveApply(&record.Apply{Dir: "conf/a", Head: f.opts.Comparison.Head.SHA.String(), Started: time.Now(), Finished: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	refused(f.fresh(nil), "already used by an apply at an unknown time")
+	at := time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+	savedPlan(t, f, func(p *record.Plan) { p.Consumed, p.ConsumedAt = true, &at })
+	refused(f.fresh(nil), "already used by an apply at 2026-02-03 04:05:06Z")
+
+	// The base moved on: refused before anything else, unless forced or
+	// checked by the caller (then the next check speaks: inputs hash).
+	f.sb.Git("checkout", "-q", "main")
+	f.sb.Commit("main moves", map[string]string{"README": "x"})
+	f.sb.Git("push", "-q", "origin", "main")
+	f.sb.Git("checkout", "-q", "feature")
+	f.rescan(t)
+	savedPlan(t, f, func(p *record.Plan) {})
+	refused(f.fresh(nil), "the branch is not up to date with")
+	refused(f.fresh(func(o *runner.Options) { o.Force = "INC-1" }), "inputs hash")
+	refused(f.fresh(func(o *runner.Options) { o.UpToDateChecked = true }), "inputs hash")
+	if st, _ := rs.LoadPlan("conf/a", f.opts.Comparison.Head.SHA.String()); st == nil || st.Consumed {
+		t.Errorf("a refused plan was consumed: %+v", st)
+	}
+}
+
+// A deleted project: not planned without --destroy-deleted; planned as a
+// destroy from the merge-base with it; once destroyed, nothing is left to
+// do for plan nor apply.
+func TestDeletedProject(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{
+		"conf/gone/backend.tf": backend(stateDir, "gone"),
+		"conf/gone/main.tf":    "resource \"terraform_data\" \"x\" {}\n",
+		"conf/keep/main.tf":    "",
+	}, map[string]string{"conf/keep/main.tf": "# edited\n"})
+	f.sb.Git("rm", "-q", "-r", "conf/gone")
+	f.sb.Git("commit", "-q", "-m", "delete gone")
+	f.rescan(t)
+	var gone []runner.Target
+	for _, tg := range f.targets {
+		if tg.Deleted {
+			gone = append(gone, tg)
+		}
+	}
+	if len(gone) != 1 || gone[0].Project.Dir != "conf/gone" {
+		t.Fatalf("targets %+v", f.targets)
+	}
+	rep, err := runner.Plan(context.Background(), f.fresh(nil), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusNeedsDestroy || !strings.Contains(p.Hint, "--destroy-deleted") || rep.Summary.Skipped != 1 {
+		t.Fatalf("without --destroy-deleted: %+v", p)
+	}
+	// The normal plan of a deleted project is refused.
+	rep, err = runner.Apply(context.Background(), f.fresh(nil), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusRefused || !strings.Contains(p.Hint, "atoll plan --destroy-deleted conf/gone") {
+		t.Errorf("apply without a plan: %+v", p)
+	}
+	rep, err = runner.Plan(context.Background(), f.fresh(func(o *runner.Options) { o.DestroyDeleted = true }), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rep.Projects[0]
+	if p.Status != runner.StatusNoChanges {
+		t.Fatalf("destroy plan: %+v", p)
+	}
+	rs := runner.Store(f.opts.Workdir, f.opts.Repo)
+	rec, err := rs.LoadPlan("conf/gone", f.opts.Comparison.Head.SHA.String())
+	if err != nil || !rec.Destroy || rec.Dirty {
+		t.Fatalf("destroy record %+v %v", rec, err)
+	}
+	rep, err = runner.Apply(context.Background(), f.fresh(nil), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusNoChanges {
+		t.Fatalf("apply of the destroy: %+v", p)
+	}
+	if applies, _ := rs.Applies("conf/gone"); len(applies) != 1 || !applies[0].Destroy || !applies[0].Success {
+		t.Fatalf("apply records %+v", applies)
+	}
+	// Destroyed: plan and apply (a new commit, no plan) have nothing to do.
+	f.sb.Commit("more", map[string]string{"conf/keep/main.tf": "# again\n"})
+	f.rescan(t)
+	rep, err = runner.Plan(context.Background(), f.fresh(nil), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusNoChanges || !strings.Contains(p.Hint, "already destroyed") {
+		t.Errorf("plan once destroyed: %+v", p)
+	}
+	rep, err = runner.Apply(context.Background(), f.fresh(nil), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusNoChanges || !strings.Contains(p.Hint, "already destroyed") {
+		t.Errorf("apply once destroyed: %+v", p)
+	}
+}
+
+// --from-worktree plans uncommitted edits; such a plan applies only with
+// --allow-dirty, from where it was made, and the environment of the plan
+// is checked at apply.
+func TestWorktreePlanAndEnvironment(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{
+		"conf/w/backend.tf": backend(stateDir, "w"),
+		"conf/w/main.tf":    "",
+	}, map[string]string{"conf/w/main.tf": "variable \"v\" {\n  default = \"\"\n}\n"})
+	f.sb.Write(map[string]string{"conf/w/main.tf": "variable \"v\" {\n  default = \"\"\n}\nresource \"terraform_data\" \"w\" {\n  input = var.v\n}\n"})
+	f.opts.FromWorktree = true
+	f.opts.Environ = append(os.Environ(), "TF_VAR_v=one")
+	f.plan(t)
+	rs := runner.Store(f.opts.Workdir, f.opts.Repo)
+	rec, err := rs.LoadPlan("conf/w", f.opts.Comparison.Head.SHA.String())
+	if err != nil || !rec.Dirty || !strings.HasPrefix(rec.InputsHash, "worktree:") {
+		t.Fatalf("record %+v %v", rec, err)
+	}
+	rep, err := runner.Apply(context.Background(), f.fresh(nil), f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusRefused || !strings.Contains(p.Hint, "--allow-dirty") {
+		t.Errorf("without --allow-dirty: %+v", p)
+	}
+	// Another value of a variable Terraform reads: refused, named.
+	rep, err = runner.Apply(context.Background(), f.fresh(func(o *runner.Options) {
+		o.AllowDirty, o.Environ = true, append(os.Environ(), "TF_VAR_v=two")
+	}), f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusRefused || !strings.Contains(p.Error, "TF_VAR_v changed since the plan") {
+		t.Errorf("another environment: %+v", p)
+	}
+	rep, err = runner.Apply(context.Background(), f.fresh(func(o *runner.Options) { o.AllowDirty = true }), f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusApplied || p.Workdir != rec.Workdir {
+		t.Errorf("with --allow-dirty: %+v (planned in %s)", p, rec.Workdir)
+	}
+	b, err := os.ReadFile(filepath.Join(stateDir, "w.tfstate"))
+	if err != nil || !strings.Contains(string(b), `"one"`) {
+		t.Errorf("state %s %v", b, err)
+	}
+}
