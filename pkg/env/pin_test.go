@@ -219,3 +219,65 @@ func TestDirenvExportCancelled(t *testing.T) {
 		t.Errorf("returned %s after the cancellation", took)
 	}
 }
+
+func TestForProjectKeepsTheCallersEnvironment(t *testing.T) {
+	t.Parallel()
+	s := func(v string) *string { return &v }
+	c := &Caller{Base: map[string]string{"PATH": "/bin", "AWS_REGION": "us-east-1", "TF_VAR_aws_region": "eu-west-1",
+		"HOME": "/root", "TF_VAR_home": "/root", "TF_VAR_team": "core"}, Passed: []string{"HOME"}}
+	p, err := ForProject(c, map[string]*string{"TF_CLI_ARGS": s("-no-color"), "TF_CLI_ARGS_plan": s("-lock=false"), "STAGE": s("prod")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"PATH": "/bin", "AWS_REGION": "us-east-1", "TF_VAR_aws_region": "eu-west-1", "HOME": "/root",
+		"TF_VAR_home": "/root", "TF_VAR_team": "core", "STAGE": "prod"}
+	if !reflect.DeepEqual(p.Vars, want) {
+		t.Errorf("vars %v, want %v (TF_CLI_ARGS* only in the arguments)", p.Vars, want)
+	}
+	if got := p.Args["plan"]; len(got) != 2 || got[0].String() != "-no-color" || got[1].String() != "-lock=false" {
+		t.Errorf("plan args %v", got)
+	}
+	d := p.Digests("s")
+	// TF_VAR_aws_region is not tfenv's copy of AWS_REGION (another value):
+	// Terraform reads it, the plan is bound to it. TF_VAR_home is the copy
+	// of HOME, bound because env.pass passes HOME.
+	for _, k := range []string{"TF_VAR_aws_region", "TF_VAR_team", "TF_VAR_home", "HOME", "STAGE", "TF_CLI_ARGS"} {
+		if _, ok := d[k]; !ok {
+			t.Errorf("the plan is not bound to %s", k)
+		}
+	}
+	for _, k := range []string{"PATH", "AWS_REGION"} {
+		if _, ok := d[k]; ok {
+			t.Errorf("the plan is bound to %s, a variable of the shell", k)
+		}
+	}
+	// The same value under a name that maps to nothing is no copy.
+	c = &Caller{Base: map[string]string{"__": "x", "TF_VAR_": "x"}}
+	p, _ = ForProject(c, nil)
+	if _, ok := p.Digests("s")["TF_VAR_"]; !ok {
+		t.Error("TF_VAR_ taken for a copy of __")
+	}
+}
+
+func TestMaskedValues(t *testing.T) {
+	t.Parallel()
+	for _, c := range [][3]string{
+		{"GITHUB_TOKEN", "ghp_x", "***"}, {"GITHUB_TOKEN", "", ""}, {"AWS_REGION", "eu-west-1", "eu-west-1"},
+	} {
+		if got := Masked(c[0], c[1]); got != c[2] {
+			t.Errorf("Masked(%s, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+	for a, want := range map[Arg]string{
+		{Flag: "-parallelism", Value: "2", HasValue: true, From: "TF_CLI_PLAN_PARALLELISM"}:      "-parallelism=2",
+		{Flag: "-var-file", Value: "prod.tfvars", HasValue: true, From: "TF_CLI_ARGS_SECRET"}:    "-var-file=***",
+		{Flag: "-backend-config", Value: "bucket=b", HasValue: true, From: "TF_CLI_ARGS_SECRET"}: "-backend-config=bucket=b",
+		{Value: "plan.cache", From: "TF_CLI_PLAN"}:                                               "plan.cache",
+		{Flag: "-lock", Value: "false", HasValue: true, From: "TF_CLI_PLAN_LOCK"}:                "-lock=false",
+		{Flag: "-refresh", From: "TF_CLI_PLAN_REFRESH"}:                                          "-refresh",
+	} {
+		if got := MaskedArg(a); got != want {
+			t.Errorf("MaskedArg(%+v) = %q, want %q", a, got, want)
+		}
+	}
+}
