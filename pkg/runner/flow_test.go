@@ -428,3 +428,43 @@ func TestWorktreePlanAndEnvironment(t *testing.T) {
 		t.Errorf("state %s %v", b, err)
 	}
 }
+
+// A -from-module project: the module is copied in, the project's own
+// files laid over it; a project that must come from a module whose source
+// only the shell knows is refused.
+func TestPlanFromModule(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{
+		"atoll.yaml":                "projects:\n  - dir: conf/svc\n    source: ../../modules/svc\n    watch: [\"modules/svc/**\"]\n",
+		"modules/svc/main.tf":       "variable \"name\" {\n  type = string\n}\nresource \"terraform_data\" \"s\" {\n  input = var.name\n}\n",
+		"conf/svc/backend.tf":       backend(stateDir, "svc"),
+		"conf/svc/terraform.tfvars": "name = \"one\"\n",
+	}, map[string]string{"conf/svc/terraform.tfvars": "name = \"two\"\n"})
+	rep := f.plan(t)
+	p := rep.Projects[0]
+	if p.Counts.Add != 1 {
+		t.Errorf("plan %+v", p)
+	}
+	b, err := os.ReadFile(filepath.Join(p.Workdir, "terraform.tfvars"))
+	if err != nil || string(b) != "name = \"two\"\n" {
+		t.Errorf("the project's tfvars over the module: %q %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(p.Workdir, "main.tf")); err != nil {
+		t.Errorf("the module was not copied in: %v", err)
+	}
+	if _, err := os.Stat(p.Workdir + ".own"); !os.IsNotExist(err) {
+		t.Errorf("the project's own files are left beside it: %v", err)
+	}
+
+	// Discovery found -from-module in a way it cannot evaluate.
+	tg := f.targets[0]
+	tg.Project.Source, tg.Project.FromModule, tg.Project.SourceFrom = "", true, "conf/svc/.envrc:1"
+	rep, err = runner.Plan(context.Background(), f.fresh(nil), []runner.Target{tg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusRefused || !strings.Contains(p.Error, "conf/svc/.envrc:1 sets the -from-module source") {
+		t.Errorf("unknown source: %+v", p)
+	}
+}
