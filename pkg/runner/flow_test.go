@@ -468,3 +468,165 @@ func TestPlanFromModule(t *testing.T) {
 		t.Errorf("unknown source: %+v", p)
 	}
 }
+
+// A project's .envrc is evaluated with direnv in the scratch checkout: env
+// reports what Terraform gets, secrets masked; a failing .envrc fails the
+// project with direnv's message; env.envrc: ignore leaves it out.
+func TestProjectEnvironmentFromEnvrc(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{
+		"conf/e/backend.tf": backend(stateDir, "e"),
+		"conf/.envrc":       "export STAGE=prod\n",
+		"conf/e/.envrc":     "source_up\nexport TF_VAR_name=from-envrc API_TOKEN=hunter2\nexport TF_CLI_ARGS_plan='-lock=false -var \"x=a b\"'\nunset DROPME\n",
+		"conf/e/main.tf":    "",
+		"conf/bad/.envrc":   "echo 'cannot reach the vault' >&2\nexit 3\n",
+		"conf/bad/main.tf":  "",
+		"conf/q/.envrc":     "export TF_CLI_ARGS_plan=\"-var 'unterminated\"\n",
+		"conf/q/main.tf":    "",
+	}, map[string]string{"conf/e/main.tf": "variable \"x\" {}\nvariable \"name\" {}\n", "conf/bad/main.tf": "# bad\n", "conf/q/main.tf": "# q\n"})
+	f.opts.Environ = append(os.Environ(), "DROPME=1", "TF_WORKSPACE=caller-ws", "TF_BUCKET_PREFIX=caller")
+	f.opts.Config.Env.Pass = []string{"TF_BUCKET_PREFIX"}
+	byName := map[string]runner.Target{}
+	for _, tg := range f.targets {
+		byName[tg.Project.Dir] = tg
+	}
+	rep, err := runner.EnvOf(context.Background(), f.opts, byName["conf/e"].Project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Envrc != "conf/e/.envrc" || !slices.Equal(rep.Dropped, []string{"TF_WORKSPACE"}) || !slices.Equal(rep.Passed, []string{"TF_BUCKET_PREFIX"}) {
+		t.Errorf("report %+v", rep)
+	}
+	if got := rep.Args["plan"]; !slices.Equal(got, []string{"-lock=false", "-var=x=a b"}) {
+		t.Errorf("plan args %q", got)
+	}
+	if got := rep.Args["init"]; got == nil || len(got) != 0 {
+		t.Errorf("init args %q, want none (and not null)", got)
+	}
+	vars := map[string]runner.EnvVar{}
+	for _, v := range rep.Vars {
+		vars[v.Name] = v
+	}
+	for name, want := range map[string]runner.EnvVar{
+		"TF_VAR_name": {Name: "TF_VAR_name", Value: "from-envrc", Envrc: true},
+		"API_TOKEN":   {Name: "API_TOKEN", Value: "***", Envrc: true},
+		"STAGE":       {Name: "STAGE", Value: "prod", Envrc: true},
+		"TF_BUCKET_PREFIX": {Name: "TF_BUCKET_PREFIX", Value: "caller"},
+	} {
+		if vars[name] != want {
+			t.Errorf("%s: %+v, want %+v", name, vars[name], want)
+		}
+	}
+	for _, gone := range []string{"DROPME", "TF_WORKSPACE", "TF_CLI_ARGS_plan"} {
+		if _, ok := vars[gone]; ok {
+			t.Errorf("%s is in the project's environment", gone)
+		}
+	}
+	_, err = runner.EnvOf(context.Background(), f.fresh(nil), byName["conf/bad"].Project)
+	if hint, input := runner.EnvHint(err); err == nil || !strings.Contains(err.Error(), "cannot reach the vault") || !input || !strings.Contains(hint, "cd conf/bad") {
+		t.Errorf("failing .envrc: %v (%s)", err, hint)
+	}
+	_, err = runner.EnvOf(context.Background(), f.fresh(nil), byName["conf/q"].Project)
+	if hint, input := runner.EnvHint(err); err == nil || !strings.Contains(err.Error(), "conf/q: TF_CLI_ARGS_plan") || input || !strings.Contains(hint, "quoting") {
+		t.Errorf("bad quoting: %v (%s)", err, hint)
+	}
+	// Ignored: none of the .envrc's variables.
+	o := f.fresh(nil)
+	cfg := *o.Config
+	cfg.Env.Envrc = "ignore"
+	o.Config = &cfg
+	rep, err = runner.EnvOf(context.Background(), o, byName["conf/e"].Project)
+	if err != nil || rep.Envrc != "" {
+		t.Fatalf("ignored: %+v %v", rep, err)
+	}
+	for _, v := range rep.Vars {
+		if v.Name == "TF_VAR_name" || v.Envrc {
+			t.Errorf("ignored .envrc gave %+v", v)
+		}
+	}
+	// The caller's direnv state cannot be read: refused with the fix.
+	o = f.fresh(func(o *runner.Options) { o.Environ = []string{"PATH=" + os.Getenv("PATH"), "DIRENV_DIFF=garbage!"} })
+	_, err = runner.EnvOf(context.Background(), o, byName["conf/e"].Project)
+	if hint, _ := runner.EnvHint(err); err == nil || !strings.Contains(err.Error(), "DIRENV_DIFF") || !strings.Contains(hint, "direnv reload") {
+		t.Errorf("bad DIRENV_DIFF: %v (%s)", err, hint)
+	}
+	if _, err := o.CallerEnv(); err == nil {
+		t.Error("CallerEnv accepts the bad DIRENV_DIFF")
+	}
+
+	// The plan is bound to the .envrc's file and variables; the failing
+	// one fails the project, not the run.
+	rep2, err := runner.Plan(context.Background(), f.fresh(nil), []runner.Target{byName["conf/e"], byName["conf/bad"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := byDir(t, rep2)
+	if p := res["conf/bad"]; p.Status != runner.StatusFailed || !strings.Contains(p.Error, "cannot reach the vault") || !strings.Contains(p.Hint, "direnv allow") {
+		t.Errorf("conf/bad: %+v", p)
+	}
+	if p := res["conf/e"]; p.Status != runner.StatusNoChanges {
+		t.Fatalf("conf/e: %+v", p)
+	}
+	if rep2.Env == nil || !slices.Equal(rep2.Env.Dropped, []string{"TF_WORKSPACE"}) {
+		t.Errorf("run's env %+v", rep2.Env)
+	}
+	rec, err := runner.Store(f.opts.Workdir, f.opts.Repo).LoadPlan("conf/e", f.opts.Comparison.Head.SHA.String())
+	if err != nil || rec.Env == nil || rec.Env.Envrc != "conf/e/.envrc" || rec.Env.Digests["TF_VAR_name"] == "" || rec.Env.Digests["DROPME"] == "" {
+		t.Fatalf("record env %+v %v", rec.Env, err)
+	}
+	// Only atoll's scratch checkouts are trusted: never the work tree.
+	pe, err := f.fresh(nil).ProjectEnv(context.Background(), byName["conf/e"].Project, f.sb.Work)
+	if hint, input := runner.EnvHint(err); err == nil || !strings.Contains(err.Error(), "is blocked") || !input || hint == "" {
+		t.Errorf("ProjectEnv in the work tree: %+v %v", pe, err)
+	}
+}
+
+// Terraform refuses a plan whose state changed since: refused, the plan
+// marked not applied (no unfinished apply), nothing recorded as applied.
+func TestApplyOfAStalePlan(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{
+		"conf/s/backend.tf": backend(stateDir, "s"),
+		"conf/s/main.tf":    "",
+	}, map[string]string{"conf/s/main.tf": "resource \"terraform_data\" \"s\" {}\n"})
+	store, err := gitstore.Open(f.opts.Repo, "origin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.opts.Ledger = &ledger.Client{Store: store}
+	f.plan(t)
+	// Another run wrote the state meanwhile.
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stateDir, "s.tfstate"), []byte(`{"version":4,"terraform_version":"1.5.0","serial":3,"lineage":"another-run","outputs":{},"resources":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runner.Apply(context.Background(), f.fresh(nil), f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rep.Projects[0]
+	if p.Status != runner.StatusRefused || !strings.Contains(p.Error, "is stale") || !strings.Contains(p.Hint, "run atoll plan again") {
+		t.Fatalf("stale: %+v", p)
+	}
+	rs := runner.Store(f.opts.Workdir, f.opts.Repo)
+	rec, err := rs.LoadPlan("conf/s", f.opts.Comparison.Head.SHA.String())
+	if err != nil || !rec.Consumed || !rec.NotApplied {
+		t.Errorf("record %+v %v", rec, err)
+	}
+	if !strings.Contains(p.Error, rec.PlanFile) {
+		t.Errorf("the error %q does not name the reviewed plan %s", p.Error, rec.PlanFile)
+	}
+	if applies, _ := rs.Applies("conf/s"); len(applies) != 0 {
+		t.Errorf("a refused plan recorded as an apply: %+v", applies)
+	}
+	if out, err := rs.Outcome("conf/s"); err != nil || out.Unfinished != nil {
+		t.Errorf("outcome %+v %v", out, err)
+	}
+	if hist := history(t, f.opts.Ledger, "conf/s"); len(hist) != 2 || hist[0].Entry.Result != ledger.Refused || hist[1].Entry.Result != ledger.Started {
+		t.Errorf("ledger %+v", hist)
+	}
+}
