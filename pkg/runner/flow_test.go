@@ -509,9 +509,9 @@ func TestProjectEnvironmentFromEnvrc(t *testing.T) {
 		vars[v.Name] = v
 	}
 	for name, want := range map[string]runner.EnvVar{
-		"TF_VAR_name": {Name: "TF_VAR_name", Value: "from-envrc", Envrc: true},
-		"API_TOKEN":   {Name: "API_TOKEN", Value: "***", Envrc: true},
-		"STAGE":       {Name: "STAGE", Value: "prod", Envrc: true},
+		"TF_VAR_name":      {Name: "TF_VAR_name", Value: "from-envrc", Envrc: true},
+		"API_TOKEN":        {Name: "API_TOKEN", Value: "***", Envrc: true},
+		"STAGE":            {Name: "STAGE", Value: "prod", Envrc: true},
 		"TF_BUCKET_PREFIX": {Name: "TF_BUCKET_PREFIX", Value: "caller"},
 	} {
 		if vars[name] != want {
