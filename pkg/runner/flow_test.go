@@ -12,6 +12,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/affected"
 	"github.com/atoll-tf/atoll/pkg/config"
+	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/ledger/gitstore"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -295,6 +296,9 @@ func TestApplyRefusals(t *testing.T) {
 	refused(f.fresh(nil), "the branch is not up to date with")
 	refused(f.fresh(func(o *runner.Options) { o.Force = "INC-1" }), "inputs hash")
 	refused(f.fresh(func(o *runner.Options) { o.UpToDateChecked = true }), "inputs hash")
+	// On the base branch itself (compared with its first parent) there is
+	// no branch to bring up to date.
+	refused(f.fresh(func(o *runner.Options) { o.Comparison.Rule = git.RuleFirstParent }), "inputs hash")
 	if st, _ := rs.LoadPlan("conf/a", f.opts.Comparison.Head.SHA.String()); st == nil || st.Consumed {
 		t.Errorf("a refused plan was consumed: %+v", st)
 	}
