@@ -281,3 +281,18 @@ func TestMaskedValues(t *testing.T) {
 		}
 	}
 }
+
+func TestFromModuleAndTrailingValueFlag(t *testing.T) {
+	t.Parallel()
+	if got := FromModule([]Arg{{Flag: "-from-module", Value: "a"}, {Flag: "-upgrade"}, {Flag: "-from-module", Value: "b"}, {Value: "-from-module"}}); got != "b" {
+		t.Errorf("FromModule = %q, want the last one", got)
+	}
+	if got := FromModule([]Arg{{Flag: "-upgrade"}}); got != "" {
+		t.Errorf("FromModule without one = %q", got)
+	}
+	// A flag that takes a value, last: nothing follows to take.
+	args, err := Args(map[string]string{"TF_CLI_ARGS_plan": "-lock=false -var"}, "plan")
+	if err != nil || len(args) != 2 || args[1].String() != "-var" || args[1].HasValue {
+		t.Errorf("args %+v %v", args, err)
+	}
+}
