@@ -296,3 +296,16 @@ func TestFromModuleAndTrailingValueFlag(t *testing.T) {
 		t.Errorf("args %+v %v", args, err)
 	}
 }
+
+func TestSplitArgsEscapes(t *testing.T) {
+	t.Parallel()
+	got, err := SplitArgs(`a\ b 'c\d' "e\"f" '' x"y z"` + "\tw\nv")
+	if want := []string{"a b", `c\d`, `e"f`, "", "xy z", "w", "v"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q %v, want %q", got, err, want)
+	}
+	for _, bad := range []string{`a\`, `'open`, `"open`} {
+		if _, err := SplitArgs(bad); err == nil {
+			t.Errorf("SplitArgs(%q) accepted", bad)
+		}
+	}
+}
