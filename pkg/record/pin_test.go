@@ -175,3 +175,29 @@ func TestLockPlanExcludes(t *testing.T) {
 		t.Errorf("lock file: %v", err)
 	}
 }
+
+// A record that cannot be put in place is an error, and leaves no
+// temporary file behind.
+func TestSaveThatCannotRenameFails(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	p := newPlan(t, s)
+	recPath, err := s.SavePlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// record.json is now a directory that is not empty.
+	if err := os.Remove(recPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(recPath, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SavePlan(p); err == nil {
+		t.Fatal("saved over a directory")
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(recPath), ".tmp-record-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
