@@ -235,12 +235,9 @@ func (s *Snapshot) Latest(key string) (*Stored, error) {
 // backoff waits a random while, longer with each lost race, so that many
 // writers of one ref do not retry in lockstep.
 func backoff(ctx context.Context, attempt int) {
-	if attempt == 0 {
+	limit := backoffLimit(attempt)
+	if limit <= 0 {
 		return
-	}
-	limit := time.Duration(attempt) * 30 * time.Millisecond
-	if limit > time.Second {
-		limit = time.Second
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -249,6 +246,12 @@ func backoff(ctx context.Context, attempt int) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// backoffLimit bounds the wait before an attempt: none before the first,
+// 30ms more for each lost race, never more than a second.
+func backoffLimit(attempt int) time.Duration {
+	return min(time.Duration(attempt)*30*time.Millisecond, time.Second)
 }
 
 func nonce() string {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +102,16 @@ type memStore struct {
 	n       int
 	pending map[string][]byte
 	down    bool
+
+	// Counters and faults for the tests of the client's rules.
+	fetches, updates int
+	// race, when set, runs before an Update is judged: another writer
+	// moving refs between the client's read and its push.
+	race       func(refs map[string]string)
+	updateErr  error // a non-conflict failure of every Update
+	pendingErr error // Pending fails
+	saveErr    error // SavePending fails
+	readErr    map[string]error
 }
 
 func newMem() *memStore {
@@ -110,6 +122,7 @@ func (m *memStore) Where() string { return "memory" }
 func (m *memStore) Fetch(context.Context) (map[string]string, map[string]bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.fetches++
 	if m.down {
 		return nil, nil, errors.New("connection refused")
 	}
@@ -120,12 +133,20 @@ func (m *memStore) Fetch(context.Context) (map[string]string, map[string]bool, e
 	return out, map[string]bool{"feature": true}, nil
 }
 func (m *memStore) Cached() (map[string]string, error) {
-	r, _, err := m.Fetch(context.Background())
-	return r, err
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range m.refs {
+		out[k] = v
+	}
+	return out, nil
 }
 func (m *memStore) Read(id string) ([]byte, []string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.readErr[id]; err != nil {
+		return nil, nil, err
+	}
 	o, ok := m.objects[id]
 	if !ok {
 		return nil, nil, fmt.Errorf("no object %s", id)
@@ -143,8 +164,15 @@ func (m *memStore) Write(data []byte, parents []string, _ string) (string, error
 func (m *memStore) Update(_ context.Context, ups []ledger.Update) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.updates++
 	if m.down {
 		return errors.New("connection refused")
+	}
+	if m.updateErr != nil {
+		return m.updateErr
+	}
+	if m.race != nil {
+		m.race(m.refs)
 	}
 	for _, u := range ups {
 		if m.refs[u.Ref] != u.Old {
@@ -160,11 +188,22 @@ func (m *memStore) Update(_ context.Context, ups []ledger.Update) error {
 	}
 	return nil
 }
-func (m *memStore) SavePending(p ledger.Pending) error { m.pending[p.Name] = p.Data; return nil }
+func (m *memStore) SavePending(p ledger.Pending) error {
+	if m.saveErr != nil {
+		return m.saveErr
+	}
+	m.pending[p.Name] = p.Data
+	return nil
+}
+
+// Pending lists the kept entries oldest (by name) first, as pkg/git does.
 func (m *memStore) Pending() ([]ledger.Pending, error) {
+	if m.pendingErr != nil {
+		return nil, m.pendingErr
+	}
 	var out []ledger.Pending
-	for k, v := range m.pending {
-		out = append(out, ledger.Pending{Name: k, Data: v})
+	for _, k := range slices.Sorted(maps.Keys(m.pending)) {
+		out = append(out, ledger.Pending{Name: k, Data: m.pending[k]})
 	}
 	return out, nil
 }

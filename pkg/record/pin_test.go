@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,113 @@ func TestLockPlanExcludes(t *testing.T) {
 	u2()
 	if _, err := os.Stat(filepath.Join(s.PlanDir("conf/a", "abc"), ".lock")); err != nil {
 		t.Errorf("lock file: %v", err)
+	}
+}
+
+// A record that cannot be put in place is an error, and leaves no
+// temporary file behind.
+func TestSaveThatCannotRenameFails(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	p := newPlan(t, s)
+	recPath, err := s.SavePlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// record.json is now a directory that is not empty.
+	if err := os.Remove(recPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(recPath, "x"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SavePlan(p); err == nil {
+		t.Fatal("saved over a directory")
+	}
+	left, _ := filepath.Glob(filepath.Join(filepath.Dir(recPath), ".tmp-record-*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestPrunePlans(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	old := time.Now().Add(-48 * time.Hour)
+	mk := func(dir, head string, at time.Time, withRecord bool) string {
+		t.Helper()
+		d := s.PlanDir(dir, head)
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "plan.log"), []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if withRecord {
+			if err := os.WriteFile(filepath.Join(d, "record.json"), []byte("{}"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chtimes(filepath.Join(d, "record.json"), at, at); err != nil {
+				t.Fatal(err)
+			}
+			// The directory is new; its record says when the plan was made.
+			return d
+		}
+		if err := os.Chtimes(d, at, at); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	oldRec := mk("conf/a", "h1", old, true)
+	newRec := mk("conf/a", "h2", time.Now(), true)
+	oldDir := mk("conf/b", "h3", old, false)
+	kept := mk("conf/c", "h4", old, true)
+	locked := mk("conf/d", "h5", old, true)
+	unlock, err := s.LockPlan("conf/d", "h5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A file where a plan directory would be is not one.
+	if err := os.WriteFile(filepath.Join(s.Root, "plans", Slug("conf/a"), "stray"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := s.PrunePlans(24*time.Hour, func(head string) bool { return head == "h4" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{oldRec, oldDir}; !slices.Equal(removed, want) {
+		t.Errorf("removed %v, want %v", removed, want)
+	}
+	for _, d := range []string{newRec, kept, locked} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(oldDir)); !os.IsNotExist(err) {
+		t.Errorf("the emptied project directory is left: %v", err)
+	}
+	// All of them, once unlocked, with nothing kept.
+	unlock()
+	removed, err = s.PrunePlans(0, nil)
+	if err != nil || len(removed) != 3 {
+		t.Errorf("all: %v %v", removed, err)
+	}
+}
+
+func TestAlteredApplyRecordIsRefused(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	path, err := s.SaveApply(&Apply{Dir: "conf/a", Head: "h", Success: false, Started: at, Finished: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if err := os.WriteFile(path, []byte(strings.Replace(string(b), `"success": false`, `"success": true`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var te *TamperedError
+	if _, err := s.Applies("conf/a"); !errors.As(err, &te) || !strings.Contains(te.What, "altered") {
+		t.Errorf("an altered apply record: %v", err)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
+	"github.com/atoll-tf/atoll/pkg/ledger"
+	"github.com/atoll-tf/atoll/pkg/ledger/gitstore"
 	"github.com/atoll-tf/atoll/pkg/runner"
 	"github.com/atoll-tf/atoll/pkg/scan"
 )
@@ -141,6 +143,11 @@ resource "terraform_data" "slow" {
 }
 `, marker),
 	})
+	ls, err := gitstore.Open(f.opts.Repo, "origin", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.opts.Ledger = &ledger.Client{Store: ls}
 	f.plan(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -230,6 +237,10 @@ resource "terraform_data" "slow" {
 		if _, err := os.Stat(res.Record); err != nil {
 			t.Errorf("the report names apply record %s: %v", res.Record, err)
 		}
+	}
+	// The ledger says so too, although the run's context was cancelled.
+	if hist := history(t, f.opts.Ledger, "conf/slow"); len(hist) != 2 || hist[0].Entry.Result != ledger.Interrupted || hist[0].Entry.Completes != hist[1].Entry.ID {
+		t.Errorf("ledger %+v", hist)
 	}
 }
 
