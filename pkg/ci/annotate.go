@@ -123,6 +123,21 @@ func (e Env) StartGroup(w io.Writer, title string, now func() time.Time) *Group 
 	return g
 }
 
+// Verbatim writes text another party controls (Terraform's output, a
+// branch's files) into the group: on GitHub with workflow commands
+// switched off around it, so that no line of it acts as one.
+func (g *Group) Verbatim(text string) {
+	if text != "" && !strings.HasSuffix(text, "\n") {
+		text += "\n"
+	}
+	if g.e.System != GitHub {
+		fmt.Fprint(g.w, text)
+		return
+	}
+	token := NewDelimiter()
+	fmt.Fprintf(g.w, "::stop-commands::%s\n%s::%s::\n", token, text, token)
+}
+
 // End closes the section.
 func (g *Group) End() {
 	switch g.e.System {
