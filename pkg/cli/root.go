@@ -251,6 +251,7 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.root = repo.Root
 	file := g.ConfigFile
 	if file != "" && !filepath.IsAbs(file) && g.Chdir != "" {
 		file = filepath.Join(g.Chdir, file) // relative to -C, like everything else
@@ -265,7 +266,6 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 		_ = repo.Close()
 		return nil, err
 	}
-	g.root = repo.Root
 	s := &session{Repo: repo, Config: cfg, Cwd: cwd, CI: e, errw: io.Discard}
 	if g.io != nil {
 		s.errw = g.io.Err
