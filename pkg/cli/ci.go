@@ -87,7 +87,7 @@ func (s *session) adoptCI(ctx context.Context, fs *pflag.FlagSet) error {
 			fetch = f.Value.String() == "true"
 		}
 	}
-	if fetch && s.Repo.IsShallow() && e.Active() {
+	if fetch && s.Repo.IsShallow() {
 		if err := s.deepen(ctx); err != nil {
 			return err
 		}
@@ -147,8 +147,8 @@ func (s *session) deepen(ctx context.Context) error {
 	return nil
 }
 
-// ciIdentity is who runs atoll: the CI's actor and run, else the git
-// user on this host.
+// identity is who runs atoll, for locks and ledger entries: the CI's
+// actor and run, else the git user on this host.
 func (s *session) identity() ledger.Identity {
 	host, _ := os.Hostname()
 	id := ledger.IdentityFrom(os.Getenv, s.Repo.ConfigValue("user.name"), host)
