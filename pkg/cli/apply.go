@@ -95,7 +95,7 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 	if err := applyLocks(ctx, opts, rs, remote); err != nil {
 		return err
 	}
-	rs.opts.Ledger, rs.opts.Who, rs.opts.Branch = remote.Client, rs.s.identity(), branchOf(rs.res.Comparison.Head)
+	rs.opts.Ledger, rs.opts.Who, rs.opts.Branch = remote.Client, rs.s.identity(), rs.s.branchOf(rs.res.Comparison.Head)
 	rep, err := opts.execute(ctx, rs, runner.Apply)
 	if err != nil {
 		return err

@@ -1,9 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
+	"github.com/atoll-tf/atoll/pkg/ci"
+	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/scan"
 	"github.com/atoll-tf/atoll/pkg/ui"
 	"github.com/spf13/cobra"
@@ -20,7 +26,10 @@ type ChangedOptions struct {
 	Uncommitted bool
 	ExitCode    bool
 	Verbose     bool
-	Projects    []string
+	Fetch       bool
+	// Dotenv is the GitLab dotenv report to write (--dotenv, ATOLL_DOTENV).
+	Dotenv   string
+	Projects []string
 
 	cmd *cobra.Command
 }
@@ -56,6 +65,14 @@ untracked files of the work tree.
 Output: a table on a terminal; one project directory per line when piped
 (for shell loops); --output json, markdown (PR comments) or github-matrix.
 
+In CI (see --ci) the base is the pull or merge request's target branch,
+and GitHub's merge commit of a pull request stands for its second parent,
+the branch's head. In GitHub Actions the step outputs projects (one
+directory per line), matrix (as --output github-matrix) and count are
+written to $GITHUB_OUTPUT; --dotenv FILE (or ATOLL_DOTENV) writes
+ATOLL_CHANGED_PROJECTS (space-separated), ATOLL_CHANGED_MATRIX and
+ATOLL_CHANGED_COUNT as a GitLab dotenv report.
+
 With PROJECT arguments, only those are reported; with --exit-code, whether
 they are affected. A PROJECT is a name or a directory, relative to the
 repository root or to the current directory ("." in a project directory).
@@ -74,6 +91,10 @@ repository root or to the current directory ("." in a project directory).
   # in CI: a matrix for GitHub Actions, and a PR comment
   atoll changed --output github-matrix
   atoll changed --output markdown >> "$GITHUB_STEP_SUMMARY"
+
+  # in GitHub Actions, projects, matrix and count are step outputs too
+  # ($GITHUB_OUTPUT); in GitLab CI, write them as a dotenv report
+  atoll changed --fetch --dotenv atoll.env
 
   # is conf/prod/vpc affected? (exit 2: yes, 0: no)
   atoll changed --exit-code conf/prod/vpc`,
@@ -97,6 +118,9 @@ repository root or to the current directory ("." in a project directory).
 	f.BoolVar(&opts.Uncommitted, "uncommitted", false, "include staged, unstaged, deleted and untracked files of the work tree")
 	f.BoolVar(&opts.ExitCode, "exit-code", false, "exit 2 when projects are affected, 0 when none are")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "say which refs were compared and why (on stderr)")
+	f.BoolVar(&opts.Fetch, "fetch", false, "fetch the base branch from its remote first (in CI, a shallow clone is deepened)")
+	f.StringVar(&opts.Dotenv, "dotenv", "", "write projects, matrix and count to `FILE` as a GitLab dotenv report (ATOLL_DOTENV)")
+	_ = cmd.MarkFlagFilename("dotenv", "env")
 	_ = cmd.RegisterFlagCompletionFunc("base", completeRefs(g))
 	return cmd
 }
@@ -107,11 +131,25 @@ func changedRun(opts *ChangedOptions) error {
 		return err
 	}
 	defer s.Close()
+	if opts.Fetch {
+		if err := s.fetchFirst(opts.cmd.Context()); err != nil {
+			return err
+		}
+	}
+	// Only the answer of changed may fall back to GitLab's merge-base of
+	// the merge request when the target branch was not fetched: plan,
+	// apply and guard need the target's tip.
+	if h := s.Repo.BaseHint; h != nil && s.CI.DiffBaseSHA != "" {
+		if sha, ok := git.ParseHash(s.CI.DiffBaseSHA); ok {
+			h.Fallback = sha
+		}
+	}
 	res, err := scan.Changed(s.Repo, s.Config, scan.Options{Uncommitted: opts.Uncommitted, Cache: s.Cache})
 	if err != nil {
 		return err
 	}
 	rep := res.Report()
+	rep.Head.From, rep.Head.MergeCommit = s.headNote, mergeCommit(res.Comparison.Head)
 	if len(opts.Projects) > 0 {
 		head, err := scan.Projects(s.Repo, s.Config, res.Comparison.Head.SHA, scan.Options{Cache: s.Cache, Uncommitted: opts.Uncommitted})
 		if err != nil {
@@ -170,6 +208,10 @@ func changedRun(opts *ChangedOptions) error {
 	if err != nil {
 		return err
 	}
+	s.publish(io.Err, opts.Output, changedCI{warnings: rep.Warnings, root: s.Repo.Root})
+	if err := changedCIOutputs(s, opts, rep); err != nil {
+		return err
+	}
 	if opts.ExitCode && len(rep.Projects) > 0 {
 		return &silentError{code: ExitChanges}
 	}
@@ -198,4 +240,56 @@ func shortSHA(s string) string {
 		return s[:8]
 	}
 	return "(none)"
+}
+
+// changedCIOutputs hands the answer to later steps and jobs: GitHub step
+// outputs, and the GitLab dotenv report --dotenv (or ATOLL_DOTENV) names.
+func changedCIOutputs(s *session, opts *ChangedOptions, rep *scan.Report) error {
+	var dirs []string
+	for _, p := range rep.Projects {
+		dirs = append(dirs, p.Dir)
+	}
+	var matrix bytes.Buffer
+	if err := ui.ChangedMatrix(&matrix, rep); err != nil {
+		return err
+	}
+	m, count := strings.TrimSpace(matrix.String()), strconv.Itoa(len(dirs))
+	if s.CI.System == ci.GitHub && s.CI.OutputFile != "" {
+		out, err := ci.GitHubOutputs([]ci.Output{{Name: "projects", Value: strings.Join(dirs, "\n")}, {Name: "matrix", Value: m}, {Name: "count", Value: count}}, ci.NewDelimiter)
+		if err == nil {
+			err = ci.AppendFile(s.CI.OutputFile, out)
+		}
+		if err != nil {
+			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("$GITHUB_OUTPUT: %w", err), Hint: "the runner sets GITHUB_OUTPUT to a writable file: check that the step does not change it"}
+		}
+	}
+	file := opts.Dotenv
+	if file == "" {
+		file = os.Getenv("ATOLL_DOTENV")
+	}
+	if file == "" {
+		return nil
+	}
+	for _, d := range dirs {
+		if strings.ContainsAny(d, " \t") {
+			return &ExitError{Code: ExitInput, Err: fmt.Errorf("--dotenv: project directory %q holds a space, which a space-separated dotenv value cannot carry", d),
+				Hint: "read the projects from --output json (or ATOLL_CHANGED_MATRIX) instead, or rename the directory"}
+		}
+	}
+	out, err := ci.Dotenv([]ci.Output{{Name: "ATOLL_CHANGED_PROJECTS", Value: strings.Join(dirs, " ")}, {Name: "ATOLL_CHANGED_MATRIX", Value: m}, {Name: "ATOLL_CHANGED_COUNT", Value: count}})
+	if err != nil {
+		return &ExitError{Code: ExitInput, Err: fmt.Errorf("--dotenv %s: %w", file, err), Hint: "pass the projects between jobs as an artifact of --output json instead"}
+	}
+	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--dotenv: %w", err), Hint: "name a writable file, relative to the job's directory"}
+	}
+	return nil
+}
+
+// mergeCommit is the merge commit a head stands in for, when it does.
+func mergeCommit(h git.Head) string {
+	if h.MergeCommit.IsZero() {
+		return ""
+	}
+	return h.MergeCommit.String()
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
+	"github.com/atoll-tf/atoll/pkg/ci"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -310,5 +311,18 @@ func TestDocsOutputShape(t *testing.T) {
 	}
 	if tables < 10 {
 		t.Errorf("found only %d tables in the docs: is the extraction broken?", tables)
+	}
+}
+
+// docs/ci-integration.md lists every variable the CI integration reads,
+// and the flags and files it writes.
+func TestDocsListCIVariables(t *testing.T) {
+	t.Parallel()
+	doc := readDoc(t, "../../docs/ci-integration.md")
+	for _, v := range append(append([]string{}, ci.Variables...), "ATOLL_CI", "ATOLL_DOTENV", "ATOLL_BRANCH",
+		"ATOLL_CHANGED_PROJECTS", "ATOLL_CHANGED_MATRIX", "ATOLL_CHANGED_COUNT", "--dotenv", "--fetch", "--ci") {
+		if !strings.Contains(doc, "`"+v+"`") && !strings.Contains(doc, v+"=") {
+			t.Errorf("docs/ci-integration.md does not name %s", v)
+		}
 	}
 }

@@ -72,8 +72,11 @@ locks). guard.mode and
 guard.skip in atoll.yaml, or --mode and --skip, adjust them; skipped checks
 are reported loudly.
 
-In GitHub Actions (GITHUB_ACTIONS=true) failed checks become ::error::
-annotations and the report is appended to $GITHUB_STEP_SUMMARY.
+In GitHub Actions failed checks become ::error:: annotations and the report
+is appended to $GITHUB_STEP_SUMMARY (unless --output markdown). On a pull
+request the base is its target branch and GitHub's merge commit stands for
+the branch's own head (see --ci); with --fetch a shallow CI clone is
+deepened.
 
 ` + ExitCodesHelp + `
   For guard: 0 all checks passed, 3 a check failed, 6 a check could not be
@@ -146,7 +149,7 @@ func evaluateGuard(ctx context.Context, s *session, errw io.Writer, o guard.Opti
 	}
 	o.Repo, o.Config, o.Cache, o.Workdir, o.Context = s.Repo, s.Config, s.Cache, workdir, ctx
 	if head, err := s.Repo.Head(); err == nil && o.Head == nil {
-		o.Branch = branchOf(head)
+		o.Branch = s.branchOf(head)
 	}
 	rep, err := guard.Run(o)
 	var ee *guard.EvalError
@@ -194,29 +197,17 @@ func guardRun(opts *GuardOptions) error {
 	if err != nil {
 		return err
 	}
-	if os.Getenv("GITHUB_ACTIONS") == "true" {
-		githubReport(io, opts.Output, rep)
+	// Annotations go to stdout, where the runner reads them, unless it
+	// carries JSON or Markdown.
+	w := io.Out
+	if opts.Output != "text" {
+		w = io.Err
 	}
+	s.publish(w, opts.Output, guardCI{rep})
 	if !rep.Passed {
 		return &silentError{code: ExitCheckFailed}
 	}
 	return nil
-}
-
-// githubReport adds annotations (on stdout, where the runner reads them,
-// unless stdout carries JSON or Markdown) and the job summary.
-func githubReport(io *ui.IO, output string, rep *guard.Report) {
-	w := io.Out
-	if output != "text" {
-		w = io.Err
-	}
-	fmt.Fprint(w, ui.GitHubAnnotations(rep))
-	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" && output != "markdown" {
-		if f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-			fmt.Fprintln(f, ui.GuardMarkdown(rep))
-			_ = f.Close()
-		}
-	}
 }
 
 // hookMarker identifies hooks atoll wrote; others are never overwritten.

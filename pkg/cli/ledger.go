@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 	"time"
@@ -40,21 +39,6 @@ func (s *session) ledgerClient(errw io.Writer) (*ledger.Client, error) {
 		fmt.Fprintf(errw, "%s %s\n", styles.Warning.Render("warning:"), msg)
 	}}
 	return s.ledger, nil
-}
-
-// identity is who runs this command, for locks and ledger entries.
-func (s *session) identity() ledger.Identity {
-	host, _ := os.Hostname()
-	return ledger.IdentityFrom(os.Getenv, s.Repo.ConfigValue("user.name"), host)
-}
-
-// branchOf names the branch being worked on: HEAD's, else (a detached CI
-// checkout) the CI's.
-func branchOf(h git.Head) string {
-	if h.Branch != "" {
-		return h.Branch
-	}
-	return ledger.BranchFrom(os.Getenv)
 }
 
 // openRemote loads the locks and ledger with the base as last fetched;
@@ -108,10 +92,10 @@ func (s *session) lazyRemote(errw io.Writer) (*guard.Remote, error) {
 
 // lockRequests are the locks of projects at HEAD, with their inputs.
 func (s *session) lockRequests(head git.Head, projects []project.Project, reason string) ([]*ledger.Lock, error) {
-	branch := branchOf(head)
+	branch := s.branchOf(head)
 	if branch == "" {
 		return nil, &ExitError{Code: ExitRepository, Err: errors.New("HEAD is detached: a lock belongs to a branch"),
-			Hint: "check out the branch, or name it: ATOLL_BRANCH=feature/x (CI variables GITHUB_HEAD_REF and CI_MERGE_REQUEST_SOURCE_BRANCH_NAME are read too)"}
+			Hint: "check out the branch, or name it: ATOLL_BRANCH=feature/x (in CI the pull or merge request's source branch is read too: docs/ci-integration.md)"}
 	}
 	inputs, err := workspace.Inputs(s.Repo, head.SHA, projects, s.Config.Watch)
 	if err != nil {
@@ -145,7 +129,7 @@ func (s *session) acquire(ctx context.Context, errw io.Writer, r *guard.Remote, 
 	if err != nil {
 		return nil, err
 	}
-	got, err := r.Client.Acquire(ctx, want, r.Classifier(branchOf(head)))
+	got, err := r.Client.Acquire(ctx, want, r.Classifier(s.branchOf(head)))
 	if err != nil {
 		return nil, err
 	}

@@ -162,13 +162,13 @@ func unlockRun(opts *LockOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := r.Client.Unlock(ctx, keys, branchOf(head), opts.Force, s.identity())
+	res, err := r.Client.Unlock(ctx, keys, s.branchOf(head), opts.Force, s.identity())
 	if err != nil {
 		return err
 	}
 	for _, h := range res.Released {
 		l := h.Lock
-		if l.Branch != branchOf(head) {
+		if l.Branch != s.branchOf(head) {
 			fmt.Fprintf(opts.IO.Out, "released %s, held by branch %s (%s): --force %q is kept in its ledger\n", withWS(l.Dir, l.Workspace), l.Branch, l.Who, opts.Force)
 		} else {
 			fmt.Fprintf(opts.IO.Out, "released %s\n", withWS(l.Dir, l.Workspace))
@@ -455,10 +455,15 @@ func statusRun(opts *StatusOptions) error {
 	}
 	switch opts.Output {
 	case "json":
-		return ui.JSON(opts.IO.Out, rep)
+		err = ui.JSON(opts.IO.Out, rep)
 	case "markdown":
 		_, err = fmt.Fprint(opts.IO.Out, ui.StatusMarkdown(rep, now))
+	default:
+		err = ui.StatusTable(opts.IO.Out, ui.NewStyles(opts.IO.Out, opts.IO.Color), rep, now)
+	}
+	if err != nil {
 		return err
 	}
-	return ui.StatusTable(opts.IO.Out, ui.NewStyles(opts.IO.Out, opts.IO.Color), rep, now)
+	s.publish(opts.IO.Err, opts.Output, statusCI{rep, now})
+	return nil
 }

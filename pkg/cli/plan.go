@@ -106,7 +106,7 @@ func planLedger(ctx context.Context, opts *PlanOptions, rs *runSetup) error {
 		return nil
 	}
 	head := rs.res.Comparison.Head
-	branch := branchOf(head)
+	branch := rs.s.branchOf(head)
 	rs.opts.Reverts = func(dir, ws string) string {
 		rv, err := r.Reverts(dir, ws, head.SHA, branch)
 		if err != nil || rv == nil {

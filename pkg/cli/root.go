@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/build"
 	"github.com/atoll-tf/atoll/pkg/cache"
+	"github.com/atoll-tf/atoll/pkg/ci"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/ledger"
@@ -51,7 +53,7 @@ var (
 
 // Run executes one command line and returns its exit code.
 func Run(ctx context.Context, io *ui.IO, args []string) int {
-	root := NewRootCmd(io)
+	root, g := newRootCmd(io)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -70,6 +72,14 @@ func Run(ctx context.Context, io *ui.IO, args []string) int {
 	cobraUsage := code == ExitFailure && isCobraUsage(err)
 	if cobraUsage {
 		code = ExitUsage
+	}
+	// The CI, when it could be told, gets the error on the file it is
+	// about, and a hint in its own terms.
+	if e, cerr := g.ciEnv(); cerr == nil && e.Active() {
+		hint = ciHint(e, err, hint)
+		if a, ok := errorAnnotation(err, g.root); ok {
+			e.Annotate(io.Err, []ci.Annotation{a})
+		}
 	}
 	printError(io.Err, s, err, hint)
 	// The usage text helps with the shape of the command line (an unknown
@@ -104,14 +114,25 @@ type Globals struct {
 	Chdir      string
 	ConfigFile string
 	NoCache    bool
+	// CI is --ci: auto, github, gitlab or none ("": ATOLL_CI, else auto).
+	CI string
 
 	// io is where open prints what the user should know about the
 	// configuration it read (settings imported from atlantis.yaml).
 	io *ui.IO
+	// ci is the CI environment, once read; root the repository's root,
+	// once opened (for annotations of errors).
+	ci   *ci.Env
+	root string
 }
 
 // NewRootCmd builds the command tree.
 func NewRootCmd(io *ui.IO) *cobra.Command {
+	root, _ := newRootCmd(io)
+	return root
+}
+
+func newRootCmd(io *ui.IO) (*cobra.Command, *Globals) {
 	g := &Globals{io: io}
 	root := &cobra.Command{
 		Use:   "atoll",
@@ -147,6 +168,10 @@ apply from the branch, and merge only when the apply succeeded.
 	pf.StringVarP(&g.Chdir, "chdir", "C", "", "run as if atoll was started in `DIR`")
 	pf.StringVar(&g.ConfigFile, "config", "", "configuration `FILE` (default: atoll.yaml at the repository root)")
 	pf.BoolVar(&g.NoCache, "no-cache", false, "do not read or write atoll's cache (also ATOLL_NO_CACHE=1)")
+	pf.Var(ciModeValue{&g.CI}, "ci", "CI integration `MODE`: auto (GitHub Actions and GitLab CI are recognised), github, gitlab or none (also ATOLL_CI)")
+	_ = root.RegisterFlagCompletionFunc("ci", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return ci.Modes, cobra.ShellCompDirectiveNoFileComp
+	})
 	_ = root.MarkPersistentFlagFilename("config", "yaml", "yml")
 	_ = root.MarkPersistentFlagDirname("chdir")
 
@@ -167,7 +192,7 @@ apply from the branch, and merge only when the apply succeeded.
 		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)
-	return root
+	return root, g
 }
 
 // session is an opened repository with its configuration and cache.
@@ -179,6 +204,14 @@ type session struct {
 	// project arguments written as paths are relative to it.
 	Cwd    string
 	ledger *ledger.Client
+	// CI is the CI atoll runs in (System none outside CI).
+	CI ci.Env
+	// headNote says why the head examined is not HEAD (GitHub's merge
+	// commit), for JSON output; empty when it is HEAD.
+	headNote string
+	// deepened: --fetch fetched the whole history of the base already.
+	deepened bool
+	errw     io.Writer
 }
 
 // workdir resolves the root of scratch checkouts and records.
@@ -210,6 +243,10 @@ func (s *session) Close() error { return s.Repo.Close() }
 // open finds the repository, loads the configuration (flags bound from fs)
 // and opens the cache.
 func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
+	e, err := g.ciEnv()
+	if err != nil {
+		return nil, err
+	}
 	dir := g.Chdir
 	if dir == "" {
 		dir = "."
@@ -218,6 +255,7 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.root = repo.Root
 	file := g.ConfigFile
 	if file != "" && !filepath.IsAbs(file) && g.Chdir != "" {
 		file = filepath.Join(g.Chdir, file) // relative to -C, like everything else
@@ -235,9 +273,16 @@ func (g *Globals) open(fs *pflag.FlagSet) (*session, error) {
 	if sum := cfg.ImportSummary(); sum != "" && g.io != nil {
 		fmt.Fprintf(g.io.Err, "%s %s\n", ui.NewStyles(g.io.Err, g.io.Color).Muted.Render("note:"), sum)
 	}
-	s := &session{Repo: repo, Config: cfg, Cwd: cwd}
+	s := &session{Repo: repo, Config: cfg, Cwd: cwd, CI: e, errw: io.Discard}
+	if g.io != nil {
+		s.errw = g.io.Err
+	}
 	if !g.NoCache && !truthy(os.Getenv("ATOLL_NO_CACHE")) {
 		s.Cache = cache.Open(scan.CacheDir(repo), cacheVersion())
+	}
+	if err := s.adoptCI(context.Background(), fs); err != nil {
+		_ = repo.Close()
+		return nil, err
 	}
 	return s, nil
 }

@@ -34,6 +34,9 @@ type RunOptions struct {
 	Output       string
 	// FromWorktree (plan only) plans the work tree instead of HEAD.
 	FromWorktree bool
+	// Fetch updates the base from its remote first (and deepens a
+	// shallow CI clone).
+	Fetch bool
 	// Verbose names, on stderr, what was kept out of the projects'
 	// environments.
 	Verbose bool
@@ -49,6 +52,7 @@ func (o *RunOptions) flags(cmd *cobra.Command) {
 	f.StringVar(&o.TerraformBin, "terraform-bin", "", "Terraform or OpenTofu `BINARY` (default: terraform, then tofu, on PATH)")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "run `N` projects at once (default: number of CPUs)")
 	f.BoolVar(&o.FailFast, "fail-fast", false, "stop starting projects after the first failure")
+	f.BoolVar(&o.Fetch, "fetch", false, "fetch the base branch from its remote first (in CI, a shallow clone is deepened)")
 	f.BoolVarP(&o.Verbose, "verbose", "v", false, "name (on stderr) the variables of your environment kept out of the projects' (values never shown)")
 	outputFlag(cmd, &o.Output, "text", runOutputs...)
 	_ = cmd.RegisterFlagCompletionFunc("base", completeRefs(o.Globals))
@@ -84,6 +88,12 @@ func (o *RunOptions) setup(ctx context.Context) (*runSetup, error) {
 	s, err := o.Globals.open(o.cmd.Flags())
 	if err != nil {
 		return nil, err
+	}
+	if o.Fetch {
+		if err := s.fetchFirst(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	res, err := scan.Changed(s.Repo, s.Config, scan.Options{Cache: s.Cache, Uncommitted: o.FromWorktree})
 	if err != nil {
@@ -208,7 +218,7 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 		}
 	}
 	progress := ui.NewProgress(io.Err, errStyles, stderrTTY(io), names)
-	rs.opts.Events = progress.Handle
+	rs.opts.Events = logGroups(rs.s.CI, io.Err, o.cmd.Name(), progress.Handle)
 	stopInterrupts := watchInterrupts(ctx, io, errStyles, progress)
 	rep, err := fn(ctx, rs.opts, rs.targets)
 	stopInterrupts()
@@ -234,7 +244,11 @@ func (o *RunOptions) execute(ctx context.Context, rs *runSetup, fn func(context.
 			err = ui.RunTable(io.Out, ui.NewStyles(io.Out, io.Color), rep)
 		}
 	}
-	return rep, err
+	if err != nil {
+		return rep, err
+	}
+	rs.s.publish(io.Err, o.Output, runCI{rep: rep, warnings: rs.res.Warnings, root: rs.s.Repo.Root})
+	return rep, nil
 }
 
 // verboseEnv names what every project's environment leaves out of the

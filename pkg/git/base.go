@@ -12,7 +12,21 @@ const (
 	RuleOrigin      = "origin"       // origin/main, then origin/master
 	RuleLocal       = "local"        // main, then master
 	RuleFirstParent = "first-parent" // HEAD is the base tip: compare with HEAD^
+	RuleCI          = "ci"           // the pull request's target, named by the CI (BaseHint)
+	RuleCIDiffBase  = "ci-diff-base" // the CI's merge-base commit, the target branch not fetched
 )
+
+// BaseHint is a base named by the environment rather than the user.
+type BaseHint struct {
+	// Branch is the target branch's name (main); origin/<Branch> is
+	// preferred to a local branch of that name, which may be stale.
+	Branch string
+	// Var names the variable that gave it, for messages.
+	Var string
+	// Fallback, when set, is the commit compared with when the branch
+	// is in neither form (GitLab's merge-base of the merge request).
+	Fallback Hash
+}
 
 // Comparison is what a branch is compared against and how that was chosen.
 type Comparison struct {
@@ -32,10 +46,15 @@ type Comparison struct {
 // BaseNotFoundError says no base ref could be resolved.
 type BaseNotFoundError struct {
 	Explicit string
-	Tried    []string
+	// Var names the CI variable that gave Explicit (BaseHint).
+	Var   string
+	Tried []string
 }
 
 func (e *BaseNotFoundError) Error() string {
+	if e.Var != "" {
+		return fmt.Sprintf("the target branch %q (%s) is not in this clone (tried %s)", e.Explicit, e.Var, strings.Join(e.Tried, ", "))
+	}
 	if e.Explicit != "" {
 		return fmt.Sprintf("base ref %q does not exist in this repository (tried %s)", e.Explicit, strings.Join(e.Tried, ", "))
 	}
@@ -68,6 +87,25 @@ func (r *Repo) ResolveBaseAt(head Head, explicit string) (Comparison, error) {
 			return cmp, &BaseNotFoundError{Explicit: explicit, Tried: []string{explicit, "refs/heads/" + explicit, "refs/remotes/" + explicit, "refs/remotes/origin/" + explicit, "refs/tags/" + explicit}}
 		}
 		cmp.Base, cmp.Rule, found = ref, RuleExplicit, true
+	} else if h := r.BaseHint; h != nil {
+		for _, full := range []string{"refs/remotes/origin/" + h.Branch, "refs/heads/" + h.Branch} {
+			cmp.Tried = append(cmp.Tried, full)
+			ref, ok, err := r.ResolveRef(full)
+			if err != nil {
+				return cmp, err
+			}
+			if ok {
+				cmp.Base, cmp.Rule, found = ref, RuleCI, true
+				break
+			}
+		}
+		if !found && !h.Fallback.IsZero() && r.hasObject(h.Fallback) {
+			cmp.Tried = append(cmp.Tried, h.Fallback.String())
+			cmp.Base, cmp.Rule, found = Ref{Name: h.Fallback.String(), SHA: h.Fallback}, RuleCIDiffBase, true
+		}
+		if !found {
+			return cmp, &BaseNotFoundError{Explicit: h.Branch, Var: h.Var, Tried: cmp.Tried}
+		}
 	} else {
 		candidates := []struct{ ref, rule string }{
 			{"refs/remotes/origin/HEAD", RuleOriginHead},

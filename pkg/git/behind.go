@@ -3,6 +3,7 @@ package git
 import (
 	"bytes"
 	"container/heap"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -209,4 +210,37 @@ func (r *Repo) HooksDir() string {
 		}
 	}
 	return filepath.Join(r.CommonDir, "hooks")
+}
+
+// Deepen fetches refs (full names on the remote: refs/heads/main,
+// refs/pull/1/merge) into their remote-tracking names, with the whole of
+// their history when the clone is shallow (git fetch --unshallow), so
+// that the merge-base and the parents of a CI's merge commit are here. It
+// needs the git binary, for the same reasons as Fetch. It never prompts.
+func (r *Repo) Deepen(ctx context.Context, remote string, refs []string) error {
+	args := []string{"fetch", "--quiet", "--no-tags"}
+	if r.IsShallow() {
+		args = append(args, "--unshallow")
+	}
+	args = append(args, remote)
+	for _, ref := range refs {
+		dst := ref
+		if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
+			dst = "refs/remotes/" + remote + "/" + b
+		} else if rest, ok := strings.CutPrefix(ref, "refs/"); ok {
+			dst = "refs/remotes/" + rest // refs/pull/1/merge -> refs/remotes/pull/1/merge, as actions/checkout names it
+		}
+		args = append(args, "+"+ref+":"+dst)
+	}
+	if _, err := exec.LookPath("git"); err != nil {
+		return &FetchError{Remote: remote, Ref: strings.Join(refs, ", "), Err: errors.New("deepening a clone needs the git binary, which is not on PATH")}
+	}
+	if _, _, err := r.gitRun(ctx, nil, args...); err != nil {
+		return &FetchError{Remote: remote, Ref: strings.Join(refs, ", "), Err: err}
+	}
+	r.mu.Lock()
+	r.storage.Reindex()
+	r.shallow = nil
+	r.mu.Unlock()
+	return nil
 }

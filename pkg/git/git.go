@@ -65,9 +65,15 @@ type Repo struct {
 	indexStats map[string]indexStat
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.
 	MergeBases MergeBaseCache
+	// BaseHint, when set, is the base the environment names for this
+	// change (a CI's pull-request target): with no explicit base it is
+	// tried before the default rules.
+	BaseHint *BaseHint
 	// shallow is the set of shallow boundary commits, read on first use.
 	shallow map[Hash]bool
 	commits commitsByTree
+	// head, when set, is what Head returns instead of HEAD (SetHead).
+	head *Head
 }
 
 // ErrNoCommits says HEAD does not point at a commit yet.
@@ -161,10 +167,21 @@ type Head struct {
 	// Branch is the short branch name, empty when HEAD is detached.
 	Branch string
 	SHA    Hash
+	// MergeCommit is set when the head is a parent of the commit checked
+	// out (SetHead): the merge commit a CI builds a pull request on.
+	MergeCommit Hash
 }
 
-// Head resolves HEAD.
+// SetHead makes Head answer h instead of HEAD: CI checks out a merge
+// commit of the branch and its base, and the branch's own head is what
+// atoll examines.
+func (r *Repo) SetHead(h Head) { r.head = &h }
+
+// Head resolves HEAD (or what SetHead set).
 func (r *Repo) Head() (Head, error) {
+	if r.head != nil {
+		return *r.head, nil
+	}
 	ref, err := r.repo.Head()
 	if err != nil {
 		if errors.Is(err, plumbing.ErrReferenceNotFound) {
@@ -298,6 +315,10 @@ func (r *Repo) boundary() map[Hash]bool {
 
 // isBoundary reports whether h is a shallow boundary commit.
 func (r *Repo) isBoundary(h Hash) bool { return r.boundary()[h] }
+
+// HasObject reports whether the object h is in the repository (a shallow
+// clone may lack a commit it names).
+func (r *Repo) HasObject(h Hash) bool { return r.hasObject(h) }
 
 // hasObject reports whether the object h is in the repository.
 func (r *Repo) hasObject(h Hash) bool {

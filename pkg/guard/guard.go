@@ -86,15 +86,18 @@ type BehindCommit struct {
 
 // Report is the result of a guard run: what --output json prints.
 type Report struct {
-	Stage     Stage    `json:"stage"`
-	Mode      string   `json:"mode"`
-	Head      string   `json:"head"`
-	Branch    string   `json:"branch,omitempty"`
-	Base      string   `json:"base_ref"`
-	BaseSHA   string   `json:"base_sha"`
-	MergeBase string   `json:"merge_base"`
-	Affected  []string `json:"affected"`
-	Checks    []Check  `json:"checks"`
+	Stage Stage  `json:"stage"`
+	Mode  string `json:"mode"`
+	Head  string `json:"head"`
+	// MergeCommit is the commit checked out when Head is its second
+	// parent (GitHub's merge commit of a pull request).
+	MergeCommit string   `json:"merge_commit,omitempty"`
+	Branch      string   `json:"branch,omitempty"`
+	Base        string   `json:"base_ref"`
+	BaseSHA     string   `json:"base_sha"`
+	MergeBase   string   `json:"merge_base"`
+	Affected    []string `json:"affected"`
+	Checks      []Check  `json:"checks"`
 	// Skipped are the checks turned off by --skip or atoll.yaml.
 	Skipped []string `json:"skipped"`
 	Passed  bool     `json:"passed"`
@@ -181,6 +184,9 @@ func Run(o Options) (*Report, error) {
 	cmp := res.Comparison
 	rep := &Report{Stage: o.Stage, Mode: mode, Head: cmp.Head.SHA.String(), Branch: cmp.Head.Branch,
 		Base: cmp.Base.Name, BaseSHA: cmp.Base.SHA.String(), Skipped: []string{}, Affected: []string{}}
+	if !cmp.Head.MergeCommit.IsZero() {
+		rep.MergeCommit = cmp.Head.MergeCommit.String()
+	}
 	if !cmp.MergeBase.IsZero() {
 		rep.MergeBase = cmp.MergeBase.String()
 	}
@@ -224,6 +230,8 @@ func fetchBase(o Options) error {
 	remote, branch, ok := "origin", "", false
 	if err == nil {
 		remote, branch, ok = git.RemoteOf(cmp.Base.Name)
+	} else if h := o.Repo.BaseHint; h != nil {
+		branch, ok = h.Branch, true
 	} else if o.Config.Base != "" {
 		branch, ok = strings.TrimPrefix(o.Config.Base, "origin/"), true
 	} else {

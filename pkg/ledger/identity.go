@@ -9,24 +9,34 @@ type Identity struct {
 	User string `json:"user"`
 	// CI names the CI system when one runs atoll (github, gitlab).
 	CI string `json:"ci,omitempty"`
-	// RunURL links to the CI run.
+	// RunURL links to the CI run (GitHub) or job (GitLab).
 	RunURL string `json:"run_url,omitempty"`
+	// Pipeline is the CI's run or pipeline id; Job its job's id or name.
+	Pipeline string `json:"pipeline,omitempty"`
+	Job      string `json:"job,omitempty"`
 	// Host is the machine.
 	Host string `json:"host,omitempty"`
 }
 
-// String is "ana@laptop" or "ana (github https://...)".
+// String is "ana@laptop", or "ana (github run 42 job plan
+// https://...)" for a CI job.
 func (i Identity) String() string {
 	s := i.User
 	if s == "" {
 		s = "unknown"
 	}
 	if i.CI != "" {
-		s += " (" + i.CI
-		if i.RunURL != "" {
-			s += " " + i.RunURL
+		parts := []string{i.CI}
+		if i.Pipeline != "" {
+			parts = append(parts, "run "+i.Pipeline)
 		}
-		return s + ")"
+		if i.Job != "" {
+			parts = append(parts, "job "+i.Job)
+		}
+		if i.RunURL != "" {
+			parts = append(parts, i.RunURL)
+		}
+		return s + " (" + strings.Join(parts, " ") + ")"
 	}
 	if i.Host != "" {
 		s += "@" + i.Host
@@ -34,33 +44,13 @@ func (i Identity) String() string {
 	return s
 }
 
-// IdentityFrom fills an Identity from the environment (getenv), the git
-// user name and the host name. CI variables win: in a CI job the actor
-// is who applies, and the run is where to look.
+// IdentityFrom is a person's Identity: the git user name, else $USER
+// (from getenv), on host. In a CI job the caller sets the CI fields from
+// the CI's environment (pkg/ci), whose actor is then who acts.
 func IdentityFrom(getenv func(string) string, gitUser, host string) Identity {
 	id := Identity{User: strings.TrimSpace(gitUser), Host: host}
 	if id.User == "" {
 		id.User = getenv("USER")
 	}
-	switch {
-	case getenv("GITHUB_ACTOR") != "":
-		id.User, id.CI = getenv("GITHUB_ACTOR"), "github"
-		if srv, repo, run := getenv("GITHUB_SERVER_URL"), getenv("GITHUB_REPOSITORY"), getenv("GITHUB_RUN_ID"); srv != "" && repo != "" && run != "" {
-			id.RunURL = strings.TrimSuffix(srv, "/") + "/" + repo + "/actions/runs/" + run
-		}
-	case getenv("GITLAB_USER_LOGIN") != "":
-		id.User, id.CI, id.RunURL = getenv("GITLAB_USER_LOGIN"), "gitlab", getenv("CI_JOB_URL")
-	}
 	return id
-}
-
-// BranchFrom names the branch being applied when HEAD is detached, as CI
-// checkouts are: ATOLL_BRANCH, else the CI's own variable.
-func BranchFrom(getenv func(string) string) string {
-	for _, v := range []string{"ATOLL_BRANCH", "GITHUB_HEAD_REF", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH"} {
-		if b := getenv(v); b != "" {
-			return b
-		}
-	}
-	return ""
 }

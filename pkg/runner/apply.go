@@ -299,7 +299,7 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 	defer log.Close()
 	r := o.tfRunnerFor(log, pe, p.Name, PhaseApply)
 	ar := &record.Apply{Project: p.Name, Dir: p.Dir, Head: rec.Head, Branch: rec.Branch, InputsHash: rec.InputsHash, Dirty: rec.Dirty,
-		Destroy: rec.Destroy, Started: o.now().UTC(), Who: who(), Force: o.Force}
+		Destroy: rec.Destroy, Started: o.now().UTC(), Who: o.who(), Force: o.Force}
 
 	o.emit(p.Name, PhaseInit, nil)
 	if err := prepare(ctx, r, p, dir, o.pluginCache()); err != nil {
@@ -415,7 +415,7 @@ func (o *Options) recordNoChanges(rec *record.Plan) error {
 		return err
 	}
 	_, err := store.SaveApply(&record.Apply{Project: rec.Project, Dir: rec.Dir, Head: rec.Head, Branch: rec.Branch,
-		InputsHash: rec.InputsHash, Success: true, Destroy: rec.Destroy, Started: now, Finished: now, Who: who(), Force: o.Force})
+		InputsHash: rec.InputsHash, Success: true, Destroy: rec.Destroy, Started: now, Finished: now, Who: o.who(), Force: o.Force})
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,9 @@ type ProjectResult struct {
 	// Error says what went wrong (failed, refused, skipped); Hint how to fix it.
 	Error string `json:"error,omitempty"`
 	Hint  string `json:"hint,omitempty"`
+	// ErrorFile is the repository file Error is about, when it is about
+	// one (an .envrc that failed).
+	ErrorFile string `json:"error_file,omitempty"`
 	// Workdir is the scratch directory Terraform ran in.
 	Workdir  string `json:"workdir,omitempty"`
 	PlanFile string `json:"plan_file,omitempty"`
@@ -63,14 +66,17 @@ type Summary struct {
 
 // Report is a plan or apply run: what `--output json` prints.
 type Report struct {
-	Command   string          `json:"command"` // plan or apply
-	Head      string          `json:"head"`
-	Branch    string          `json:"branch,omitempty"`
-	Base      string          `json:"base_ref"`
-	BaseSHA   string          `json:"base_sha"`
-	MergeBase string          `json:"merge_base"`
-	Projects  []ProjectResult `json:"projects"`
-	Summary   Summary         `json:"summary"`
+	Command string `json:"command"` // plan or apply
+	Head    string `json:"head"`
+	// MergeCommit is the commit checked out when Head is its second
+	// parent (GitHub's merge commit of a pull request).
+	MergeCommit string          `json:"merge_commit,omitempty"`
+	Branch      string          `json:"branch,omitempty"`
+	Base        string          `json:"base_ref"`
+	BaseSHA     string          `json:"base_sha"`
+	MergeBase   string          `json:"merge_base"`
+	Projects    []ProjectResult `json:"projects"`
+	Summary     Summary         `json:"summary"`
 	// Warnings are files left out of scratch checkouts (symlinks that
 	// leave them, missing project directories).
 	Warnings []string `json:"warnings,omitempty"`

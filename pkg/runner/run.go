@@ -131,6 +131,9 @@ func (o *Options) store() record.Store { return Store(o.Workdir, o.Repo) }
 func (o *Options) report(command string) *Report {
 	c := o.Comparison
 	r := &Report{Command: command, Head: c.Head.SHA.String(), Branch: c.Head.Branch, Base: c.Base.Name, BaseSHA: c.Base.SHA.String()}
+	if !c.Head.MergeCommit.IsZero() {
+		r.MergeCommit = c.Head.MergeCommit.String()
+	}
 	if !c.MergeBase.IsZero() {
 		r.MergeBase = c.MergeBase.String()
 	}
@@ -403,14 +406,16 @@ func (o *Options) tfRunnerFor(log *os.File, pe *Environment, name string, phase 
 	return r
 }
 
-// who names the person or machine applying, for apply records.
-func who() string {
+// who names the person or job applying, for apply records: the
+// identity the caller gave (from the CI when one runs atoll), else the
+// local user on this host.
+func (o *Options) who() string {
+	if o.Who.User != "" {
+		return o.Who.String()
+	}
 	name := "unknown"
 	if u, err := user.Current(); err == nil {
 		name = u.Username
-	}
-	if v := os.Getenv("GITHUB_ACTOR"); v != "" {
-		name = v + " (GitHub Actions)"
 	}
 	host, _ := os.Hostname()
 	return name + "@" + host
@@ -488,7 +493,7 @@ func failure(res *ProjectResult, err error) {
 		res.Status, res.Error = StatusRefused, arg.Error()
 		res.Hint = "atoll gives Terraform the arguments of the project's environment, or refuses: remove it from the .envrc (or atoll.yaml env.pass), or see docs/geodesic.md"
 	case errors.As(err, &envrc):
-		res.Status, res.Error = StatusFailed, envrc.Error()
+		res.Status, res.Error, res.ErrorFile = StatusFailed, envrc.Error(), envrc.err.File
 		res.Hint = "fix the .envrc; `cd " + envrc.dir + " && direnv allow && direnv reload` shows the same message in your shell"
 	case errors.As(err, &stale):
 		res.Status, res.Error = StatusRefused, stale.Error()

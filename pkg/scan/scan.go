@@ -396,6 +396,10 @@ type Report struct {
 	Head struct {
 		Branch string `json:"branch,omitempty"`
 		SHA    string `json:"sha"`
+		// MergeCommit is the commit checked out when SHA is its second
+		// parent (GitHub's merge commit of a pull request); From says so.
+		MergeCommit string `json:"merge_commit,omitempty"`
+		From        string `json:"from,omitempty"`
 	} `json:"head"`
 	Base struct {
 		Ref   string   `json:"ref"`

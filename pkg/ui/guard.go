@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"github.com/atoll-tf/atoll/pkg/ci"
 	"io"
 	"strings"
 
@@ -115,18 +116,15 @@ func GuardMarkdown(rep *guard.Report) string {
 	return b.String()
 }
 
-// GitHubAnnotations are workflow commands that put failed and warned
-// checks on the run's summary page.
-func GitHubAnnotations(rep *guard.Report) string {
-	var b strings.Builder
-	esc := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+// GuardAnnotations are the failed and warned checks, for CI annotations.
+func GuardAnnotations(rep *guard.Report) []ci.Annotation {
+	var out []ci.Annotation
 	for _, c := range rep.Checks {
-		level := ""
+		level := ci.Error
 		switch c.Result {
 		case guard.Fail:
-			level = "error"
 		case guard.Warn:
-			level = "warning"
+			level = ci.Warning
 		default:
 			continue
 		}
@@ -134,7 +132,7 @@ func GitHubAnnotations(rep *guard.Report) string {
 		if c.Hint != "" {
 			msg += ". Fix: " + c.Hint
 		}
-		fmt.Fprintf(&b, "::%s title=atoll guard: %s::%s\n", level, c.Name, esc.Replace(msg))
+		out = append(out, ci.Annotation{Level: level, Title: "atoll guard: " + c.Name, Message: msg})
 	}
-	return b.String()
+	return out
 }

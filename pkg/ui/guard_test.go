@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bytes"
+	"github.com/atoll-tf/atoll/pkg/ci"
 	"strings"
 	"testing"
 
@@ -109,18 +110,25 @@ func TestGuardMarkdown(t *testing.T) {
 	}
 }
 
-func TestGitHubAnnotations(t *testing.T) {
+func TestGuardAnnotations(t *testing.T) {
 	rep := guardReport()
 	rep.Checks = append(rep.Checks,
 		guard.Check{Name: guard.UpToDate, Result: guard.Warn, Detail: "100% behind\nreally", Hint: "merge"},
 		guard.Check{Name: guard.Planned, Result: guard.Pass, Detail: "fine"})
-	want := "::error title=atoll guard: up-to-date::3 commits behind origin/main; 1 of them touch this branch's projects: conf/prod/vpc. Fix: merge or rebase onto origin/main, then plan (and apply) again\n" +
-		"::error title=atoll guard: applied::conf/prod/vpc: never applied; conf/staging/vpc: its latest apply (at 5e5e5e5e) failed: Terraform does not roll back. Fix: apply from the branch before merging: atoll plan, review, atoll apply\n" +
-		"::warning title=atoll guard: up-to-date::100%25 behind%0Areally. Fix: merge\n"
-	if got := GitHubAnnotations(rep); got != want {
+	want := "::error title=atoll guard%3A up-to-date::3 commits behind origin/main; 1 of them touch this branch's projects: conf/prod/vpc. Fix: merge or rebase onto origin/main, then plan (and apply) again\n" +
+		"::error title=atoll guard%3A applied::conf/prod/vpc: never applied; conf/staging/vpc: its latest apply (at 5e5e5e5e) failed: Terraform does not roll back. Fix: apply from the branch before merging: atoll plan, review, atoll apply\n" +
+		"::warning title=atoll guard%3A up-to-date::100%25 behind%0Areally. Fix: merge\n"
+	render := func(as []ci.Annotation) string {
+		var b strings.Builder
+		for _, a := range as {
+			b.WriteString(a.GitHub())
+		}
+		return b.String()
+	}
+	if got := render(GuardAnnotations(rep)); got != want {
 		t.Errorf("annotations:\n%s\nwant:\n%s", got, want)
 	}
-	if got := GitHubAnnotations(passingReport()); got != "" {
+	if got := render(GuardAnnotations(passingReport())); got != "" {
 		t.Errorf("a passing report has annotations: %q", got)
 	}
 }
