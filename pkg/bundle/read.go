@@ -186,12 +186,13 @@ func (b *Bundle) read(ctx context.Context, r io.Reader, version string, lim Limi
 		}
 	}
 	// The end of the tar is not the end of the stream: its checksum (and
-	// anything after it) is only read by reading on.
-	rest, err := io.Copy(io.Discard, io.LimitReader(gz, 1<<20))
+	// anything after it) is only read by reading on. Only the zeros that
+	// pad a tar may follow.
+	rest, err := io.ReadAll(io.LimitReader(gz, 1<<20))
 	if err != nil {
 		return corrupt(err)
 	}
-	if rest >= 1<<20 {
+	if len(rest) >= 1<<20 || bytes.Count(rest, []byte{0}) != len(rest) {
 		return bad("it holds more data after its last entry")
 	}
 	return nil
