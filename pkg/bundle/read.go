@@ -73,7 +73,9 @@ func Open(ctx context.Context, file string, opt Options) (*Bundle, error) {
 		return nil, err
 	}
 	defer f.Close()
-	dir, err := os.MkdirTemp(opt.Scratch, ".tmp-bundle-*")
+	// Not named .tmp-*: atoll clean removes those, and this one is in use
+	// until Close.
+	dir, err := os.MkdirTemp(opt.Scratch, ".bundle-*")
 	if err != nil {
 		return nil, err
 	}
