@@ -268,6 +268,9 @@ func TestOpenRefusesNonBundles(t *testing.T) {
 	truncated := valid(t)
 	b, _ := os.ReadFile(truncated)
 	os.WriteFile(truncated, b[:len(b)/2], 0o600)
+	appended := valid(t)
+	b, _ = os.ReadFile(appended)
+	os.WriteFile(appended, append(b, "PK\x03\x04 more"...), 0o600)
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
@@ -275,6 +278,7 @@ func TestOpenRefusesNonBundles(t *testing.T) {
 	for file, want := range map[string]string{
 		notGzip:   "it is not gzip-compressed",
 		truncated: "it ends early (truncated)",
+		appended:  "it holds more data after its compressed stream",
 		fifo:      "is a named pipe (FIFO)",
 		dir:       "is a directory",
 	} {

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -91,7 +92,10 @@ func (b *Bundle) read(ctx context.Context, r io.Reader, version string, lim Limi
 	bad := func(format string, args ...any) error {
 		return &InvalidError{File: b.File, Why: fmt.Sprintf(format, args...)}
 	}
-	gz, err := gzip.NewReader(r)
+	// gzip reads through br (a ByteReader) without buffering past the end
+	// of its stream, so what follows that end can be told apart.
+	br := bufio.NewReader(r)
+	gz, err := gzip.NewReader(br)
 	if err != nil {
 		return bad("it is not gzip-compressed (%v)", err)
 	}
@@ -196,6 +200,9 @@ func (b *Bundle) read(ctx context.Context, r io.Reader, version string, lim Limi
 	}
 	if len(rest) >= 1<<20 || bytes.Count(rest, []byte{0}) != len(rest) {
 		return bad("it holds more data after its last entry")
+	}
+	if _, err := br.ReadByte(); !errors.Is(err, io.EOF) {
+		return bad("it holds more data after its compressed stream")
 	}
 	return nil
 }
