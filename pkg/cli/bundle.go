@@ -66,6 +66,10 @@ func writeBundle(ctx context.Context, io *ui.IO, rs *runSetup, rep *runner.Repor
 // importBundle puts the plans of a bundle into the work dir, after
 // checking it against HEAD, the base and the merge-base.
 func importBundle(ctx context.Context, io *ui.IO, rs *runSetup, file string) error {
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return &ExitError{Code: ExitInput, Err: fmt.Errorf("--bundle %s: no such file", file),
+			Hint: "give the file atoll plan --bundle wrote; in CI, download the artifact to that path first"}
+	}
 	imp, err := runner.ImportBundle(ctx, rs.opts, file)
 	if err != nil {
 		return err
