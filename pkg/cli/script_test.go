@@ -94,7 +94,7 @@ func TestMain(m *testing.M) {
 //	                          KEY=VALUE (the same, not sealed again), entry
 //	                          SUFFIX OLD NEW (replace OLD in the entry whose
 //	                          name ends in SUFFIX), truncate N (keep the
-//	                          first N bytes of the file)
+//	                          first N bytes of the file; the only OP)
 //
 // The plan-*, apply-* and clean-* scripts run the real terraform binary on
 // offline fixtures (terraform_data, local backend): it must be on PATH.

@@ -85,7 +85,10 @@ func bundleInput(store record.Store, rec *record.Plan) (bundle.Input, error) {
 	}
 	in := bundle.Input{Project: rec.Project, Dir: rec.Dir, Files: []bundle.Member{{Name: record.RecordFile, Data: data}}}
 	planDir := store.PlanDir(rec.Dir, rec.Head)
-	for _, name := range bundle.Files[1:] {
+	for _, name := range bundle.Files {
+		if name == record.RecordFile {
+			continue
+		}
 		p := filepath.Join(planDir, name)
 		if fi, err := os.Lstat(p); err == nil && fi.Mode().IsRegular() {
 			in.Files = append(in.Files, bundle.Member{Name: name, Path: p})
@@ -236,7 +239,10 @@ func (o *Options) importPlan(b *bundle.Bundle, rec *record.Plan) (bool, error) {
 	rec.PlanFile = filepath.Join(planDir, record.PlanFile)
 	rec.LogFile = filepath.Join(planDir, record.PlanLogFile)
 	_, err = o.replacePlan(rec, func() error {
-		for _, name := range bundle.Files[1:] {
+		for _, name := range bundle.Files {
+			if name == record.RecordFile {
+				continue // written last, by replacePlan
+			}
 			dst := filepath.Join(planDir, name)
 			src := b.Path(rec.Dir, name)
 			if src == "" {
