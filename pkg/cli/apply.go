@@ -21,6 +21,9 @@ type ApplyOptions struct {
 	RunOptions
 	AllowDirty bool
 	Force      string
+	// Bundle is a file of plans made in another clone (atoll plan
+	// --bundle) to apply.
+	Bundle string
 }
 
 // NewCmdApply builds `atoll apply`.
@@ -46,13 +49,23 @@ apply, success or failure: after a failure, plan again.
 Terraform does not roll back. When an apply fails, atoll lists what was
 changed; do not merge the branch until a new plan applies cleanly.
 
+--bundle FILE applies the plans of a bundle that atoll plan --bundle wrote in
+another clone or CI job. The bundle is refused (exit 3) when it was planned
+in another repository, at another commit, against another base branch or
+merge-base, or by another version of atoll, and (exit 5) when it is damaged,
+truncated or altered. Its plans are then put into this work dir and checked
+like plans made here: a plan this work dir already applied is refused.
+
 Ctrl-C asks Terraform to stop cleanly (state lock released, state written); a
 second Ctrl-C kills it, after saying what is at risk.
 
 ` + ExitCodesHelp,
 		Example: `  atoll apply
   atoll apply conf/prod/vpc
-  atoll apply --output json > apply.json`,
+  atoll apply --output json > apply.json
+
+  # in CI: the plans the plan job made
+  atoll apply --bundle plans.atoll`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.validate(cmd, args); err != nil {
@@ -60,6 +73,12 @@ second Ctrl-C kills it, after saying what is at risk.
 			}
 			if cmd.Flags().Changed("force") && strings.TrimSpace(opts.Force) == "" {
 				return usagef("--force needs a reason, e.g. --force \"hotfix, approved by X\"")
+			}
+			if cmd.Flags().Changed("bundle") && opts.Bundle == "" {
+				return usagef("--bundle needs the FILE atoll plan --bundle wrote")
+			}
+			if opts.Bundle != "" && opts.AllowDirty {
+				return usagef("--bundle and --allow-dirty do not go together: a bundle never holds plans of a work tree")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -70,6 +89,8 @@ second Ctrl-C kills it, after saying what is at risk.
 	}
 	opts.flags(cmd)
 	cmd.Flags().BoolVar(&opts.AllowDirty, "allow-dirty", false, "apply plans made from the work tree (--from-worktree)")
+	cmd.Flags().StringVar(&opts.Bundle, "bundle", "", "apply the plans of `FILE`, a bundle atoll plan --bundle wrote in another clone or job")
+	_ = cmd.MarkFlagFilename("bundle")
 	cmd.Flags().StringVar(&opts.Force, "force", "", "apply although the guard's up-to-date or locks check failed, for this `REASON` (stored in the apply record)")
 	return cmd
 }
@@ -84,6 +105,11 @@ func applyRun(ctx context.Context, opts *ApplyOptions) error {
 	}
 	defer rs.s.Close()
 	rs.opts.AllowDirty = opts.AllowDirty
+	if opts.Bundle != "" {
+		if err := importBundle(ctx, opts.IO, rs, bundlePath(rs.s, opts.Bundle)); err != nil {
+			return err
+		}
+	}
 	// The locks and the ledger, read once for the guard and the locks.
 	remote, err := rs.s.openRemote(ctx, opts.IO.Err, false)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/atoll-tf/atoll/pkg/atlantis"
+	"github.com/atoll-tf/atoll/pkg/bundle"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/ledger"
@@ -32,9 +33,10 @@ const ExitCodesHelp = `Exit codes:
   0    success
   1    unexpected error
   2    --exit-code: projects are affected
-  3    a check failed: atoll guard, or apply refused a project
+  3    a check failed: atoll guard, or apply refused a project or a bundle
   4    usage error: unknown flag, bad argument, unknown project
-  5    invalid input: atoll.yaml, Terraform files, module graph
+  5    invalid input: atoll.yaml, Terraform files, module graph, a
+       damaged bundle
   6    repository problem or a check that could not be evaluated: not a
        repository, base ref missing, shallow clone, unrelated histories,
        unreachable remote (--fetch), damaged record, an apply that
@@ -81,12 +83,18 @@ func classify(err error) (int, string) {
 		locked  *ledger.LockedError
 		holder  *ledger.NotHolderError
 		format  *ledger.FormatError
+		badBndl *bundle.InvalidError
+		misBndl *bundle.MismatchError
 	)
 	switch {
 	case errors.As(err, &ee):
 		return ee.Code, ee.Hint
 	case errors.As(err, &ue):
 		return ExitUsage, ""
+	case errors.As(err, &badBndl):
+		return ExitInput, badBndl.Hint()
+	case errors.As(err, &misBndl):
+		return ExitCheckFailed, misBndl.Hint()
 	case errors.As(err, &locked):
 		return ExitCheckFailed, "wait until that branch is merged (its lock is then released), or agree with its holder; atoll locks lists every lock, atoll unlock --force REASON releases one"
 	case errors.As(err, &holder):

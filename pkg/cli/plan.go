@@ -17,6 +17,9 @@ type PlanOptions struct {
 	RunOptions
 	DestroyDeleted   bool
 	DetailedExitcode bool
+	// Bundle is the file the saved plans are also written to, for an
+	// apply in another clone.
+	Bundle string
 }
 
 // NewCmdPlan builds `atoll plan`.
@@ -42,6 +45,12 @@ destroy from a checkout of the merge-base.
 Independent projects plan in parallel (-j). Terraform's full output is in a
 log file next to each plan.
 
+--bundle FILE also writes the saved plans, their records and logs into one
+file (mode 0600) that atoll apply --bundle FILE applies in another clone, at
+another path, with another work dir: in CI, plan in one job and apply in
+another. It holds the plans' secrets in clear: keep it private and
+short-lived.
+
 ` + ExitCodesHelp + `
   With --detailed-exitcode: 0 no changes, 2 changes, 1 error.`,
 		Example: `  # plan what this branch affects
@@ -51,11 +60,20 @@ log file next to each plan.
   atoll plan conf/prod/vpc prod-eks -j 4
 
   # in CI: a PR comment, and an exit code that says whether there are changes
-  atoll plan --output markdown --detailed-exitcode > plan.md`,
+  atoll plan --output markdown --detailed-exitcode > plan.md
+
+  # in CI: the plans, for the job that applies them
+  atoll plan --destroy-deleted --bundle plans.atoll`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.validate(cmd, args); err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("bundle") && opts.Bundle == "" {
+				return usagef("--bundle needs a FILE to write the plans to")
+			}
+			if opts.Bundle != "" && opts.FromWorktree {
+				return usagef("--bundle and --from-worktree do not go together: a plan of the work tree was made from no commit, so no other clone can apply it")
 			}
 			if runF != nil {
 				return runF(opts)
@@ -68,6 +86,8 @@ log file next to each plan.
 	cmd.Flags().BoolVar(&opts.DestroyDeleted, "destroy-deleted", false, "plan a destroy for projects deleted on this branch (from the merge-base)")
 	cmd.Flags().BoolVar(&opts.FromWorktree, "from-worktree", false, "plan the work tree, uncommitted edits included (such plans are dirty: apply refuses them without --allow-dirty)")
 	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when something does, 1 on error")
+	cmd.Flags().StringVar(&opts.Bundle, "bundle", "", "also write the saved plans to `FILE`, a bundle that atoll apply --bundle applies in another clone (it holds secrets in clear)")
+	_ = cmd.MarkFlagFilename("bundle")
 	return cmd
 }
 
@@ -77,6 +97,13 @@ func planRun(ctx context.Context, opts *PlanOptions) error {
 		return err
 	}
 	defer rs.s.Close()
+	bundleFile := ""
+	if opts.Bundle != "" {
+		bundleFile = bundlePath(rs.s, opts.Bundle)
+		if err := clearBundle(bundleFile); err != nil {
+			return err
+		}
+	}
 	rs.opts.DestroyDeleted = opts.DestroyDeleted
 	// The text of each plan costs a terraform show: only Markdown shows it.
 	rs.opts.PlanText = opts.Output == "markdown"
@@ -86,6 +113,11 @@ func planRun(ctx context.Context, opts *PlanOptions) error {
 	rep, err := opts.execute(ctx, rs, runner.Plan)
 	if err != nil {
 		return err
+	}
+	if bundleFile != "" {
+		if err := writeBundle(ctx, opts.IO, rs, rep, bundleFile); err != nil {
+			return err
+		}
 	}
 	return runExit(rep, opts.DetailedExitcode)
 }

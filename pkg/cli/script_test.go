@@ -1,12 +1,16 @@
 package cli_test
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atoll-tf/atoll/pkg/bundle"
 	"github.com/atoll-tf/atoll/pkg/cli"
 	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -82,6 +87,14 @@ func TestMain(m *testing.M) {
 //	waitfile FILE             wait (up to a minute) until FILE exists
 //	backdate AGE PATH...      set the modification time of each PATH to AGE
 //	                          (a Go duration) ago
+//	bundleedit FILE OP...     rewrite the bundle FILE as a damaged transfer
+//	                          or a forger would; each OP is one of
+//	                          manifest KEY=VALUE (VALUE as JSON if it is,
+//	                          and the manifest sealed again), noseal
+//	                          KEY=VALUE (the same, not sealed again), entry
+//	                          SUFFIX OLD NEW (replace OLD in the entry whose
+//	                          name ends in SUFFIX), truncate N (keep the
+//	                          first N bytes of the file; the only OP)
 //
 // The plan-*, apply-* and clean-* scripts run the real terraform binary on
 // offline fixtures (terraform_data, local backend): it must be on PATH.
@@ -96,19 +109,20 @@ func TestScripts(t *testing.T) {
 		UpdateScripts:       updating(),
 		Setup:               hermeticEnv,
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
-			"exitcode":  cmdExitcode,
-			"gitrepo":   cmdGitrepo,
-			"gitrev":    cmdGitrev,
-			"tfbackend": cmdTfbackend,
-			"expand":    cmdExpand,
-			"glob":      cmdGlob,
-			"json":      cmdJSON,
-			"jsonvar":   cmdJSONVar,
-			"replace":   cmdReplace,
-			"reseal":    cmdReseal,
-			"docblock":  cmdDocblock,
-			"waitfile":  cmdWaitfile,
-			"backdate":  cmdBackdate,
+			"exitcode":   cmdExitcode,
+			"gitrepo":    cmdGitrepo,
+			"gitrev":     cmdGitrev,
+			"tfbackend":  cmdTfbackend,
+			"expand":     cmdExpand,
+			"glob":       cmdGlob,
+			"json":       cmdJSON,
+			"jsonvar":    cmdJSONVar,
+			"replace":    cmdReplace,
+			"reseal":     cmdReseal,
+			"docblock":   cmdDocblock,
+			"waitfile":   cmdWaitfile,
+			"backdate":   cmdBackdate,
+			"bundleedit": cmdBundleEdit,
 		},
 	})
 }
@@ -430,4 +444,98 @@ func cmdBackdate(ts *testscript.TestScript, neg bool, args []string) {
 	for _, p := range args[1:] {
 		ts.Check(os.Chtimes(ts.MkAbs(p), then, then))
 	}
+}
+
+// cmdBundleEdit rewrites a bundle: its manifest (sealed again or not), an
+// entry's bytes, or its length.
+func cmdBundleEdit(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: bundleedit FILE OP...")
+	}
+	file := ts.MkAbs(args[0])
+	raw, err := os.ReadFile(file)
+	ts.Check(err)
+	type entry struct {
+		hdr  *tar.Header
+		data []byte
+	}
+	var entries []entry
+	gz, err := gzip.NewReader(bytes.NewReader(raw))
+	ts.Check(err)
+	tr := tar.NewReader(gz)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		ts.Check(err)
+		data, err := io.ReadAll(tr)
+		ts.Check(err)
+		entries = append(entries, entry{hdr, data})
+	}
+	ops := args[1:]
+	for len(ops) > 0 {
+		switch op := ops[0]; {
+		case (op == "manifest" || op == "noseal") && len(ops) >= 2:
+			key, val, ok := strings.Cut(ops[1], "=")
+			if !ok {
+				ts.Fatalf("bundleedit: %q is not KEY=VALUE", ops[1])
+			}
+			var m map[string]any
+			ts.Check(json.Unmarshal(entries[0].data, &m))
+			var v any = val
+			if json.Unmarshal([]byte(val), &v) != nil {
+				v = val
+			}
+			m[key] = v
+			b, err := json.Marshal(m)
+			ts.Check(err)
+			if op == "manifest" {
+				var man bundle.Manifest
+				ts.Check(json.Unmarshal(b, &man))
+				man.Checksum = ""
+				sealed, err := json.Marshal(&man)
+				ts.Check(err)
+				h := sha256.Sum256(sealed)
+				m["checksum"] = hex.EncodeToString(h[:])
+				b, err = json.Marshal(m)
+				ts.Check(err)
+			}
+			entries[0].data, entries[0].hdr.Size = b, int64(len(b))
+			ops = ops[2:]
+		case op == "entry" && len(ops) >= 4:
+			found := false
+			for i := range entries {
+				if strings.HasSuffix(entries[i].hdr.Name, ops[1]) && bytes.Contains(entries[i].data, []byte(ops[2])) {
+					entries[i].data = bytes.Replace(entries[i].data, []byte(ops[2]), []byte(ops[3]), 1)
+					entries[i].hdr.Size = int64(len(entries[i].data))
+					found = true
+					break
+				}
+			}
+			if !found {
+				ts.Fatalf("bundleedit: no entry ending in %s holds %q", ops[1], ops[2])
+			}
+			ops = ops[4:]
+		case op == "truncate" && len(ops) >= 2:
+			n, err := strconv.Atoi(ops[1])
+			ts.Check(err)
+			raw = raw[:n]
+			ts.Check(os.WriteFile(file, raw, 0o600))
+			return
+		default:
+			ts.Fatalf("bundleedit: bad operation %q", op)
+		}
+	}
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	tw := tar.NewWriter(zw)
+	for _, e := range entries {
+		ts.Check(tw.WriteHeader(e.hdr))
+		_, err := tw.Write(e.data)
+		ts.Check(err)
+	}
+	ts.Check(tw.Close())
+	ts.Check(zw.Close())
+	ts.Check(os.WriteFile(file, out.Bytes(), 0o600))
 }

@@ -256,29 +256,37 @@ func FileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// SavePlan seals and writes a plan record into its plan directory.
-func (s Store) SavePlan(p *Plan) (string, error) {
+// sealPlan sets a plan record's format and checksum for the fields it
+// holds now.
+func sealPlan(p *Plan) error {
 	p.Format = FormatVersion
 	sum, err := seal(p, &p.Checksum)
-	if err != nil {
+	p.Checksum = sum
+	return err
+}
+
+// EncodePlan seals a plan record and returns it as SavePlan writes it.
+func EncodePlan(p *Plan) ([]byte, error) {
+	if err := sealPlan(p); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(p, "", "  ")
+	return append(b, '\n'), err
+}
+
+// SavePlan seals and writes a plan record into its plan directory.
+func (s Store) SavePlan(p *Plan) (string, error) {
+	if err := sealPlan(p); err != nil {
 		return "", err
 	}
-	p.Checksum = sum
 	path := filepath.Join(s.PlanDir(p.Dir, p.Head), RecordFile)
 	return path, s.writeJSON(path, p)
 }
 
-// LoadPlan reads the plan record of a project at a commit and verifies the
-// record's seal and the plan file's hash. A missing record is os.ErrNotExist.
-func (s Store) LoadPlan(dir, head string) (*Plan, error) {
-	path := filepath.Join(s.PlanDir(dir, head), RecordFile)
-	if err := safefs.CheckPrivateDir(s.base(), filepath.Dir(path)); err != nil {
-		return nil, err
-	}
-	b, err := readRecord(path, "plan record")
-	if err != nil {
-		return nil, err
-	}
+// DecodePlan reads the plan record b (read from path), refusing one that
+// is not valid JSON, fails its seal or has another format. It does not
+// check the plan file.
+func DecodePlan(path string, b []byte) (*Plan, error) {
 	var p Plan
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, &TamperedError{Path: path, What: "the plan record is not valid JSON (truncated or edited)"}
@@ -292,6 +300,24 @@ func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 	if p.Format != FormatVersion {
 		return nil, formatError(path, p.Format)
 	}
+	return &p, nil
+}
+
+// LoadPlan reads the plan record of a project at a commit and verifies the
+// record's seal and the plan file's hash. A missing record is os.ErrNotExist.
+func (s Store) LoadPlan(dir, head string) (*Plan, error) {
+	path := filepath.Join(s.PlanDir(dir, head), RecordFile)
+	if err := safefs.CheckPrivateDir(s.base(), filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	b, err := readRecord(path, "plan record")
+	if err != nil {
+		return nil, err
+	}
+	p, err := DecodePlan(path, b)
+	if err != nil {
+		return nil, err
+	}
 	if p.PlanFile != "" {
 		sum, err := FileSHA256(p.PlanFile)
 		if errors.Is(err, os.ErrNotExist) {
@@ -304,7 +330,7 @@ func (s Store) LoadPlan(dir, head string) (*Plan, error) {
 			return nil, &TamperedError{Path: p.PlanFile, What: "the plan file was altered after planning (checksum mismatch)"}
 		}
 	}
-	return &p, nil
+	return p, nil
 }
 
 // Plans lists the readable plan records of a project, newest first.

@@ -199,31 +199,42 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 }
 
 // swapPlan puts a finished plan in place of the previous one, under the
-// plan lock: the old record goes first, so no crash leaves a record
-// vouching for a plan file it did not seal.
+// plan lock.
 func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text string) (string, error) {
-	store := o.store()
-	unlock, err := store.LockPlan(rec.Dir, rec.Head)
+	unlock, err := o.store().LockPlan(rec.Dir, rec.Head)
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
+	return o.replacePlan(rec, func() error {
+		if err := errors.Join(os.Rename(tmpPlan, rec.PlanFile), os.Rename(tmpPlan+".json", rec.PlanFile+".json")); err != nil {
+			return err
+		}
+		// plan.txt is the text of this plan or absent: never an older plan's.
+		textFile := filepath.Join(planDir, record.PlanTextFile)
+		if text != "" {
+			_ = safefs.ReplaceFile(textFile, []byte(text), 0o600)
+		} else if err := os.Remove(textFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
+}
+
+// replacePlan swaps a plan's files in (put) and writes its record, with
+// the plan lock held: the old record goes first, so no crash leaves a
+// record vouching for a plan file it did not seal.
+func (o *Options) replacePlan(rec *record.Plan, put func() error) (string, error) {
+	store := o.store()
 	// Replacing the plan of an apply that never finished must not make
 	// that apply's outcome look known.
 	if out, err := store.Outcome(rec.Dir); err == nil && out.Unfinished != nil {
 		rec.Unfinished = out.Unfinished
 	}
-	if err := os.Remove(filepath.Join(planDir, record.RecordFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(filepath.Join(store.PlanDir(rec.Dir, rec.Head), record.RecordFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	if err := errors.Join(os.Rename(tmpPlan, rec.PlanFile), os.Rename(tmpPlan+".json", rec.PlanFile+".json")); err != nil {
-		return "", err
-	}
-	// plan.txt is the text of this plan or absent: never an older plan's.
-	textFile := filepath.Join(planDir, record.PlanTextFile)
-	if text != "" {
-		_ = safefs.ReplaceFile(textFile, []byte(text), 0o600)
-	} else if err := os.Remove(textFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := put(); err != nil {
 		return "", err
 	}
 	return store.SavePlan(rec)

@@ -230,17 +230,23 @@ func (t *Tree) prepare(rel string) (string, error) {
 
 // WriteFile writes a new file at rel (replacing a file or symlink there).
 func (t *Tree) WriteFile(rel string, data []byte, perm fs.FileMode) error {
-	p, err := t.prepare(rel)
-	if err != nil {
-		return err
-	}
-	// O_EXCL fails on anything at p, a symlink planted since included.
-	f, err := t.root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
+	f, err := t.Create(rel, perm)
 	if err != nil {
 		return err
 	}
 	_, werr := f.Write(data)
 	return errors.Join(werr, f.Close())
+}
+
+// Create creates a new file at rel for writing (replacing a file or
+// symlink there), for contents too large to hold in memory.
+func (t *Tree) Create(rel string, perm fs.FileMode) (*os.File, error) {
+	p, err := t.prepare(rel)
+	if err != nil {
+		return nil, err
+	}
+	// O_EXCL fails on anything at p, a symlink planted since included.
+	return t.root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
 }
 
 // Symlink creates a symlink at rel (replacing a file or symlink there).
