@@ -69,7 +69,11 @@ func driftVerdict(rep *drift.Report) string {
 	sum := rep.Summary
 	switch {
 	case sum.Drift > 0:
-		return fmt.Sprintf("%s != production: %d of %d %s drift%s", rep.Base, sum.Drift, sum.Total, plural(sum.Total, "project", "projects"), plural(sum.Drift, "s", ""))
+		v := fmt.Sprintf("%s != production: %d of %d %s drift%s", rep.Base, sum.Drift, sum.Total, plural(sum.Total, "project", "projects"), plural(sum.Drift, "s", ""))
+		if sum.Error > 0 {
+			v += fmt.Sprintf(", %d could not be planned", sum.Error)
+		}
+		return v
 	case sum.Error > 0:
 		return fmt.Sprintf("unknown: %d of %d %s could not be planned", sum.Error, sum.Total, plural(sum.Total, "project", "projects"))
 	}
@@ -135,7 +139,7 @@ func DriftTable(w io.Writer, s *Styles, rep *drift.Report) error {
 		if p.Hint != "" {
 			fmt.Fprintf(&b, "  %s %s\n", s.Muted.Render("hint:"), indent(p.Hint, "        "))
 		}
-		if p.LogFile != "" && p.Status == drift.Error {
+		if p.LogFile != "" && p.Status == drift.Error && !strings.Contains(p.Hint, p.LogFile) {
 			fmt.Fprintf(&b, "  %s %s\n", s.Muted.Render("log:"), p.LogFile)
 		}
 	}
