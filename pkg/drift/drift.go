@@ -160,14 +160,14 @@ func Classify(p Project, plan Plan, last *Apply, ledgerRead bool, base string) P
 		}
 		p.Why = fmt.Sprintf("production %s from branch %s (%s, by %s at %s, %s), which %s does not contain",
 			what, orUnknown(last.Branch), short(last.Head), last.Who.String(), last.Time.UTC().Format("2006-01-02 15:04:05Z"), last.Result, base)
-		p.Hint = fmt.Sprintf("merge branch %s (it is what production runs), or apply %s again to undo it: atoll apply from %s", orUnknown(last.Branch), p.Dir, base)
+		p.Hint = fmt.Sprintf("if production should keep it, merge branch %s; to undo it, plan and apply %s from %s (atoll plan %s && atoll apply %s)", orUnknown(last.Branch), p.Dir, base, p.Dir, p.Dir)
 	default:
 		p.Status, p.Cause = Drift, OutsideAtoll
 		p.Why = "changed outside atoll: the latest apply through atoll is on " + base
 		if last == nil {
 			p.Why = "changed outside atoll: the ledger holds no apply of it"
 		}
-		p.Hint = "find who changed it (the provider's audit log); keep the change by committing it to a branch, or undo it by applying " + base
+		p.Hint = fmt.Sprintf("find who changed it (the provider's audit log); to keep the change, commit it on a branch, plan and apply it, and merge; to undo it, plan and apply %s from %s", p.Dir, base)
 	}
 	return p
 }

@@ -196,11 +196,12 @@ func DriftMarkdown(rep *drift.Report) string {
 			if p.Changes.Outputs > 0 {
 				fmt.Fprintf(&b, "- %d output%s\n", p.Changes.Outputs, plural(p.Changes.Outputs, "", "s"))
 			}
+			b.WriteString("\n")
 		} else {
 			writeCode(&b, codeBlock{text: strings.TrimRight(p.Error, "\n")}, p.LogFile)
 		}
 		if p.Hint != "" {
-			fmt.Fprintf(&b, "\nHint: %s\n", mdEscape(p.Hint))
+			fmt.Fprintf(&b, "Hint: %s\n", mdEscape(p.Hint))
 		}
 		b.WriteString("\n</details>\n")
 	}
