@@ -248,7 +248,7 @@ func TestDocsHelpLoopIsTested(t *testing.T) {
 // guard checklists name only the guard's checks.
 func TestDocsOutputShape(t *testing.T) {
 	t.Parallel()
-	columns := map[string][]string{"changed": ui.ChangedColumns, "plan": ui.RunColumns, "apply": ui.RunColumns, "projects": ui.ProjectsColumns}
+	columns := map[string][]string{"changed": ui.ChangedColumns, "plan": ui.RunColumns, "apply": ui.RunColumns, "projects": ui.ProjectsColumns, "drift": ui.DriftColumns}
 	runStatuses := []string{string(runner.StatusPlanned), string(runner.StatusNoChanges), string(runner.StatusApplied), string(runner.StatusFailed),
 		string(runner.StatusRefused), string(runner.StatusSkipped), string(runner.StatusNeedsDestroy)}
 	changedStatuses := []string{string(affected.Modified), string(affected.Added), string(affected.Deleted), string(affected.Renamed), ""}

@@ -148,6 +148,7 @@ apply from the branch, and merge only when the apply succeeded.
   atoll apply      apply those plans, in dependency order, before merging
   atoll guard      may this branch be merged? (main == production)
   atoll status     is main == production? per project, from the ledger
+  atoll drift      does production differ from main? plans main's head
   atoll locks      project locks (atoll lock, atoll unlock), in the remote
   atoll history    who applied what, when, with what result
   atoll projects   the Terraform root projects atoll sees
@@ -189,6 +190,7 @@ apply from the branch, and merge only when the apply succeeded.
 		NewCmdHistory(io, g, nil),
 		NewCmdStatus(io, g, nil),
 		NewCmdConfig(io, g, nil),
+		NewCmdDrift(io, g, nil),
 		NewCmdDemo(io, nil),
 		NewCmdVersion(io),
 	)

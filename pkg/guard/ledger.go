@@ -49,11 +49,16 @@ func OpenRemote(ctx context.Context, c *ledger.Client, repo *git.Repo, cfg *conf
 // first attempt needs no read (Acquire reads, and sets Snap through the
 // Classifier, only when a lock already exists).
 func NewRemote(c *ledger.Client, repo *git.Repo, cfg *config.Config, st *cache.Store, base git.Ref) *Remote {
-	name := strings.TrimPrefix(strings.TrimPrefix(base.Name, "refs/remotes/"), "refs/heads/")
-	if _, b, ok := git.RemoteOf(base.Name); ok {
-		name = b
+	return &Remote{Client: c, Repo: repo, Config: cfg, Cache: st, BaseTip: base.SHA, BaseName: BranchName(base.Name)}
+}
+
+// BranchName is the short name of a base ref (main for
+// refs/remotes/origin/main): the name ledger entries give its branch.
+func BranchName(ref string) string {
+	if _, b, ok := git.RemoteOf(ref); ok {
+		return b
 	}
-	return &Remote{Client: c, Repo: repo, Config: cfg, Cache: st, BaseTip: base.SHA, BaseName: name}
+	return strings.TrimPrefix(strings.TrimPrefix(ref, "refs/remotes/"), "refs/heads/")
 }
 
 // WorkspaceOf is the Terraform workspace atoll.yaml gives a project.
