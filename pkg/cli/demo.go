@@ -15,13 +15,16 @@ import (
 type DemoOptions struct {
 	IO  *ui.IO
 	Dir string
+	// FindTerraform finds the binary plan and apply would run; without
+	// one the demo stops after atoll changed.
+	FindTerraform func() (string, error)
 
 	cmd *cobra.Command
 }
 
 // NewCmdDemo builds `atoll demo`.
 func NewCmdDemo(io *ui.IO, runF func(*DemoOptions) error) *cobra.Command {
-	opts := &DemoOptions{IO: io}
+	opts := &DemoOptions{IO: io, FindTerraform: func() (string, error) { return tf.Find("") }}
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Try atoll in a throw-away sandbox repository",
@@ -30,8 +33,11 @@ conf/, shared local modules under modules/, Terraform built-ins only), make a
 feature branch that edits one shared module and one project, and run
 atoll changed on it, narrating each step. With Terraform installed, go on:
 plan from scratch checkouts, see apply refuse a branch that is behind main,
-catch up, plan, apply, and merge. State stays inside the sandbox. The sandbox
-is kept so you can cd into it and try commands yourself.
+catch up, plan and apply; see a second branch's apply refused by the first
+one's lock; pass atoll guard and merge; see the lock released, the second
+branch apply and merge, and atoll status say main == production. State stays
+inside the sandbox. The sandbox is kept so you can cd into it and try
+commands yourself.
 
 Needs git on PATH; plan and apply need terraform (or tofu).
 
@@ -95,7 +101,7 @@ func demoRun(opts *DemoOptions) error {
 	fmt.Fprintln(io.Out, "\nconf/prod/eks changed on main, not on the branch: it is not listed.\nconf/prod/vpc and conf/staging/vpc are listed through the module chain.")
 
 	workdir := filepath.Join(sb.Root, "atoll-work")
-	if _, err := tf.Find(""); err != nil {
+	if _, err := opts.FindTerraform(); err != nil {
 		fmt.Fprintf(io.Out, "\nTerraform is not installed, so the demo stops before plan and apply (%v).\n", err)
 	} else {
 		step("Plan the affected projects, each from a scratch checkout of the branch's commit (never the work tree).", "atoll plan")
@@ -127,11 +133,26 @@ func demoRun(opts *DemoOptions) error {
 		if code := atoll("apply", "--workdir", workdir); code != ExitCheckFailed {
 			return fmt.Errorf("the demo expected apply to refuse the second branch for the lock (exit %d), got exit %d", ExitCheckFailed, code)
 		}
-		step("The first apply succeeded: merge it, and main describes production.", "git checkout main && git merge "+sb.Branch+" && git push")
-		if err := demo.Merge(sb); err != nil {
+		step("Back on the first branch: may it be merged? atoll guard, the required status check, finds it up to date with main, applied at HEAD, and holding its own locks.",
+			"git checkout "+sb.Branch+" && atoll guard")
+		if err := demo.Checkout(sb, sb.Branch); err != nil {
 			return err
 		}
-		step("The first branch's change is on main, so its lock is stale and the next atoll command releases it: the second branch catches up, plans and applies.",
+		if code := atoll("guard", "--workdir", workdir); code != ExitOK {
+			return fmt.Errorf("the demo expected atoll guard to pass the applied branch, got exit %d", code)
+		}
+		step("The apply succeeded and the guard passed: merge it, and main describes production.", "git checkout main && git merge "+sb.Branch+" && git push")
+		if err := demo.Merge(sb, sb.Branch); err != nil {
+			return err
+		}
+		step("The first branch's change is on main, so its locks are stale. Any atoll command that meets a stale lock releases it; atoll locks prune releases them all now.",
+			"atoll locks && atoll locks prune && atoll locks")
+		for _, args := range [][]string{{"locks"}, {"locks", "prune"}, {"locks"}} {
+			if code := atoll(args...); code != ExitOK {
+				return &silentError{code: code}
+			}
+		}
+		step("The lock is released: the second branch catches up with main, plans and applies.",
 			"git checkout "+demo.SecondBranch+" && git merge origin/main && atoll plan && atoll apply")
 		if err := demo.Checkout(sb, demo.SecondBranch); err != nil {
 			return err
@@ -145,15 +166,19 @@ func demoRun(opts *DemoOptions) error {
 		if code := atoll("apply", "--workdir", workdir); code != ExitOK {
 			return &silentError{code: code}
 		}
+		step("It passes the guard too, and is merged.", "atoll guard && git checkout main && git merge "+demo.SecondBranch+" && git push")
+		if code := atoll("guard", "--workdir", workdir); code != ExitOK {
+			return fmt.Errorf("the demo expected atoll guard to pass the second branch, got exit %d", code)
+		}
+		if err := demo.Merge(sb, demo.SecondBranch); err != nil {
+			return err
+		}
 		step("Who applied what, and is main == production?", "atoll history && atoll status")
 		if code := atoll("history"); code != ExitOK {
 			return &silentError{code: code}
 		}
 		if code := atoll("status"); code != ExitOK {
 			return &silentError{code: code}
-		}
-		if err := demo.Checkout(sb, sb.Branch); err != nil {
-			return err
 		}
 	}
 

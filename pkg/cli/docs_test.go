@@ -72,6 +72,54 @@ func TestDocsCommandLinesParse(t *testing.T) {
 	if n < 50 {
 		t.Errorf("found only %d atoll command lines in the docs: is the extraction broken?", n)
 	}
+
+	// The CI examples' scripts: run: steps, script: lines, RUN lines.
+	n = 0
+	for _, file := range exampleFiles(t) {
+		cmds, err := docblocks.Scripts(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cmds {
+			invocations, err := docblocks.AtollInvocations(c.Text)
+			if err != nil {
+				t.Errorf("%s:%d: %v", file, c.Line, err)
+				continue
+			}
+			for _, args := range invocations {
+				n++
+				if err := parseLikeAtoll(args); err != nil {
+					t.Errorf("%s:%d: atoll %s: %v", strings.TrimPrefix(file, "../../"), c.Line, strings.Join(args, " "), err)
+				}
+			}
+		}
+	}
+	if n < 15 {
+		t.Errorf("found only %d atoll command lines in docs/examples: is the extraction broken?", n)
+	}
+}
+
+// exampleFiles are the CI examples under docs/examples: workflows, GitLab
+// pipelines, Dockerfiles.
+func exampleFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir("../../docs/examples", func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if ext := filepath.Ext(p); ext == ".yml" || ext == ".yaml" || strings.HasPrefix(d.Name(), "Dockerfile") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no files in docs/examples")
+	}
+	return files
 }
 
 // parseLikeAtoll resolves args with the real cobra tree as Execute would,
@@ -110,9 +158,14 @@ func TestParseLikeAtollRefuses(t *testing.T) {
 			t.Errorf("%q was accepted", line)
 		}
 	}
-	inv, _ := docblocks.AtollInvocations(`source <(atoll completion bash) && go run ./cmd/atoll demo > out 2>&1`)
-	if want := [][]string{{"completion", "bash"}, {"demo"}}; fmt.Sprint(inv) != fmt.Sprint(want) {
-		t.Errorf("invocations = %q, want %q", inv, want)
+	for line, want := range map[string][][]string{
+		`source <(atoll completion bash) && go run ./cmd/atoll demo > out 2>&1`: {{"completion", "bash"}, {"demo"}},
+		// GitHub Actions outputs: a command substitution inside quotes.
+		`echo "matrix=$(atoll changed --output github-matrix)" >> "$GITHUB_OUTPUT"`: {{"changed", "--output", "github-matrix"}},
+	} {
+		if inv, _ := docblocks.AtollInvocations(line); fmt.Sprint(inv) != fmt.Sprint(want) {
+			t.Errorf("%s: invocations = %q, want %q", line, inv, want)
+		}
 	}
 }
 

@@ -66,7 +66,7 @@ func usagef(format string, args ...any) error {
 }
 
 // classify maps an error to its exit code and a hint.
-func classify(err error) (int, string) {
+func classify(err error) (code int, hint string) {
 	var (
 		ee      *ExitError
 		ue      *UsageError

@@ -146,9 +146,9 @@ func CatchUp(sb *Sandbox) error {
 	return err
 }
 
-// Merge merges the feature branch into main and pushes it.
-func Merge(sb *Sandbox) error {
-	for _, args := range [][]string{{"checkout", "-q", "main"}, {"merge", "-q", "--no-edit", sb.Branch}, {"push", "-q", "origin", "main"}} {
+// Merge merges branch into main and pushes it.
+func Merge(sb *Sandbox, branch string) error {
+	for _, args := range [][]string{{"checkout", "-q", "main"}, {"merge", "-q", "--no-edit", branch}, {"push", "-q", "origin", "main"}} {
 		if _, err := sandbox.Git(sb.Work, args...); err != nil {
 			return err
 		}

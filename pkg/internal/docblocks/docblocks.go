@@ -243,6 +243,21 @@ func segments(s string) ([][]string, error) {
 			for ; j < len(s) && s[j] != '"'; j++ {
 				if s[j] == '\\' && j+1 < len(s) {
 					j++
+					continue
+				}
+				// A command substitution inside the quotes runs too:
+				// "matrix=$(atoll changed ...)".
+				if s[j] == '$' && j+1 < len(s) && s[j+1] == '(' {
+					end := closingParen(s, j+1)
+					if end < 0 {
+						return nil, fmt.Errorf("unterminated $( in %q", s)
+					}
+					inner, err := segments(s[j+2 : end])
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, inner...)
+					j = end
 				}
 			}
 			if j >= len(s) {
@@ -280,6 +295,32 @@ func segments(s string) ([][]string, error) {
 	}
 	endSeg()
 	return out, nil
+}
+
+// closingParen is the index of the ) that closes the ( at open, skipping
+// quoted text; -1 when there is none.
+func closingParen(s string, open int) int {
+	depth := 0
+	for i := open; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return -1
+			}
+			i += j + 1
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 var keywords = map[string]bool{"do": true, "then": true, "else": true, "if": true, "while": true, "until": true, "time": true, "exec": true, "!": true}
