@@ -750,20 +750,6 @@ func TestErrorsAndIdentity(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
 	}
-	for _, c := range []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{}, ""},
-		{map[string]string{"CI_COMMIT_BRANCH": "d"}, "d"},
-		{map[string]string{"CI_COMMIT_BRANCH": "d", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "c"}, "c"},
-		{map[string]string{"CI_COMMIT_BRANCH": "d", "GITHUB_HEAD_REF": "b"}, "b"},
-		{map[string]string{"ATOLL_BRANCH": "a", "GITHUB_HEAD_REF": "b", "CI_COMMIT_BRANCH": "d"}, "a"},
-	} {
-		if got := ledger.BranchFrom(env(c.env)); got != c.want {
-			t.Errorf("BranchFrom(%v) = %q, want %q", c.env, got, c.want)
-		}
-	}
 }
 
 func TestEntryKindsAndAge(t *testing.T) {
