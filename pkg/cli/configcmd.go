@@ -23,8 +23,9 @@ func NewCmdConfig(io *ui.IO, g *Globals, runF func(*ImportAtlantisOptions) error
 		Long: `Work with atoll's settings. docs/configuration.md describes atoll.yaml.
 
 ` + ExitCodesHelp,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		Example: `  atoll config import-atlantis --out -`,
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(NewCmdImportAtlantis(io, g, runF))
 	return cmd
