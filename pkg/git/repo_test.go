@@ -348,3 +348,43 @@ func TestWorktreeChangesNameAControlCharPath(t *testing.T) {
 		}
 	}
 }
+
+type mapMergeBases map[[2]git.Hash]git.Hash
+
+func (m mapMergeBases) MergeBase(a, b git.Hash) (git.Hash, bool) {
+	mb, ok := m[[2]git.Hash{a, b}]
+	return mb, ok
+}
+func (m mapMergeBases) SetMergeBase(a, b, mb git.Hash) { m[[2]git.Hash{a, b}] = mb }
+
+// ResolveBase asks the merge-base cache first and fills it on a miss; a
+// failed search stores nothing.
+func TestResolveBaseUsesTheMergeBaseCache(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"f": "0"})
+	s.Git("checkout", "-q", "-b", "feature")
+	s.Commit("f1", map[string]string{"f": "1"})
+	r := open(t, s.Work)
+	cache := mapMergeBases{}
+	r.MergeBases = cache
+	head, base := hash(t, s.Git("rev-parse", "HEAD")), hash(t, s.Git("rev-parse", "main"))
+	cmp, err := r.ResolveBase("main")
+	if err != nil || cmp.MergeBase != base || len(cache) != 1 || cache[[2]git.Hash{head, base}] != base {
+		t.Fatalf("a miss: %+v, %v, cache %v", cmp, err, cache)
+	}
+	seeded := hash(t, strings.Repeat("ab", 20))
+	cache[[2]git.Hash{head, base}] = seeded
+	if cmp, err := r.ResolveBase("main"); err != nil || cmp.MergeBase != seeded {
+		t.Errorf("a hit: %+v, %v; want the cached %s", cmp, err, seeded.Short())
+	}
+	s.Git("checkout", "-q", "--orphan", "other")
+	s.Commit("other root", map[string]string{"g": "0"})
+	if _, err := open(t, s.Work).ResolveBase("main"); err == nil {
+		t.Fatal("unrelated histories: no error")
+	}
+	r2 := open(t, s.Work)
+	r2.MergeBases = cache
+	if _, err := r2.ResolveBase("main"); !errors.Is(err, git.ErrUnrelated) || len(cache) != 1 {
+		t.Errorf("unrelated histories: %v, cache %v", err, cache)
+	}
+}
