@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atoll-tf/atoll/pkg/ci"
 	"github.com/atoll-tf/atoll/pkg/drift"
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/guard"
@@ -228,6 +229,9 @@ func driftRun(ctx context.Context, opts *DriftOptions) error {
 	if err != nil {
 		return err
 	}
+	// In GitHub Actions the report goes to the job summary too; the
+	// annotations go to stderr, keeping stdout's JSON or Markdown clean.
+	s.publish(io.Err, opts.Output, driftCI{rep})
 	switch {
 	case rep.Summary.Error > 0:
 		return &silentError{code: ExitRepository}
@@ -295,4 +299,24 @@ func workspaceOrDefault(ws string) string {
 		return "default"
 	}
 	return ws
+}
+
+// driftCI is atoll drift's report for the CI: the Markdown report as the
+// job summary, a warning for each drifting project and an error for each
+// that could not be planned.
+type driftCI struct{ rep *drift.Report }
+
+func (d driftCI) Summary() string { return ui.DriftMarkdown(d.rep) }
+
+func (d driftCI) Annotations() []ci.Annotation {
+	var out []ci.Annotation
+	for _, p := range d.rep.Projects {
+		switch p.Status {
+		case drift.Drift:
+			out = append(out, ci.Annotation{Level: ci.Warning, Title: "atoll drift: " + p.Dir, Message: p.Why})
+		case drift.Error:
+			out = append(out, ci.Annotation{Level: ci.Error, Title: "atoll drift: " + p.Dir, Message: p.Error})
+		}
+	}
+	return out
 }
