@@ -162,9 +162,12 @@ func (d *Direnv) Export(ctx context.Context, dir string, base map[string]string,
 	cmd.Env = List(vars)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// The .envrc's children go with it when ctx is cancelled.
+	// The .envrc's children go with it when ctx is cancelled: SIGKILL to
+	// the whole group, as an evaluation has nothing to save and a shell
+	// caught between its own commands, or a trap in the .envrc, could
+	// outlive SIGTERM and hold the output open until WaitDelay.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil {
