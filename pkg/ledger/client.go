@@ -354,13 +354,9 @@ func (c *Client) Acquire(ctx context.Context, want []*Lock, classify Classifier)
 			}
 		}
 	}
-	for attempt := 0; attempt < c.maxAttempts(); attempt++ {
-		backoff(ctx, attempt)
-		snap, err := c.fetch(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res := &Acquired{}
+	var res *Acquired
+	err := c.update(ctx, "take the locks", "no lock was taken", func(snap *Snapshot) ([]Update, error) {
+		res = &Acquired{}
 		var ups []Update
 		var blocked []Blocked
 		for _, l := range want {
@@ -395,19 +391,40 @@ func (c *Client) Acquire(ctx context.Context, want []*Lock, classify Classifier)
 		if len(blocked) > 0 {
 			return nil, &LockedError{Blocked: blocked, Now: c.now()}
 		}
-		if len(ups) == 0 {
-			return res, nil
+		return ups, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// update reads the remote afresh, lets plan turn that snapshot into ref
+// updates, and pushes them in one atomic compare-and-swap; when another
+// writer got there first it starts again on a new snapshot. A plan with
+// no updates ends it without a push. op and recorded word the
+// RemoteError: what was being done, and what that means was not done.
+func (c *Client) update(ctx context.Context, op, recorded string, plan func(*Snapshot) ([]Update, error)) error {
+	for attempt := 0; attempt < c.maxAttempts(); attempt++ {
+		backoff(ctx, attempt)
+		snap, err := c.fetch(ctx)
+		if err != nil {
+			return err
+		}
+		ups, err := plan(snap)
+		if err != nil || len(ups) == 0 {
+			return err
 		}
 		err = c.Store.Update(ctx, ups)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
 		if err != nil {
-			return nil, &RemoteError{Op: "take the locks", Where: c.Store.Where(), Err: err, Recorded: "no lock was taken"}
+			return &RemoteError{Op: op, Where: c.Store.Where(), Err: err, Recorded: recorded}
 		}
-		return res, nil
+		return nil
 	}
-	return nil, &RemoteError{Op: "take the locks", Where: c.Store.Where(), Err: errors.New("other writers kept changing them"), Recorded: "no lock was taken"}
+	return &RemoteError{Op: op, Where: c.Store.Where(), Err: errors.New("other writers kept changing them"), Recorded: recorded}
 }
 
 // NotHolderError says an unlock was asked of a lock another branch holds.
@@ -432,13 +449,9 @@ type Unlocked struct {
 // is appended to the project's ledger in the same atomic push.
 func (c *Client) Unlock(ctx context.Context, keys []string, branch, force string, who Identity) (*Unlocked, error) {
 	c.flushPending(ctx)
-	for attempt := 0; attempt < c.maxAttempts(); attempt++ {
-		backoff(ctx, attempt)
-		snap, err := c.fetch(ctx)
-		if err != nil {
-			return nil, err
-		}
-		res := &Unlocked{}
+	var res *Unlocked
+	err := c.update(ctx, "release the locks", "no lock was released", func(snap *Snapshot) ([]Update, error) {
+		res = &Unlocked{}
 		var ups []Update
 		var notMine []*HeldLock
 		for _, k := range keys {
@@ -471,19 +484,12 @@ func (c *Client) Unlock(ctx context.Context, keys []string, branch, force string
 		if len(notMine) > 0 {
 			return nil, &NotHolderError{Held: notMine}
 		}
-		if len(ups) == 0 {
-			return res, nil
-		}
-		err = c.Store.Update(ctx, ups)
-		if errors.Is(err, ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return nil, &RemoteError{Op: "release the locks", Where: c.Store.Where(), Err: err, Recorded: "no lock was released"}
-		}
-		return res, nil
+		return ups, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, &RemoteError{Op: "release the locks", Where: c.Store.Where(), Err: errors.New("other writers kept changing them"), Recorded: "no lock was released"}
+	return res, nil
 }
 
 // Release deletes stale locks, each only if it still is the lock read.
