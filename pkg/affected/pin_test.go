@@ -117,3 +117,23 @@ func TestConfigReasons(t *testing.T) {
 		t.Errorf("no config file: %+v", got)
 	}
 }
+
+// TestReasonsDeduplicatedOnKindAndPath: a reason is dropped only when one
+// of the same kind for the same path is there already. Two files of one
+// project are two reasons; one path reached two ways (a file of the
+// project, and its watch glob) is two reasons.
+func TestReasonsDeduplicatedOnKindAndPath(t *testing.T) {
+	g := &project.Graph{Projects: []project.Project{
+		{Name: "a", Dir: "conf/a", Fingerprint: "a", Watch: []string{"conf/a/*.tf"}},
+	}}
+	got := names(Compute(Input{Changes: modified("conf/a/main.tf", "conf/a/vars.tf", "conf/a/main.tf"), Head: g, Base: g}))
+	want := []Reason{
+		{Kind: KindFile, Path: "conf/a/main.tf"},
+		{Kind: KindWatch, Path: "conf/a/main.tf", Via: []string{"conf/a/*.tf"}},
+		{Kind: KindFile, Path: "conf/a/vars.tf"},
+		{Kind: KindWatch, Path: "conf/a/vars.tf", Via: []string{"conf/a/*.tf"}},
+	}
+	if !reflect.DeepEqual(got["conf/a"].Reasons, want) {
+		t.Errorf("reasons = %+v\nwant %+v", got["conf/a"].Reasons, want)
+	}
+}
