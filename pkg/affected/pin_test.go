@@ -137,3 +137,69 @@ func TestReasonsDeduplicatedOnKindAndPath(t *testing.T) {
 		t.Errorf("reasons = %+v\nwant %+v", got["conf/a"].Reasons, want)
 	}
 }
+
+// TestModuleBoundaryOnBothSides: walking up from a modified file, a
+// directory with Terraform files of its own ends the walk only when it has
+// them on both sides. modules/net/sub had a .tf file at the merge-base
+// that HEAD removed: at HEAD the changed data file belongs to the module.
+func TestModuleBoundaryOnBothSides(t *testing.T) {
+	use := []project.ModuleUse{{Dir: "modules/net", Chain: []string{"conf/a", "modules/net"}}}
+	base := &project.Graph{Projects: []project.Project{{Name: "a", Dir: "conf/a", Fingerprint: "a", Modules: use}},
+		TerraformDirs: []string{"modules/net", "modules/net/sub"}}
+	head := &project.Graph{Projects: []project.Project{{Name: "a", Dir: "conf/a", Fingerprint: "a", Modules: use}},
+		TerraformDirs: []string{"modules/net"}}
+	want := []Reason{{Kind: KindModule, Path: "modules/net/sub/data.json", Via: []string{"conf/a", "modules/net"}}}
+	for _, side := range []struct {
+		name       string
+		head, base *project.Graph
+	}{{"a boundary only at the merge-base", head, base}, {"a boundary only at HEAD", base, head}} {
+		got := names(Compute(Input{Changes: modified("modules/net/sub/data.json"), Head: side.head, Base: side.base}))
+		if !reflect.DeepEqual(got["conf/a"].Reasons, want) {
+			t.Errorf("%s: conf/a reasons = %+v, want %+v", side.name, got["conf/a"].Reasons, want)
+		}
+	}
+	// A boundary on both sides: not the module's file.
+	got := Compute(Input{Changes: modified("modules/net/sub/data.json"), Head: base, Base: base})
+	if len(got) != 0 {
+		t.Errorf("a boundary on both sides: affected = %+v, want none", got)
+	}
+}
+
+// TestDeletedProjectConfigReason: a deleted project gets a config reason
+// only when atoll.yaml is named and its entry changed.
+func TestDeletedProjectConfigReason(t *testing.T) {
+	base := &project.Graph{Projects: []project.Project{
+		{Name: "a", Dir: "conf/a", Fingerprint: "a"},
+		{Name: "b", Dir: "conf/b", Fingerprint: "b"},
+	}}
+	head := &project.Graph{}
+	got := names(Compute(Input{Head: head, Base: base, ConfigFile: "atoll.yaml", ConfigProjects: []string{"conf/a"}}))
+	want := map[string][]Reason{
+		"conf/a": {{Kind: KindConfig, Path: "atoll.yaml", Via: []string{"projects: conf/a"}}},
+		"conf/b": {},
+	}
+	for dir, r := range want {
+		if got[dir].Status != Deleted || !reflect.DeepEqual(got[dir].Reasons, r) {
+			t.Errorf("%s = %+v, want deleted with reasons %+v", dir, got[dir], r)
+		}
+	}
+	// No configuration file: no config reason, whatever the entries say.
+	got = names(Compute(Input{Head: head, Base: base, ConfigProjects: []string{"conf/a"}}))
+	if r := got["conf/a"].Reasons; len(r) != 0 {
+		t.Errorf("no config file: conf/a reasons = %+v, want none", r)
+	}
+}
+
+// TestRenameOnlyToAnAddedProject: a deleted project whose files a
+// project that already existed has too is deleted, not renamed into it.
+func TestRenameOnlyToAnAddedProject(t *testing.T) {
+	base := &project.Graph{Projects: []project.Project{
+		{Name: "a", Dir: "conf/a", Fingerprint: "same"},
+		{Name: "b", Dir: "conf/b", Fingerprint: "old-b"},
+	}}
+	head := &project.Graph{Projects: []project.Project{{Name: "b", Dir: "conf/b", Fingerprint: "same"}}}
+	got := names(Compute(Input{Changes: []Change{{Path: "conf/a/main.tf", Action: "deleted"}, {Path: "conf/b/main.tf", Action: "modified"}}, Head: head, Base: base}))
+	if got["conf/a"].Status != Deleted || got["conf/b"].Status != Modified || got["conf/b"].From != "" {
+		t.Errorf("affected = %+v, want conf/a deleted and conf/b modified", got)
+	}
+}
