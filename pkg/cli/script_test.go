@@ -142,7 +142,7 @@ func hermeticEnv(env *testscript.Env) error {
 		{"GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z"},
 		{"GIT_TERMINAL_PROMPT", "0"},
 		// Settings a user's configuration would otherwise decide.
-		{"GIT_CONFIG_COUNT", "4"},
+		{"GIT_CONFIG_COUNT", "6"},
 		{"GIT_CONFIG_KEY_0", "init.defaultBranch"},
 		{"GIT_CONFIG_VALUE_0", "main"},
 		{"GIT_CONFIG_KEY_1", "commit.gpgSign"},
@@ -151,6 +151,11 @@ func hermeticEnv(env *testscript.Env) error {
 		{"GIT_CONFIG_VALUE_2", "false"},
 		{"GIT_CONFIG_KEY_3", "advice.detachedHead"},
 		{"GIT_CONFIG_VALUE_3", "false"},
+		// No `git maintenance run --auto` after every commit.
+		{"GIT_CONFIG_KEY_4", "maintenance.auto"},
+		{"GIT_CONFIG_VALUE_4", "false"},
+		{"GIT_CONFIG_KEY_5", "gc.auto"},
+		{"GIT_CONFIG_VALUE_5", "0"},
 		{"NO_COLOR", "1"},
 		// Terraform: scratch checkouts and records inside $WORK, no user
 		// configuration, no calls home.
