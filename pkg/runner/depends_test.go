@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,5 +54,67 @@ func TestApplyDependentsFollowTheirDependency(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(stateDir, p+".tfstate")); err != nil {
 			t.Errorf("conf/%s has no state: %v", p, err)
 		}
+	}
+}
+
+// TestApplyDestroysADeletedProject: a project deleted on the branch whose
+// resources exist is destroyed from the merge-base's files (the branch
+// has none), and its state is empty afterwards.
+func TestApplyDestroysADeletedProject(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	files := map[string]string{
+		"conf/gone/backend.tf": backend(stateDir, "gone"),
+		"conf/gone/main.tf":    "resource \"terraform_data\" \"x\" {\n  input = \"kept\"\n}\n",
+		"conf/keep/main.tf":    "",
+	}
+	f := newFixture(t, files, map[string]string{"conf/keep/main.tf": "# edited\n"})
+	// conf/gone was applied from main: its state holds terraform_data.x.
+	applied := t.TempDir()
+	for _, name := range []string{"backend.tf", "main.tf"} {
+		if err := os.WriteFile(filepath.Join(applied, name), []byte(files["conf/gone/"+name]), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-auto-approve", "-input=false"}} {
+		cmd := exec.Command(f.opts.TerraformBin, args...)
+		cmd.Dir = applied
+		cmd.Env = append(os.Environ(), "TF_CLI_CONFIG_FILE=/dev/null", "CHECKPOINT_DISABLE=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
+		}
+	}
+	f.sb.Git("rm", "-q", "-r", "conf/gone")
+	f.sb.Git("commit", "-q", "-m", "delete gone")
+	f.rescan(t)
+	var gone []runner.Target
+	for _, tg := range f.targets {
+		if tg.Deleted {
+			gone = append(gone, tg)
+		}
+	}
+	if len(gone) != 1 {
+		t.Fatalf("targets %+v", f.targets)
+	}
+	rep, err := runner.Plan(context.Background(), f.fresh(func(o *runner.Options) { o.DestroyDeleted = true }), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusPlanned {
+		t.Fatalf("destroy plan: %s: %s", p.Status, p.Error)
+	}
+	rep, err = runner.Apply(context.Background(), f.fresh(nil), gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusApplied {
+		t.Fatalf("apply of the destroy: %s: %s", p.Status, p.Error)
+	}
+	state, err := os.ReadFile(filepath.Join(stateDir, "gone.tfstate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(state), "terraform_data") {
+		t.Errorf("the state still holds the resource:\n%s", state)
 	}
 }
