@@ -97,6 +97,10 @@ func TestStartupBenchmark(t *testing.T) {
 		{label: "`atoll changed`, release build, warm, 3-project repository", bin: release, args: []string{"changed"}, dir: repo, check: changedOut},
 	}
 	git, goFloor, target := cases[0], cases[1], cases[2]
+	mainCases := len(cases)
+	for _, p := range importPrograms {
+		cases = append(cases, &startupCase{label: p.label, bin: importProgram(t, root, bin, p, noCgo)})
+	}
 
 	load := loadAverage()
 	env := Env()
@@ -126,10 +130,20 @@ func TestStartupBenchmark(t *testing.T) {
 
 	var table strings.Builder
 	table.WriteString("| case | median (min-max) | ÷ `git --version` | CPU (user+sys) | minor page faults |\n|---|--:|--:|--:|--:|\n")
-	for _, c := range cases {
+	row := func(table *strings.Builder, c *startupCase) {
 		lo, hi := c.series.Range()
-		fmt.Fprintf(&table, "| %s | %s (%.1f-%.1f) | %.2f× | %s | %d |\n", c.label, ms(c.series.Median()), lo.Seconds()*1e3, hi.Seconds()*1e3,
+		fmt.Fprintf(table, "| %s | %s (%.1f-%.1f) | %.2f× | %s | %d |\n", c.label, ms(c.series.Median()), lo.Seconds()*1e3, hi.Seconds()*1e3,
 			float64(c.series.Median())/float64(git.series.Median()), ms(medianCPU(c.series)), medianFaults(c.series))
+	}
+	for _, c := range cases[:mainCases] {
+		row(&table, c)
+	}
+	var imports strings.Builder
+	imports.WriteString("What importing a dependency costs at start, alone: programs (release flags) whose `main` is empty and that only import the package named, in the same rounds.\n\n")
+	imports.WriteString("| program | median (min-max) | ÷ `git --version` | CPU (user+sys) | minor page faults |\n|---|--:|--:|--:|--:|\n")
+	row(&imports, goFloor)
+	for _, c := range cases[mainCases:] {
+		row(&imports, c)
 	}
 	ratio := float64(target.series.Median()) / float64(git.series.Median())
 	result := "**PASS**"
@@ -145,14 +159,57 @@ func TestStartupBenchmark(t *testing.T) {
 		ms(target.series.Median()-goFloor.series.Median()), ms(medianCPU(target.series)-medianCPU(goFloor.series)))
 
 	inits := initBreakdown(t, release)
-	t.Logf("results:\n\n%s\n%s\n%s\n\n%s", table.String(), targets, aboveGo, inits)
+	t.Logf("results:\n\n%s\n%s\n%s\n\n%s\n%s", table.String(), targets, aboveGo, imports.String(), inits)
 
 	if os.Getenv("ATOLL_BENCH_WRITE") == "1" {
 		body := fmt.Sprintf("Measured on %s with atoll %s. Machine: %s. Load average (1 min): %s.\n\n"+
-			"Medians of %d interleaved rounds (each round runs every case once, starting one case later than the last), after one untimed round.\n\n%s\n%s\n%s\n\n%s",
-			time.Now().UTC().Format("2006-01-02"), describe(root), Machine(), load, startupRounds, table.String(), targets, aboveGo, inits)
+			"Medians of %d interleaved rounds (each round runs every case once, starting one case later than the last), after one untimed round.\n\n%s\n%s\n%s\n\n%s\n%s",
+			time.Now().UTC().Format("2006-01-02"), describe(root), Machine(), load, startupRounds, table.String(), targets, aboveGo, imports.String(), inits)
 		WriteSection(t, root, "startup", body)
 	}
+}
+
+// importCase is a program that only imports some packages.
+type importCase struct {
+	label, name string
+	imports     []string
+}
+
+// importPrograms are the dependencies whose start-up cost is measured
+// alone. "everything atoll links" is atoll's packages without running a
+// command: the difference to `atoll version` is cobra and the command.
+var importPrograms = []importCase{
+	{"`encoding/gob`", "gob", []string{"encoding/gob"}},
+	{"cobra", "cobra", []string{"github.com/spf13/cobra"}},
+	{"lipgloss", "lipgloss", []string{"github.com/charmbracelet/lipgloss"}},
+	{"HCL (`hclsyntax`)", "hcl", []string{"github.com/hashicorp/hcl/v2/hclsyntax"}},
+	{"terraform-exec", "tfexec", []string{"github.com/hashicorp/terraform-exec/tfexec"}},
+	{"`net/http`", "nethttp", []string{"net/http"}},
+	{"viper", "viper", []string{"github.com/spf13/viper"}},
+	{"go-git's index and object storage only", "gogit-storage", []string{"github.com/go-git/go-git/v5/plumbing/format/index", "github.com/go-git/go-git/v5/storage/filesystem"}},
+	{"go-git (`github.com/go-git/go-git/v5`, as `pkg/git` imports it)", "gogit", []string{"github.com/go-git/go-git/v5"}},
+	{"everything atoll links (`pkg/cli`), no command run", "atoll-packages", []string{"github.com/atoll-tf/atoll/pkg/cli"}},
+}
+
+// importProgram builds a program that only imports p's packages, with
+// atoll's module (and so its versions of them).
+func importProgram(t *testing.T, root, bin string, p importCase, env []string) string {
+	t.Helper()
+	var src strings.Builder
+	src.WriteString("package main\n\nimport (\n")
+	for _, imp := range p.imports {
+		fmt.Fprintf(&src, "\t_ %q\n", imp)
+	}
+	src.WriteString(")\n\nfunc main() {}\n")
+	file := filepath.Join(t.TempDir(), "main.go")
+	if err := os.WriteFile(file, []byte(src.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prog, err := BuildWith(root, file, bin, "import-"+p.name, env, releaseFlags...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog
 }
 
 // buildHello builds the least a Go program can be: it prints one line.
