@@ -102,7 +102,7 @@ func TestStartupBenchmark(t *testing.T) {
 		cases = append(cases, &startupCase{label: p.label, bin: importProgram(t, root, bin, p, noCgo)})
 	}
 
-	load := loadAverage()
+	load := loadAverage() + " before"
 	env := Env()
 	for r := range startupRounds + 1 {
 		for i := range cases {
