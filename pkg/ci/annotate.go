@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -77,14 +78,14 @@ func (e Env) Annotate(w io.Writer, as []Annotation) {
 
 // located is the "path:line: message" and "path: message" form atoll's
 // warnings take.
-var located = regexp.MustCompile(`^([^\s:][^:\n]*?)(?::([0-9]+))?(?::[0-9]+)?: (.+)$`)
+var located = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^\s:][^:\n]*?)(?::([0-9]+))?(?::[0-9]+)?: (.+)$`) })
 
 // Locate splits a "path:line: message" or "path: message" warning into
 // an annotation of the given level. Whether the path is a real file is
 // for the caller to check (exists).
 func Locate(level Level, msg string, exists func(string) bool) Annotation {
 	a := Annotation{Level: level, Message: msg}
-	m := located.FindStringSubmatch(strings.SplitN(msg, "\n", 2)[0])
+	m := located().FindStringSubmatch(strings.SplitN(msg, "\n", 2)[0])
 	if m == nil || !exists(m[1]) {
 		return a
 	}
@@ -96,7 +97,7 @@ func Locate(level Level, msg string, exists func(string) bool) Annotation {
 }
 
 // section names GitLab accepts: letters, digits, _, . and -.
-var sectionUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+var sectionUnsafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9_.-]+`) })
 
 // Group is a collapsible part of the job log.
 type Group struct {
@@ -115,7 +116,7 @@ func (e Env) StartGroup(w io.Writer, title string, now func() time.Time) *Group 
 	case GitHub:
 		fmt.Fprintf(w, "::group::%s\n", EscapeData(title))
 	case GitLab:
-		g.name = "atoll_" + strings.Trim(sectionUnsafe.ReplaceAllString(title, "_"), "_")
+		g.name = "atoll_" + strings.Trim(sectionUnsafe().ReplaceAllString(title, "_"), "_")
 		fmt.Fprintf(w, "\x1b[0Ksection_start:%d:%s[collapsed=true]\r\x1b[0K%s\n", now().Unix(), g.name, oneLine(title))
 	default:
 		fmt.Fprintf(w, "%s\n", oneLine(title))

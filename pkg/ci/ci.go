@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // System is a CI system.
@@ -72,7 +73,7 @@ func (e *ModeError) Error() string {
 }
 
 // pullMergeRef is the ref GitHub builds a pull request's merge commit on.
-var pullMergeRef = regexp.MustCompile(`^refs/pull/[0-9]+/merge$`)
+var pullMergeRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^refs/pull/[0-9]+/merge$`) })
 
 // Detect reads the environment. mode is one of Modes ("" is auto): auto
 // recognises GitHub Actions (GITHUB_ACTIONS=true) and GitLab CI
@@ -114,7 +115,7 @@ func github(getenv func(string) string) Env {
 			e.BaseBranch, e.BaseVar = b, "GITHUB_BASE_REF"
 		}
 		e.HeadBranch = getenv("GITHUB_HEAD_REF")
-		if ref := getenv("GITHUB_REF"); pullMergeRef.MatchString(ref) {
+		if ref := getenv("GITHUB_REF"); pullMergeRef().MatchString(ref) {
 			e.MergeRef = ref
 		}
 	} else if ref := getenv("GITHUB_REF"); strings.HasPrefix(ref, "refs/heads/") {

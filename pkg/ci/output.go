@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Output is one named value a job hands to later steps or jobs.
@@ -47,7 +48,7 @@ func GitHubOutputs(outs []Output, delim func() string) (string, error) {
 // DotenvLimit is the largest dotenv report GitLab accepts.
 const DotenvLimit = 5 * 1024
 
-var dotenvName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+var dotenvName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_]+$`) })
 
 // Dotenv renders outputs as a GitLab dotenv report: KEY=VALUE lines.
 // GitLab takes values as they are (no quoting, no escapes) and refuses
@@ -56,7 +57,7 @@ var dotenvName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 func Dotenv(outs []Output) (string, error) {
 	var b strings.Builder
 	for _, o := range outs {
-		if !dotenvName.MatchString(o.Name) {
+		if !dotenvName().MatchString(o.Name) {
 			return "", fmt.Errorf("dotenv variable name %q: GitLab accepts only letters, digits and _", o.Name)
 		}
 		if strings.ContainsAny(o.Value, "\r\n") {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -194,13 +195,13 @@ func (d *Direnv) Export(ctx context.Context, dir string, base map[string]string,
 	return changes, nil
 }
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[a-zA-Z]`)
+var ansi = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\x1b\[[0-9;]*[a-zA-Z]`) })
 
 // direnvMessage keeps what matters from direnv's stderr: errors and the
 // .envrc's own output, without colours and progress lines.
 func direnvMessage(s string) string {
 	var out []string
-	for _, line := range strings.Split(ansi.ReplaceAllString(s, ""), "\n") {
+	for _, line := range strings.Split(ansi().ReplaceAllString(s, ""), "\n") {
 		line = strings.TrimRight(line, " \r")
 		switch {
 		case line == "",

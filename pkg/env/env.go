@@ -17,6 +17,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Caller is the caller's environment with everything project-specific
@@ -38,16 +39,18 @@ type Caller struct {
 // inputs, where Terraform keeps its data, the workspace, and geodesic's
 // `use terraform` backend settings. TF_CLI_CONFIG_FILE, TF_PLUGIN_CACHE_DIR
 // and TF_VAR_* are not: they are the user's or the run's, not a project's.
-var projectSpecific = regexp.MustCompile(`^(` + strings.Join([]string{
-	`TF_CLI_ARGS(_.*)?`,
-	`TF_CLI_(INIT|PLAN|APPLY|DESTROY|DEFAULT)(_.*)?`,
-	`TF_DATA_DIR`, `TF_WORKSPACE`, `TF_FROM_MODULE`, `TF_MODULE_CACHE`,
-	`TF_BUCKET(_.*)?`, `TF_STATE_FILE`, `TF_FILE`, `TF_DYNAMODB_TABLE`,
-}, "|") + `)$`)
+var projectSpecific = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(` + strings.Join([]string{
+		`TF_CLI_ARGS(_.*)?`,
+		`TF_CLI_(INIT|PLAN|APPLY|DESTROY|DEFAULT)(_.*)?`,
+		`TF_DATA_DIR`, `TF_WORKSPACE`, `TF_FROM_MODULE`, `TF_MODULE_CACHE`,
+		`TF_BUCKET(_.*)?`, `TF_STATE_FILE`, `TF_FILE`, `TF_DYNAMODB_TABLE`,
+	}, "|") + `)$`)
+})
 
 // ProjectSpecific reports whether a variable configures one project's
 // Terraform, so that a caller's value must not reach other projects.
-func ProjectSpecific(name string) bool { return projectSpecific.MatchString(name) }
+func ProjectSpecific(name string) bool { return projectSpecific().MatchString(name) }
 
 // direnvOwn are direnv's bookkeeping variables: they describe the caller's
 // loaded directory and would make direnv unload it in a project. Its

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Project is the environment one project's Terraform runs with.
@@ -85,7 +86,7 @@ func tfenvCopies(vars map[string]string) map[string]string {
 		if strings.HasPrefix(k, "TF_") {
 			continue
 		}
-		n := strings.Trim(underscores.ReplaceAllString(strings.ToLower(k), "_"), "_")
+		n := strings.Trim(underscores().ReplaceAllString(strings.ToLower(k), "_"), "_")
 		if c, ok := vars["TF_VAR_"+n]; ok && c == v && n != "" {
 			out["TF_VAR_"+n] = k
 		}
@@ -134,11 +135,13 @@ func Changed(was, now map[string]string) []string {
 }
 
 // secretName matches names whose values are secrets by convention.
-var secretName = regexp.MustCompile(`(?i)(secret|passw(or)?d|passphrase|token|credential|private|access_key|api_?key|(^|_)key_id|(^|_)auth($|_)|session|cookie|signature)`)
+var secretName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(secret|passw(or)?d|passphrase|token|credential|private|access_key|api_?key|(^|_)key_id|(^|_)auth($|_)|session|cookie|signature)`)
+})
 
 // Secret reports whether a variable's (or backend setting's) value looks
 // like a secret by its name.
-func Secret(name string) bool { return secretName.MatchString(name) }
+func Secret(name string) bool { return secretName().MatchString(name) }
 
 // Masked is the value to show for name: secrets as "***".
 func Masked(name, value string) string {

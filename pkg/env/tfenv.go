@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Arg is one Terraform command-line argument and the variable it came from.
@@ -34,11 +35,11 @@ func (a Arg) String() string {
 var Commands = []string{"init", "plan", "apply"}
 
 var (
-	tfenvBackend    = regexp.MustCompile(`^TF_CLI_INIT_BACKEND_CONFIG_(.+)$`)
-	tfenvOption     = regexp.MustCompile(`^TF_CLI_(INIT|PLAN|APPLY|DESTROY)_(.+)$`)
-	tfenvPositional = regexp.MustCompile(`^TF_CLI_(INIT|PLAN|APPLY|DESTROY)$`)
-	tfenvDefault    = regexp.MustCompile(`^TF_CLI_DEFAULT_(.+)$`)
-	underscores     = regexp.MustCompile(`_+`)
+	tfenvBackend    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^TF_CLI_INIT_BACKEND_CONFIG_(.+)$`) })
+	tfenvOption     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^TF_CLI_(INIT|PLAN|APPLY|DESTROY)_(.+)$`) })
+	tfenvPositional = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^TF_CLI_(INIT|PLAN|APPLY|DESTROY)$`) })
+	tfenvDefault    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^TF_CLI_DEFAULT_(.+)$`) })
+	underscores     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`_+`) })
 )
 
 // tfenvArg maps one of tfenv's TF_CLI_* variables to the command it is for
@@ -48,25 +49,25 @@ var (
 // "" makes a bare flag), TF_CLI_PLAN=x is a positional argument, and
 // TF_CLI_DEFAULT_NO_COLOR=true is -no-color for every command.
 func tfenvArg(name, value string) (command string, a Arg, ok bool) {
-	flag := func(s string) string { return "-" + strings.ToLower(underscores.ReplaceAllString(s, "-")) }
+	flag := func(s string) string { return "-" + strings.ToLower(underscores().ReplaceAllString(s, "-")) }
 	withValue := value != "" && value != "true"
-	if m := tfenvBackend.FindStringSubmatch(name); m != nil {
+	if m := tfenvBackend().FindStringSubmatch(name); m != nil {
 		a := Arg{Flag: "-backend-config", Value: strings.ToLower(m[1]), HasValue: true, From: name}
 		if value != "" {
 			a.Value += "=" + value
 		}
 		return "init", a, true
 	}
-	if m := tfenvOption.FindStringSubmatch(name); m != nil {
+	if m := tfenvOption().FindStringSubmatch(name); m != nil {
 		return strings.ToLower(m[1]), Arg{Flag: flag(m[2]), Value: valueIf(withValue, value), HasValue: withValue, From: name}, true
 	}
-	if m := tfenvPositional.FindStringSubmatch(name); m != nil {
+	if m := tfenvPositional().FindStringSubmatch(name); m != nil {
 		if value == "" {
 			return "", Arg{}, false
 		}
 		return strings.ToLower(m[1]), Arg{Value: value, From: name}, true
 	}
-	if m := tfenvDefault.FindStringSubmatch(name); m != nil {
+	if m := tfenvDefault().FindStringSubmatch(name); m != nil {
 		return "", Arg{Flag: flag(m[1]), Value: valueIf(withValue, value), HasValue: withValue, From: name}, true
 	}
 	return "", Arg{}, false

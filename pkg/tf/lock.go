@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -43,7 +44,9 @@ func (l LockInfo) String() string {
 // state lock is held by someone else.
 const lockSummary = "Error acquiring the state lock"
 
-var lockField = regexp.MustCompile(`(?m)^[\s│|]*(ID|Path|Operation|Who|Version|Created):[ \t]*(.*?)\s*$`)
+var lockField = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^[\s│|]*(ID|Path|Operation|Who|Version|Created):[ \t]*(.*?)\s*$`)
+})
 
 // parseLockInfo reads the "Lock Info:" block of Terraform's error text.
 func parseLockInfo(text string) (LockInfo, bool) {
@@ -52,7 +55,7 @@ func parseLockInfo(text string) (LockInfo, bool) {
 	}
 	var l LockInfo
 	if _, rest, ok := strings.Cut(text, "Lock Info:"); ok {
-		for _, m := range lockField.FindAllStringSubmatch(rest, -1) {
+		for _, m := range lockField().FindAllStringSubmatch(rest, -1) {
 			v := m[2]
 			switch m[1] {
 			case "ID":

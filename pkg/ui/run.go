@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -434,17 +435,17 @@ func codeFence(text string) string {
 
 // planMarker matches a Terraform plan line that starts with a change marker
 // after its indentation.
-var planMarker = regexp.MustCompile(`(?m)^( *)(-/\+|\+/-|[-+~])( )`)
+var planMarker = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^( *)(-/\+|\+/-|[-+~])( )`) })
 
 // planCode moves Terraform's change markers to the start of the line so that
 // GitHub colours the plan as a diff ("~" becomes "!", which it also marks);
 // a plan without markers stays HCL.
 func planCode(plan string) (lang, text string) {
-	if !planMarker.MatchString(plan) {
+	if !planMarker().MatchString(plan) {
 		return "hcl", plan
 	}
-	return "diff", planMarker.ReplaceAllStringFunc(plan, func(m string) string {
-		sub := planMarker.FindStringSubmatch(m)
+	return "diff", planMarker().ReplaceAllStringFunc(plan, func(m string) string {
+		sub := planMarker().FindStringSubmatch(m)
 		marker := sub[2]
 		if marker == "~" {
 			marker = "!"

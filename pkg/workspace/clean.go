@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -29,7 +30,7 @@ type CleanOptions struct {
 	Keep func(sha string) bool
 }
 
-var shortSHA = regexp.MustCompile(`^[0-9a-f]{7,40}$`)
+var shortSHA = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{7,40}$`) })
 
 // Clean removes scratch checkouts under workdir and returns the paths it
 // removed, sorted. A checkout being built or open in a run is skipped, and
@@ -90,7 +91,7 @@ func cleanRepo(repoDir string, opt CleanOptions) ([]string, error) {
 			}
 			continue
 		}
-		if !shortSHA.MatchString(name) {
+		if !shortSHA().MatchString(name) {
 			continue
 		}
 		fi, err := e.Info()

@@ -13,3 +13,11 @@ func maxRSS(ps *os.ProcessState) int64 {
 	}
 	return 0
 }
+
+// minorFaults is the number of minor page faults of a finished process.
+func minorFaults(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Minflt
+	}
+	return 0
+}
