@@ -96,12 +96,12 @@ func (d *Direnv) Setup(userConfig string) error {
 		"[whitelist]\nprefix = [ " + string(q) + " ]\n"
 	rc := "# Written by atoll: the user's direnv helpers, loaded as direnv loads them.\n" +
 		"# At exit, the environment bash exports, as `direnv dump` would read it, from\n" +
-		"# bash itself: no direnv process. Arrays and unset names are not exported.\n" +
-		"__dump_at_exit() {\n  local ret=$? __atoll_name __atoll_names\n" +
-		"  builtin mapfile -t __atoll_names < <(builtin compgen -e)\n" +
+		"# bash itself: no direnv process (nor a subshell for compgen -e). Arrays,\n" +
+		"# namerefs and unset names are not in a child's environment.\n" +
+		"__dump_at_exit() {\n  local ret=$? __atoll_name\n" +
 		"  builtin printf '" + strings.ReplaceAll(dumpMark, "\x00", `\0`) + "' >&3\n" +
-		"  for __atoll_name in \"${__atoll_names[@]}\"; do\n" +
-		"    if [[ -v $__atoll_name && ${!__atoll_name@a} != *[aA]* ]]; then\n" +
+		"  for __atoll_name in " + allNames + "; do\n" +
+		"    if [[ -v $__atoll_name && ! -R $__atoll_name && ${!__atoll_name@a} == *x* && ${!__atoll_name@a} != *[aA]* ]]; then\n" +
 		"      builtin printf '%s=%s\\0' \"$__atoll_name\" \"${!__atoll_name}\" >&3\n" +
 		"    fi\n  done\n  trap - EXIT\n  exit \"$ret\"\n}\n" +
 		"direnv_config_dir=" + shellQuote(userConfig) + "\n" +
@@ -328,6 +328,16 @@ func (d *Direnv) stdlib(ctx context.Context, vars map[string]string) (string, er
 	stdlibs.text[key] = s
 	return s, nil
 }
+
+// allNames expands, in bash, to the name of every variable: one
+// ${!X@} for each letter and _ a name can start with.
+var allNames = func() string {
+	var b strings.Builder
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_" {
+		fmt.Fprintf(&b, ` "${!%c@}"`, c)
+	}
+	return b.String()[1:]
+}()
 
 // dumpMark starts the environment the private direnvrc dumps at exit.
 const dumpMark = "atoll-env\x00"

@@ -61,7 +61,7 @@ func direnvExportJSON(t *testing.T, d *Direnv, dir string, base map[string]strin
 // reports, for the .envrc features and the shell's corners: source_up,
 // use envrc and the user's helpers; set, changed, emptied and unset
 // variables; values with newlines and "="; exported arrays, names without
-// a value, integers and functions (none of which a child sees, or direnv
+// a value, integers, namerefs and functions (none of which a child sees, or direnv
 // reports); a variable un-exported; names bash cannot hold (foo.bar),
 // passed through; bash's own variables, which direnv ignores.
 func TestExportIsDirenvExportJSON(t *testing.T) {
@@ -85,6 +85,7 @@ declare -gAx MAP=([k]=v)
 export NOVAL
 declare -gxi SUM=1+1
 export -n UNEXPORTED
+SHELLVAR=v; declare -gn REF=SHELLVAR; export REF
 f() { :; }; export -f f
 export SHLVL=9 OLDPWD=/x
 IFS=:
@@ -123,6 +124,9 @@ cd /
 	}
 	if v, ok := want["UNEXPORTED"]; !ok || v != nil {
 		t.Errorf("the oracle does not see UNEXPORTED un-exported: %v", want)
+	}
+	if v := want["SHELLVAR"]; v == nil || *v != "v" {
+		t.Errorf("the oracle does not see SHELLVAR exported through its nameref: %v", want)
 	}
 }
 
