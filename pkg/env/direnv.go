@@ -16,8 +16,9 @@ import (
 	"time"
 )
 
-// Direnv evaluates .envrc files with the real direnv binary, under a
-// private configuration: it trusts only the .envrc files under Trust
+// Direnv evaluates .envrc files as the real direnv binary does (its
+// stdlib, its bash command line; see Export), under a private
+// configuration: it trusts only the .envrc files under Trust
 // (atoll's scratch checkouts), keeps its state in Dir, and loads the
 // user's own direnv helpers (their lib/*.sh and direnvrc, where geodesic
 // keeps `use terraform`, `use tfenv` and `use atlantis`). The user's allow
