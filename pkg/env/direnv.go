@@ -319,7 +319,7 @@ func (d *Direnv) stdlib(ctx context.Context, vars map[string]string) (string, er
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("`direnv stdlib` failed: %v %s", err, strings.TrimSpace(direnvMessage(stderr.String())))
 	}
-	s := stdout.String()
+	s := forkFreeStdlib(stdout.String())
 	if !strings.Contains(s, "__main__()") {
 		return "", errors.New("`direnv stdlib` printed no stdlib (no __main__): this direnv is not one atoll knows")
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,17 @@ import (
 // with atoll's private configuration but direnv's own dump: the oracle
 // Export is held to.
 func direnvExportJSON(t *testing.T, d *Direnv, dir string, base map[string]string) map[string]*string {
+	t.Helper()
+	got, msg := direnvExport(t, d, dir, base)
+	if msg != "" {
+		t.Fatalf("direnv export json: %s", msg)
+	}
+	return got
+}
+
+// direnvExport is direnvExportJSON, or the message of a failed .envrc as
+// Export gives it.
+func direnvExport(t *testing.T, d *Direnv, dir string, base map[string]string) (map[string]*string, string) {
 	t.Helper()
 	conf := filepath.Join(d.Dir, "oracle")
 	rc, err := os.ReadFile(filepath.Join(d.Dir, "config", "direnvrc"))
@@ -39,7 +51,7 @@ func direnvExportJSON(t *testing.T, d *Direnv, dir string, base map[string]strin
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("direnv export json: %v: %s", err, stderr.String())
+		return nil, direnvMessage(stderr.String())
 	}
 	got := map[string]*string{}
 	if err := json.Unmarshal(out, &got); err != nil {
@@ -53,7 +65,7 @@ func direnvExportJSON(t *testing.T, d *Direnv, dir string, base map[string]strin
 	if v := got["XDG_DATA_HOME"]; v != nil && *v == vars["XDG_DATA_HOME"] {
 		delete(got, "XDG_DATA_HOME")
 	}
-	return got
+	return got, ""
 }
 
 // TestExportIsDirenvExportJSON: Export, one bash with the stdlib given and
@@ -156,5 +168,99 @@ func TestExportBlocksAnEnvrcLinkedOutOfTheCheckouts(t *testing.T) {
 	}
 	if _, err := os.Stat(ran); err == nil {
 		t.Error("the linked .envrc ran")
+	}
+}
+
+// TestSourceEnvAndSourceUpAreDirenvs: atoll's fork-free source_env and
+// _source_up (see forkFreeStdlib) against direnv's own, on what an .envrc
+// can see of them (REPLY, the directory stack, PWD and OLDPWD where the
+// file is sourced, the paths found) and on their failures, including the
+// cases where direnv's own functions take over (strict mode, a cd of the
+// user's).
+func TestSourceEnvAndSourceUpAreDirenvs(t *testing.T) {
+	t.Parallel()
+	bin := direnvBin(t)
+	tmp := t.TempDir()
+	co := filepath.Join(tmp, "co")
+	seen := "export SEEN_${1:-x}=\"reply=$REPLY pwd=$PWD oldpwd=$OLDPWD dirs=$(dirs -l -p | tr '\\n' :) args=$#\"\n"
+	files := map[string]string{
+		"conf/.envrc":             "set -- top\n" + seen + "export PARENT=1\n",
+		"conf/up/.envrc":          "source_up\nset -- up\n" + seen,
+		"conf/up/deeper/.envrc":   "source_up\nset -- deeper\n" + seen,
+		"conf/named/.envrc":       "source_up other.env\n",
+		"other.env":               "set -- other\n" + seen,
+		"conf/missing/.envrc":     "source_up nothing-has-this\n",
+		"conf/ifexists/.envrc":    "source_up_if_exists nothing-has-this\nexport AFTER=1\n",
+		"conf/env/.envrc":         "source_env ../sub\nsource_env ../sub/extra.sh\nsource_env ~/home.sh\nsource_env ./nope.sh\nexport AFTER=$?\n",
+		"conf/sub/.envrc":         "set -- sub\n" + seen,
+		"conf/sub/extra.sh":       "set -- extra\n" + seen,
+		"conf/strict/.envrc":      "strict_env\nsource_up\nset -- strict\n" + seen,
+		"conf/owncd/.envrc":       "cd() { builtin cd \"$@\" && export CD_RAN=1; }\nsource_up\nset -- owncd\n" + seen,
+		"conf/fails/.envrc":       "source_env ../sub\nsource_up nothing-has-this || exit 4\n",
+		"conf/relative/a/.envrc":  "source_env ../../sub/extra.sh\n",
+		"conf/space dir/x/.envrc": "source_up\nset -- space\n" + seen,
+	}
+	for f, c := range files {
+		write(t, filepath.Join(co, f), c)
+	}
+	home := filepath.Join(co, "home")
+	write(t, filepath.Join(home, "home.sh"), "set -- home\n"+seen)
+	d := &Direnv{Bin: bin, Dir: filepath.Join(tmp, "direnv"), Trust: co}
+	base := map[string]string{"PATH": os.Getenv("PATH"), "HOME": home}
+	if err := d.Setup(UserConfigDir(base)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"conf/up", "conf/up/deeper", "conf/named", "conf/missing", "conf/ifexists", "conf/env", "conf/strict", "conf/owncd", "conf/fails", "conf/relative/a", "conf/space dir/x"} {
+		dir := filepath.Join(co, p)
+		got, err := d.Export(context.Background(), dir, base, p)
+		want, wantMsg := direnvExport(t, d, dir, base)
+		if err != nil || wantMsg != "" {
+			var ee *EnvrcError
+			if !errors.As(err, &ee) || ee.Message != wantMsg {
+				t.Errorf("%s: Export %v, direnv %q", p, err, wantMsg)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\nExport:%s\ndirenv export json:%s", p, showChanges(got), showChanges(want))
+		}
+	}
+}
+
+func showChanges(m map[string]*string) string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = "<unset>"
+		if v != nil {
+			out[k] = "=" + *v
+		}
+	}
+	var b strings.Builder
+	for _, kv := range List(out) {
+		b.WriteString("\n  " + kv)
+	}
+	return b.String()
+}
+
+// forkFreeStdlib replaces nothing in a stdlib it was not written against.
+func TestForkFreeStdlibOnlyForKnownFunctions(t *testing.T) {
+	t.Parallel()
+	bin := direnvBin(t)
+	out, err := exec.Command(bin, "stdlib").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdlib := string(out)
+	if got := forkFreeStdlib(stdlib); got == stdlib {
+		t.Logf("this direnv's stdlib is not the one atoll's fork-free source_env was written against: evaluations run direnv's own")
+	} else if !strings.Contains(got, "\n__direnv_source_env() {\n") || !strings.Contains(got, "\n__direnv__source_up() {\n") {
+		t.Errorf("direnv's own functions not kept under their new names")
+	}
+	changed := strings.Replace(stdlib, "\nsource_env() {\n", "\nsource_env() {\n  : another direnv\n", 1)
+	if got := forkFreeStdlib(changed); got != changed {
+		t.Error("a stdlib whose source_env differs was changed")
+	}
+	if got := forkFreeStdlib("no functions\n"); got != "no functions\n" {
+		t.Error("a stdlib without the functions was changed")
 	}
 }
