@@ -25,10 +25,12 @@ const (
 	envrcTarget   = 50 * time.Millisecond
 	// envrcIdleFloor is a `bash -c true` slower than any idle machine's.
 	envrcIdleFloor = 10 * time.Millisecond
-	// envrcMaxVsDirenv bounds atoll's evaluation, in percent of what a
-	// geodesic shell's direnv takes for the same project, on a loaded
-	// machine.
-	envrcMaxVsDirenv = 100
+	// envrcIdleBash is `bash -c true` on the idle machine this target was
+	// measured on (docs/performance.md, 2026-12-02, load 1.0): the target
+	// is envrcTarget/envrcIdleBash process starts. A loaded machine
+	// stretches every process start and fork; there the benchmark holds
+	// atoll to that many `bash -c true` of the same run.
+	envrcIdleBash = 6200 * time.Microsecond
 )
 
 // geodesicHelpers are small stand-ins for geodesic's direnv helpers.
@@ -169,14 +171,15 @@ func TestEnvrcBenchmark(t *testing.T) {
 	// every process start: there the same-run ratios are what says whether
 	// atoll adds to what direnv itself costs.
 	loaded := floor > envrcIdleFloor
+	maxVsBash := float64(envrcTarget) / float64(envrcIdleBash)
 	result := "pass"
 	switch {
 	case med <= envrcTarget:
-	case loaded && med <= direnvFloor*envrcMaxVsDirenv/100:
-		result = fmt.Sprintf("not verifiable here: the machine is loaded (`bash -c true` takes %s, idle ≈ 1-2 ms); atoll is %s `direnv exec`", ms(floor), ratio(med, direnvFloor))
+	case loaded && float64(med) <= maxVsBash*float64(floor):
+		result = fmt.Sprintf("not verifiable here: the machine is loaded (`bash -c true` takes %s, idle %s); atoll is %s `bash -c true`, within the target's %.1f×", ms(floor), ms(envrcIdleBash), ratio(med, floor), maxVsBash)
 	default:
 		result = "**FAIL**"
-		t.Errorf("target missed: .envrc evaluation takes %s per project (median), limit %s; %s the `direnv exec` floor", ms(med), ms(envrcTarget), ratio(med, direnvFloor))
+		t.Errorf("target missed: .envrc evaluation takes %s per project (median), limit %s (on a loaded machine %.1f× `bash -c true`); %s `bash -c true`, %s the `direnv exec` floor", ms(med), ms(envrcTarget), maxVsBash, ratio(med, floor), ratio(med, direnvFloor))
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "| run (%d projects, %d rounds, interleaved) | per project (median) | min-max | ÷ `bash -c true` | ÷ `direnv exec` |\n|---|--:|--:|--:|--:|\n", envrcProjects, envrcRounds)
