@@ -52,7 +52,9 @@ change ("aws_vpc.main: Plan to update"), the "Plan:" line and Terraform's
 diagnostics. --plan-text also keeps Terraform's full text rendering of each
 plan, attribute by attribute, in plan.txt, and --plan-json its JSON
 (terraform show -json, for policy checks) in plan.tfplan.json: each costs
-one more terraform show per project. --output markdown implies --plan-text.
+one more terraform show per project. --output markdown implies --plan-text,
+and so does a CI job (its log shows each plan's text after the project's
+Terraform output) unless --plan-text=false.
 
 --bundle FILE also writes the saved plans, their records and logs into one
 file (mode 0600) that atoll apply --bundle FILE applies in another clone, at
@@ -101,7 +103,7 @@ short-lived.
 	cmd.Flags().StringVar(&opts.Bundle, "bundle", "", "also write the saved plans to `FILE`, a bundle that atoll apply --bundle applies in another clone (it holds secrets in clear)")
 	_ = cmd.MarkFlagFilename("bundle")
 	cmd.Flags().BoolVar(&opts.PlanJSON, "plan-json", false, "also keep terraform show -json of each plan next to it (plan.tfplan.json): one more terraform run per project")
-	cmd.Flags().BoolVar(&opts.PlanText, "plan-text", false, "also keep Terraform's text rendering of each plan next to it (plan.txt; implied by --output markdown): one more terraform run per project")
+	cmd.Flags().BoolVar(&opts.PlanText, "plan-text", false, "also keep Terraform's text rendering of each plan next to it (plan.txt; implied by --output markdown and in CI): one more terraform run per project")
 	return cmd
 }
 
@@ -120,8 +122,10 @@ func planRun(ctx context.Context, opts *PlanOptions) error {
 	}
 	rs.opts.DestroyDeleted = opts.DestroyDeleted
 	// Each rendering of a plan costs a terraform show: only when asked,
-	// or (the text) when Markdown shows it.
-	rs.opts.PlanText = opts.PlanText || opts.Output == "markdown"
+	// or (the text) when an output shows it: Markdown, and a CI job's log
+	// groups, unless --plan-text=false.
+	rs.opts.PlanText = opts.PlanText || opts.Output == "markdown" ||
+		(rs.s.CI.Active() && !opts.cmd.Flags().Changed("plan-text"))
 	rs.opts.PlanJSON = opts.PlanJSON
 	if err := planLedger(ctx, opts, rs); err != nil {
 		return err
