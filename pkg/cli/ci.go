@@ -323,7 +323,9 @@ func (c changedCI) Summary() string              { return "" }
 func (c changedCI) Annotations() []ci.Annotation { return warningAnnotations(c.root, c.warnings) }
 
 // logGroups shows each project's Terraform output in the job log, in a
-// collapsible group, as the project finishes.
+// collapsible group, as the project finishes: its log, then the text of
+// its plan when there is one (the log of terraform plan -json holds only a
+// line per change).
 func logGroups(e ci.Env, w io.Writer, command string, next func(runner.Event)) func(runner.Event) {
 	if !e.Active() {
 		return next
@@ -339,6 +341,9 @@ func logGroups(e ci.Env, w io.Writer, command string, next func(runner.Event)) f
 		text, err := readLog(ev.Result.LogFile)
 		if err != nil {
 			return
+		}
+		if plan := ev.Result.PlanText; plan != "" {
+			text = strings.TrimRight(text, "\n") + "\n\n" + plan
 		}
 		g := e.StartGroup(w, fmt.Sprintf("atoll %s %s: Terraform output (%s)", command, ev.Result.Dir, ev.Result.Status), time.Now)
 		g.Verbatim(text)

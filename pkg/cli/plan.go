@@ -20,6 +20,9 @@ type PlanOptions struct {
 	// Bundle is the file the saved plans are also written to, for an
 	// apply in another clone.
 	Bundle string
+	// PlanJSON and PlanText keep terraform show -json and terraform show
+	// of each plan next to it.
+	PlanJSON, PlanText bool
 }
 
 // NewCmdPlan builds `atoll plan`.
@@ -43,7 +46,15 @@ Deleted projects are listed as needing a destroy; --destroy-deleted plans the
 destroy from a checkout of the merge-base.
 
 Independent projects plan in parallel (-j). Terraform's full output is in a
-log file next to each plan.
+log file next to each plan (plan.log). The counts come from terraform plan
+-json itself, so the log holds its messages as text: a line per planned
+change ("aws_vpc.main: Plan to update"), the "Plan:" line and Terraform's
+diagnostics. --plan-text also keeps Terraform's full text rendering of each
+plan, attribute by attribute, in plan.txt, and --plan-json its JSON
+(terraform show -json, for policy checks) in plan.tfplan.json: each costs
+one more terraform show per project. --output markdown implies --plan-text,
+and so does a CI job (its log shows each plan's text after the project's
+Terraform output) unless --plan-text=false.
 
 --bundle FILE also writes the saved plans, their records and logs into one
 file (mode 0600) that atoll apply --bundle FILE applies in another clone, at
@@ -63,7 +74,10 @@ short-lived.
   atoll plan --output markdown --detailed-exitcode > plan.md
 
   # in CI: the plans, for the job that applies them
-  atoll plan --destroy-deleted --bundle plans.atoll`,
+  atoll plan --destroy-deleted --bundle plans.atoll
+
+  # each plan's JSON next to it, for a policy check
+  atoll plan --plan-json`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.validate(cmd, args); err != nil {
@@ -88,6 +102,8 @@ short-lived.
 	cmd.Flags().BoolVar(&opts.DetailedExitcode, "detailed-exitcode", false, "exit 0 when nothing changes, 2 when something does, 1 on error")
 	cmd.Flags().StringVar(&opts.Bundle, "bundle", "", "also write the saved plans to `FILE`, a bundle that atoll apply --bundle applies in another clone (it holds secrets in clear)")
 	_ = cmd.MarkFlagFilename("bundle")
+	cmd.Flags().BoolVar(&opts.PlanJSON, "plan-json", false, "also keep terraform show -json of each plan next to it (plan.tfplan.json): one more terraform run per project")
+	cmd.Flags().BoolVar(&opts.PlanText, "plan-text", false, "also keep Terraform's text rendering of each plan next to it (plan.txt; implied by --output markdown and in CI): one more terraform run per project")
 	return cmd
 }
 
@@ -105,8 +121,12 @@ func planRun(ctx context.Context, opts *PlanOptions) error {
 		}
 	}
 	rs.opts.DestroyDeleted = opts.DestroyDeleted
-	// The text of each plan costs a terraform show: only Markdown shows it.
-	rs.opts.PlanText = opts.Output == "markdown"
+	// Each rendering of a plan costs a terraform show: only when asked,
+	// or (the text) when an output shows it: Markdown, and a CI job's log
+	// groups, unless --plan-text=false.
+	rs.opts.PlanText = opts.PlanText || opts.Output == "markdown" ||
+		(rs.s.CI.Active() && !opts.cmd.Flags().Changed("plan-text"))
+	rs.opts.PlanJSON = opts.PlanJSON
 	if err := planLedger(ctx, opts, rs); err != nil {
 		return err
 	}

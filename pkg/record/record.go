@@ -36,8 +36,8 @@ const FormatVersion = 1
 const (
 	RecordFile   = "record.json"
 	PlanFile     = "plan.tfplan"
-	PlanJSONFile = PlanFile + ".json" // terraform show -json of the plan
-	PlanTextFile = "plan.txt"         // terraform show of the plan, for --output markdown
+	PlanJSONFile = PlanFile + ".json" // terraform show -json of the plan, with atoll plan --plan-json
+	PlanTextFile = "plan.txt"         // terraform show of the plan, with --plan-text or --output markdown
 	PlanLogFile  = "plan.log"         // Terraform's output of init and plan
 	ApplyLogFile = "plan-apply.log"   // Terraform's output of init and apply
 )

@@ -116,7 +116,7 @@ func (o *Options) driftOne(ctx context.Context, t Target, co *checkoutResult, co
 	// The plan holds secrets in clear and must never be applied: it lives
 	// only while it is read.
 	planFile := filepath.Join(logDir, fmt.Sprintf(".drift-%d-%d.tfplan", os.Getpid(), time.Now().UnixNano()))
-	defer func() { _ = os.Remove(planFile); _ = os.Remove(planFile + ".json") }()
+	defer func() { _ = os.Remove(planFile) }()
 	pr, err := r.Plan(ctx, dir, planFile, tf.PlanOptions{})
 	if err != nil {
 		failure(&res.ProjectResult, err)

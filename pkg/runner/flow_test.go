@@ -120,7 +120,7 @@ resource "terraform_data" "fails" {
 	}
 	f.opts.Ledger = &ledger.Client{Store: store}
 	f.opts.Who = ledger.Identity{User: "ana"}
-	f.opts.PlanText = true
+	f.opts.PlanText, f.opts.PlanJSON = true, true
 	f.opts.Reverts = func(dir, ws string) string {
 		if dir == "conf/ok" {
 			return "would revert branch other's apply"
@@ -165,6 +165,9 @@ resource "terraform_data" "fails" {
 	}
 	if b, err := os.ReadFile(filepath.Join(filepath.Dir(rec.PlanFile), record.PlanTextFile)); err != nil || !strings.Contains(string(b), "terraform_data.x") {
 		t.Errorf("plan text: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(rec.PlanFile), record.PlanJSONFile)); err != nil || !strings.Contains(string(b), `"terraform_data.x"`) {
+		t.Errorf("plan JSON: %v", err)
 	}
 
 	f.opts.Events = nil
@@ -230,6 +233,9 @@ resource "terraform_data" "fails" {
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(rec.PlanFile), record.PlanTextFile)); !os.IsNotExist(err) {
 		t.Errorf("the older plan's text is left beside the new plan: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(rec.PlanFile), record.PlanJSONFile)); !os.IsNotExist(err) {
+		t.Errorf("the older plan's JSON is left beside the new plan: %v", err)
 	}
 	rep, err = runner.Apply(context.Background(), f.fresh(nil), okOnly)
 	if err != nil {

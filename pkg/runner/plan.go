@@ -156,6 +156,12 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		failure(res, err)
 		return res
 	}
+	if o.PlanJSON {
+		if err := r.ShowPlanJSON(ctx, dir, tmpPlan, tmpPlan+".json"); err != nil {
+			failure(res, err)
+			return res
+		}
+	}
 	if o.PlanText {
 		if text, err := r.ShowPlanText(ctx, dir, tmpPlan); err == nil {
 			res.PlanText = text
@@ -207,10 +213,19 @@ func (o *Options) swapPlan(planDir, tmpPlan string, rec *record.Plan, text strin
 	}
 	defer unlock()
 	return o.replacePlan(rec, func() error {
-		if err := errors.Join(os.Rename(tmpPlan, rec.PlanFile), os.Rename(tmpPlan+".json", rec.PlanFile+".json")); err != nil {
+		if err := os.Rename(tmpPlan, rec.PlanFile); err != nil {
 			return err
 		}
-		// plan.txt is the text of this plan or absent: never an older plan's.
+		// plan.tfplan.json and plan.txt are of this plan or absent: never
+		// an older plan's.
+		jsonFile := filepath.Join(planDir, record.PlanJSONFile)
+		if err := os.Rename(tmpPlan+".json", jsonFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.Remove(jsonFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
 		textFile := filepath.Join(planDir, record.PlanTextFile)
 		if text != "" {
 			_ = safefs.ReplaceFile(textFile, []byte(text), 0o600)

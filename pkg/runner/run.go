@@ -51,9 +51,12 @@ type Options struct {
 	// FromWorktree plans the work tree (uncommitted edits included) instead
 	// of HEAD; such plans are dirty.
 	FromWorktree bool
-	// PlanText renders each plan as text (terraform show), for Markdown
-	// output; it costs a Terraform run per project, so only when asked.
+	// PlanText renders each plan as text (terraform show), kept as
+	// plan.txt and shown by Markdown output; PlanJSON writes its JSON
+	// (terraform show -json) to plan.tfplan.json. Each costs a Terraform
+	// run per project, so only when asked: the counts come from the plan.
 	PlanText bool
+	PlanJSON bool
 	// AllowDirty lets apply use plans made from the work tree.
 	AllowDirty bool
 	// Force, when set, is the reason given to apply despite a refusal of

@@ -94,6 +94,8 @@ func TestPathFromModuleSource(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(f.sb.Work, "components/acm/sub/main.tf"), []byte("output \"prefix\" {\n  value = \"worktree:\"\n}\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
+			// The planned values are in the plan's JSON, kept when asked.
+			f.opts.PlanJSON = true
 			rep := f.plan(t)
 			var plan struct {
 				PlannedValues struct {

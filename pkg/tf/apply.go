@@ -1,7 +1,6 @@
 package tf
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,8 +128,8 @@ type applyMessage struct {
 // applyEvents is the stdout of `terraform apply -json`: it records what
 // happened and writes each message's text to log.
 type applyEvents struct {
+	lines   lineSplitter
 	log     io.Writer
-	partial []byte
 	changed []ResourceChange
 	failed  []FailedChange
 	imports int
@@ -143,25 +142,11 @@ type applyEvents struct {
 
 // Write never fails, for the reason given on lenientWriter.
 func (a *applyEvents) Write(p []byte) (int, error) {
-	a.partial = append(a.partial, p...)
-	for {
-		line, rest, ok := bytes.Cut(a.partial, []byte("\n"))
-		if !ok {
-			break
-		}
-		a.line(line)
-		a.partial = rest
-	}
-	a.partial = bytes.Clone(a.partial)
+	a.lines.write(p, a.line)
 	return len(p), nil
 }
 
-func (a *applyEvents) flush() {
-	if len(a.partial) > 0 {
-		a.line(a.partial)
-		a.partial = nil
-	}
-}
+func (a *applyEvents) flush() { a.lines.flush(a.line) }
 
 func (a *applyEvents) line(line []byte) {
 	var m applyMessage

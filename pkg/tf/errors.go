@@ -61,8 +61,8 @@ func (e *StalePlanError) Unwrap() error { return e.Err }
 // to apply a plan made against an older state.
 const staleSummary = "Saved plan is stale"
 
-// formatDiagnostics renders diagnostics the way Terraform does, minus the
-// source snippets: summary, where, then detail.
+// formatDiagnostics renders diagnostics the way Terraform does: summary,
+// where (with the source lines when Terraform sent them), then detail.
 func formatDiagnostics(diags []tfjson.Diagnostic) string {
 	parts := make([]string, 0, len(diags))
 	for _, d := range diags {
@@ -70,6 +70,15 @@ func formatDiagnostics(diags []tfjson.Diagnostic) string {
 		fmt.Fprintf(&b, "%s: %s", severityWord(d.Severity), d.Summary)
 		if d.Range != nil {
 			fmt.Fprintf(&b, "\n  on %s line %d", d.Range.Filename, d.Range.Start.Line)
+			if sn := d.Snippet; sn != nil && sn.Code != "" {
+				if sn.Context != nil && *sn.Context != "" {
+					fmt.Fprintf(&b, ", in %s", *sn.Context)
+				}
+				b.WriteString(":")
+				for i, line := range strings.Split(strings.TrimRight(sn.Code, "\n"), "\n") {
+					fmt.Fprintf(&b, "\n%4d: %s", sn.StartLine+i, line)
+				}
+			}
 		}
 		if d.Address != "" {
 			fmt.Fprintf(&b, "\n  with %s", d.Address)

@@ -1,7 +1,6 @@
 package tf
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -119,19 +118,4 @@ func (r *Runner) withStateLock(ctx context.Context, attempt func(lockTimeout str
 		case <-time.After(lockPoll):
 		}
 	}
-}
-
-// firstWrite calls f at the first output that is not Terraform's note
-// that taking the lock takes a while.
-type firstWrite struct {
-	f    func()
-	done bool
-}
-
-func (w *firstWrite) Write(p []byte) (int, error) {
-	if !w.done && len(bytes.TrimSpace(p)) > 0 && !bytes.Contains(p, []byte("Acquiring state lock")) {
-		w.done = true
-		w.f()
-	}
-	return len(p), nil
 }

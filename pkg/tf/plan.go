@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	tfjson "github.com/hashicorp/terraform-json"
 )
@@ -32,10 +35,7 @@ type ResourceChange struct {
 	// PreviousAddress is set when a moved block or refactoring moves the
 	// instance from another address.
 	PreviousAddress string `json:"previous_address,omitempty"`
-	// Deposed is set when the change is to a deposed object (an old object
-	// left over from a create_before_destroy replacement).
-	Deposed   string `json:"deposed,omitempty"`
-	Importing bool   `json:"importing,omitempty"`
+	Importing       bool   `json:"importing,omitempty"`
 }
 
 // PlanResult is what a saved plan would do.
@@ -55,12 +55,11 @@ type PlanResult struct {
 	Move    int `json:"move"`
 	// OutputChanges counts root module outputs that change.
 	OutputChanges int `json:"output_changes"`
-	// Changes lists the instances counted above, in Terraform's order;
+	// Changes lists the instances counted above, sorted by address;
 	// reads of data sources and unchanged instances are left out.
 	Changes []ResourceChange `json:"changes"`
-	// PlanFile is the saved plan; PlanJSON is `terraform show -json` of it.
+	// PlanFile is the saved plan.
 	PlanFile string `json:"plan_file"`
-	PlanJSON string `json:"plan_json"`
 }
 
 // PlanOptions are the options of Plan.
@@ -70,10 +69,12 @@ type PlanOptions struct {
 	VarFiles []string
 }
 
-// Plan runs `terraform plan -input=false -out=planFile` in dir, an
-// initialised directory, then reads the saved plan back with
-// `terraform show -json`, which is also written to planFile+".json".
-// A relative planFile is relative to dir.
+// Plan runs `terraform plan -json -input=false -out=planFile` in dir, an
+// initialised directory. The counts come from the machine-readable UI
+// stream Terraform writes while planning, so no second Terraform command
+// reads the plan back: ShowPlanJSON and ShowPlanText render it when
+// something needs that. The log (Stdout) gets the stream's messages as
+// text. A relative planFile is relative to dir.
 func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOptions) (*PlanResult, error) {
 	c, err := r.command("plan", dir, nil)
 	if err != nil {
@@ -88,9 +89,12 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 	if err != nil {
 		return nil, c.fail(err)
 	}
-	var hasChanges bool
+	var (
+		hasChanges bool
+		events     *planEvents
+	)
 	err = r.withStateLock(ctx, func(lockTimeout string, passed func()) error {
-		args := []string{"plan", "-no-color", "-input=false", "-detailed-exitcode"}
+		args := []string{"plan", "-json", "-no-color", "-input=false", "-detailed-exitcode"}
 		if opts.Destroy {
 			args = append(args, "-destroy")
 		}
@@ -105,102 +109,195 @@ func (r *Runner) Plan(ctx context.Context, dir, planFile string, opts PlanOption
 		// refused there, so the last word is atoll's.
 		args = append(args, extra...)
 		args = append(args, "-out="+planFile)
-		// Terraform writes to stdout only once it holds the lock; a
-		// failure to take it goes to stderr.
+		// Each attempt starts afresh: one that could not take the lock
+		// planned nothing.
+		events = &planEvents{log: writers(r.Stdout), passed: passed}
 		c.stderr.Reset()
 		var err error
-		if hasChanges, err = r.run(ctx, c, writers(r.Stdout, &firstWrite{f: passed}), true, args...); err != nil {
-			return c.fail(err)
+		hasChanges, err = r.run(ctx, c, events, true, args...)
+		events.flush()
+		if err != nil {
+			e := c.fail(err)
+			// With -json, Terraform's diagnostics are on stdout.
+			if d := formatDiagnostics(events.errors); d != "" {
+				e.Diagnostics = d
+			}
+			return e
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-
-	c.op = "show"
-	c.stderr.Reset()
-	// The file gets Terraform's bytes rather than a re-encoding, which
-	// could drop fields terraform-json does not know, and the log is spared
-	// a copy of the whole plan.
-	var raw bytes.Buffer
-	if _, err := r.run(ctx, c, &raw, false, "show", "-json", "-no-color", planFile); err != nil {
-		return nil, c.fail(err)
-	}
-	var plan tfjson.Plan
-	if err := json.Unmarshal(raw.Bytes(), &plan); err != nil {
-		return nil, c.fail(fmt.Errorf("reading terraform show -json: %w", err))
-	}
-	if err := plan.Validate(); err != nil {
-		return nil, c.fail(err)
-	}
-	// Like the plan file, the JSON holds sensitive values in clear.
-	planJSON := planFile + ".json"
-	if err := os.WriteFile(planJSON, raw.Bytes(), 0o600); err != nil {
-		return nil, c.fail(err)
-	}
-
-	res := summarize(&plan)
+	res := events.result()
 	res.HasChanges = hasChanges
 	res.PlanFile = planFile
-	res.PlanJSON = planJSON
 	return res, nil
 }
 
-// summarize counts a plan's resource changes. Unlike Terraform's "Plan:"
-// line, which counts a replacement as an add and a destroy, it counts it once.
-func summarize(plan *tfjson.Plan) *PlanResult {
-	res := &PlanResult{Changes: []ResourceChange{}}
-	for _, rc := range plan.ResourceChanges {
-		if rc.Change == nil {
-			continue
-		}
-		ch := ResourceChange{
-			Address:   rc.Address,
-			Deposed:   rc.DeposedKey,
-			Importing: rc.Change.Importing != nil,
-		}
-		if rc.PreviousAddress != "" && rc.PreviousAddress != rc.Address {
-			ch.PreviousAddress = rc.PreviousAddress
-		}
-		acts := rc.Change.Actions
-		switch {
-		case acts.Create():
-			ch.Action = ActionCreate
-			res.Add++
-		case acts.Update():
-			ch.Action = ActionUpdate
-			res.Change++
-		case acts.Replace():
-			ch.Action = ActionReplace
-			res.Replace++
-		case acts.Delete():
-			ch.Action = ActionDelete
-			res.Destroy++
-		case acts.Forget():
-			ch.Action = ActionForget
-			res.Forget++
-		case acts.NoOp() && (ch.Importing || ch.PreviousAddress != ""):
-			ch.Action = ActionNoOp
-		default:
-			// Reads of data sources, unchanged instances, and any action
-			// list this version does not know.
-			continue
-		}
-		if ch.Importing {
-			res.Import++
-		}
-		if ch.PreviousAddress != "" {
-			res.Move++
-		}
-		res.Changes = append(res.Changes, ch)
+// planMessage is the part of a `terraform plan -json` message used here
+// (https://developer.hashicorp.com/terraform/internals/machine-readable-ui).
+type planMessage struct {
+	Type    string `json:"type"`
+	Message string `json:"@message"`
+	Change  struct {
+		Resource         streamAddr  `json:"resource"`
+		PreviousResource *streamAddr `json:"previous_resource"`
+		Action           string      `json:"action"`
+		Importing        *struct{}   `json:"importing"`
+	} `json:"change"`
+	Outputs map[string]struct {
+		Action string `json:"action"`
+	} `json:"outputs"`
+	Diagnostic *tfjson.Diagnostic `json:"diagnostic"`
+}
+
+type streamAddr struct {
+	Addr string `json:"addr"`
+}
+
+// planEvents is the stdout of `terraform plan -json`: it counts the
+// planned changes and writes each message's text to log.
+type planEvents struct {
+	lines   lineSplitter
+	log     io.Writer
+	res     PlanResult
+	outputs map[string]bool
+	errors  []tfjson.Diagnostic
+	// passed, when set, is called at the first message that shows
+	// Terraform got past the state lock.
+	passed func()
+}
+
+// Write never fails, for the reason given on lenientWriter.
+func (p *planEvents) Write(b []byte) (int, error) {
+	p.lines.write(b, p.line)
+	return len(b), nil
+}
+
+func (p *planEvents) flush() { p.lines.flush(p.line) }
+
+func (p *planEvents) line(line []byte) {
+	var m planMessage
+	if err := json.Unmarshal(line, &m); err != nil || m.Type == "" {
+		p.print(string(line))
+		return
 	}
-	for _, oc := range plan.OutputChanges {
-		if oc != nil && !oc.Actions.NoOp() {
+	if p.passed != nil && m.Type != "version" && !strings.Contains(m.Message, "Acquiring state lock") &&
+		(m.Diagnostic == nil || m.Diagnostic.Summary != lockSummary) {
+		p.passed()
+		p.passed = nil
+	}
+	switch m.Type {
+	case "planned_change":
+		p.planned(m)
+	case "outputs":
+		// Terraform sends the outputs once, after the changes.
+		p.outputs = map[string]bool{}
+		for name, o := range m.Outputs {
+			p.outputs[name] = o.Action != "noop"
+		}
+	case "diagnostic":
+		if d := m.Diagnostic; d != nil {
+			if d.Severity == tfjson.DiagnosticSeverityError {
+				p.errors = append(p.errors, *d)
+			}
+			p.print(formatDiagnostics([]tfjson.Diagnostic{*d}))
+			return
+		}
+	}
+	p.print(m.Message)
+}
+
+// planned counts one planned change as the plan's JSON would show it:
+// Terraform's stream names the action "move" or "import" only for an
+// instance that is otherwise unchanged.
+func (p *planEvents) planned(m planMessage) {
+	ch := ResourceChange{Address: m.Change.Resource.Addr, Importing: m.Change.Importing != nil}
+	if prev := m.Change.PreviousResource; prev != nil && prev.Addr != ch.Address {
+		ch.PreviousAddress = prev.Addr
+	}
+	res := &p.res
+	switch m.Change.Action {
+	case "create":
+		ch.Action = ActionCreate
+		res.Add++
+	case "update":
+		ch.Action = ActionUpdate
+		res.Change++
+	case "replace":
+		ch.Action = ActionReplace
+		res.Replace++
+	case "delete":
+		ch.Action = ActionDelete
+		res.Destroy++
+	case "remove":
+		ch.Action = ActionForget
+		res.Forget++
+	case "move", "import":
+		ch.Action = ActionNoOp
+	default:
+		// Reads of data sources, ephemeral resources, and any action
+		// this version does not know.
+		return
+	}
+	if ch.Importing {
+		res.Import++
+	}
+	if ch.PreviousAddress != "" {
+		res.Move++
+	}
+	res.Changes = append(res.Changes, ch)
+}
+
+func (p *planEvents) print(s string) {
+	if p.log != nil && s != "" {
+		fmt.Fprintln(p.log, strings.TrimRight(s, "\n"))
+	}
+}
+
+func (p *planEvents) result() *PlanResult {
+	res := p.res
+	res.Changes = slices.Clone(res.Changes)
+	if res.Changes == nil {
+		res.Changes = []ResourceChange{}
+	}
+	// In the order of the plan's JSON, whatever order Terraform
+	// finished planning in.
+	slices.SortStableFunc(res.Changes, func(a, b ResourceChange) int { return strings.Compare(a.Address, b.Address) })
+	for _, changed := range p.outputs {
+		if changed {
 			res.OutputChanges++
 		}
 	}
-	return res
+	return &res
+}
+
+// ShowPlanJSON writes `terraform show -json` of the saved plan planFile
+// (absolute, or relative to dir) in dir, an initialised directory, to
+// dest: Terraform's bytes, which a re-encoding could lose fields of. Like
+// the plan, the file holds sensitive values in clear: it is owner-only.
+func (r *Runner) ShowPlanJSON(ctx context.Context, dir, planFile, dest string) error {
+	c, err := r.command("show", dir, nil)
+	if err != nil {
+		return err
+	}
+	// The log is spared a copy of the whole plan.
+	var raw bytes.Buffer
+	if _, err := r.run(ctx, c, &raw, false, "show", "-json", "-no-color", planFile); err != nil {
+		return c.fail(err)
+	}
+	var plan tfjson.Plan
+	if err := json.Unmarshal(raw.Bytes(), &plan); err != nil {
+		return c.fail(fmt.Errorf("reading terraform show -json: %w", err))
+	}
+	if err := plan.Validate(); err != nil {
+		return c.fail(err)
+	}
+	if err := os.WriteFile(dest, raw.Bytes(), 0o600); err != nil {
+		return c.fail(err)
+	}
+	return nil
 }
 
 // ShowPlanText returns Terraform's human-readable rendering of a saved plan

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	tfjson "github.com/hashicorp/terraform-json"
 )
 
 func TestVersion(t *testing.T) {
@@ -97,15 +99,12 @@ output "keep" { value = terraform_data.keep.output }
 
 		want := step.wantPlan
 		want.HasChanges = len(want.Changes) > 0 || want.OutputChanges > 0
-		want.PlanFile, want.PlanJSON = planFile, planFile+".json"
+		want.PlanFile = planFile
 		if !reflect.DeepEqual(*got, want) {
 			t.Fatalf("step %d (%s): Plan() =\n%+v\nwant\n%+v", i, step.name, *got, want)
 		}
-		var planJSON struct {
-			FormatVersion string `json:"format_version"`
-		}
-		if data, err := os.ReadFile(got.PlanJSON); err != nil || json.Unmarshal(data, &planJSON) != nil || planJSON.FormatVersion == "" {
-			t.Fatalf("step %d (%s): %s is not a JSON plan (%v)", i, step.name, got.PlanJSON, err)
+		if _, err := os.Stat(planFile + ".json"); !os.IsNotExist(err) {
+			t.Fatalf("step %d (%s): Plan() wrote %s.json (%v): only ShowPlanJSON should", i, step.name, planFile, err)
 		}
 
 		applied := mustApply(t, r, p.Dir, planFile)
@@ -220,7 +219,126 @@ func TestPlanError(t *testing.T) {
 	if e.Op != "plan" || e.Dir != p.Dir || !strings.Contains(e.Diagnostics, "Reference to undeclared resource") {
 		t.Errorf("Plan() error = %#v, want op plan in %s with Terraform's diagnostic", e, p.Dir)
 	}
+	// Terraform's source lines, as its text output shows them.
+	if !strings.Contains(e.Diagnostics, "  on main.tf line 7, in resource \"terraform_data\" \"x\":\n   7: resource") {
+		t.Errorf("Diagnostics lack the source line:\n%s", e.Diagnostics)
+	}
 	if !strings.HasPrefix(err.Error(), "terraform plan in "+p.Dir+" failed:\n") {
 		t.Errorf("Error() = %q", err.Error())
 	}
+}
+
+// TestPlanCountsAgreeWithShowJSON: the counts read from plan's -json
+// stream are those of the saved plan's `terraform show -json` (what atoll
+// read before), for every kind of change in one plan: create, update,
+// both kinds of replacement, destroy, move, import, forget and outputs.
+func TestPlanCountsAgreeWithShowJSON(t *testing.T) {
+	t.Parallel()
+	r := newRunner(t)
+	p := newProject(t, `
+resource "terraform_data" "keep" { input = "v1" }
+resource "terraform_data" "swap" { triggers_replace = ["v1"] }
+resource "terraform_data" "cbd" {
+  triggers_replace = ["v1"]
+  lifecycle { create_before_destroy = true }
+}
+resource "terraform_data" "gone" {}
+resource "terraform_data" "old" { input = "m" }
+resource "terraform_data" "forgetme" {}
+output "keep" { value = terraform_data.keep.output }
+`)
+	mustInit(t, r, p.Dir)
+	mustApply(t, r, p.Dir, mustPlan(t, r, p.Dir, "first.tfplan", PlanOptions{}).PlanFile)
+
+	// An import of an id terraform_data accepts: any string.
+	p.write(t, `
+resource "terraform_data" "keep" { input = "v2" }
+resource "terraform_data" "swap" { triggers_replace = ["v2"] }
+resource "terraform_data" "cbd" {
+  triggers_replace = ["v2"]
+  lifecycle { create_before_destroy = true }
+}
+resource "terraform_data" "new" {}
+resource "terraform_data" "moved" { input = "m" }
+moved {
+  from = terraform_data.old
+  to   = terraform_data.moved
+}
+removed {
+  from = terraform_data.forgetme
+  lifecycle { destroy = false }
+}
+resource "terraform_data" "imp" {}
+import {
+  to = terraform_data.imp
+  id = "imported-id"
+}
+output "keep" { value = terraform_data.keep.output }
+output "added" { value = "x" }
+`)
+	got := mustPlan(t, r, p.Dir, "second.tfplan", PlanOptions{})
+	jsonFile := filepath.Join(t.TempDir(), "second.json")
+	if err := r.ShowPlanJSON(context.Background(), p.Dir, got.PlanFile, jsonFile); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(jsonFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan tfjson.Plan
+	if err := json.Unmarshal(data, &plan); err != nil {
+		t.Fatal(err)
+	}
+	want := countShowJSON(&plan)
+	want.HasChanges, want.PlanFile = true, got.PlanFile
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("Plan() =\n%+v\nterraform show -json says\n%+v", *got, want)
+	}
+	if got.Add != 1 || got.Change != 1 || got.Replace != 2 || got.Destroy != 1 || got.Forget != 1 || got.Import != 1 || got.Move != 1 || got.OutputChanges != 2 {
+		t.Errorf("Plan() = %+v: the fixture lost a kind of change", *got)
+	}
+	if fi, err := os.Stat(jsonFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("ShowPlanJSON wrote %v (%v), want an owner-only file", fi.Mode(), err)
+	}
+}
+
+// countShowJSON counts a plan's JSON as atoll did before it read plan's
+// stream: the oracle of TestPlanCountsAgreeWithShowJSON.
+func countShowJSON(plan *tfjson.Plan) PlanResult {
+	res := PlanResult{Changes: []ResourceChange{}}
+	for _, rc := range plan.ResourceChanges {
+		ch := ResourceChange{Address: rc.Address, Importing: rc.Change.Importing != nil}
+		if rc.PreviousAddress != "" && rc.PreviousAddress != rc.Address {
+			ch.PreviousAddress = rc.PreviousAddress
+		}
+		switch acts := rc.Change.Actions; {
+		case acts.Create():
+			ch.Action, res.Add = ActionCreate, res.Add+1
+		case acts.Update():
+			ch.Action, res.Change = ActionUpdate, res.Change+1
+		case acts.Replace():
+			ch.Action, res.Replace = ActionReplace, res.Replace+1
+		case acts.Delete():
+			ch.Action, res.Destroy = ActionDelete, res.Destroy+1
+		case acts.Forget():
+			ch.Action, res.Forget = ActionForget, res.Forget+1
+		case acts.NoOp() && (ch.Importing || ch.PreviousAddress != ""):
+			ch.Action = ActionNoOp
+		default:
+			continue
+		}
+		if ch.Importing {
+			res.Import++
+		}
+		if ch.PreviousAddress != "" {
+			res.Move++
+		}
+		res.Changes = append(res.Changes, ch)
+	}
+	for _, oc := range plan.OutputChanges {
+		if !oc.Actions.NoOp() {
+			res.OutputChanges++
+		}
+	}
+	return res
 }

@@ -27,13 +27,14 @@ const (
 
 // Targets.
 const (
-	overheadTarget = 0.10 // atoll -j 1 over the floor (bare init + plan)
-	speedupTarget  = 0.6  // -j 2 wall time ÷ -j 1 wall time
+	overheadTarget = 0.25 // atoll -j 1 over the floor (bare init + plan)
+	speedupTarget  = 0.55 // -j 2 wall time ÷ -j 1 wall time
 )
 
 // planStep is one Terraform command the baseline runs in each project
 // directory. Only init and plan make the floor; the others are timed so
-// that the Terraform commands atoll adds can be costed.
+// that the Terraform commands atoll may add can be costed (the shows are
+// what --plan-json and --plan-text cost; a plain atoll plan runs neither).
 type planStep struct {
 	kind string // as terraformKind names atoll's commands
 	args []string
@@ -99,11 +100,6 @@ func (r planResult) spread(f func(planRun) time.Duration) string {
 func (r planResult) stepCost(step Sample, kind string) Sample {
 	n := time.Duration(r.Calls[kind])
 	return Sample{Wall: step.Wall * n / planProjects, CPU: step.CPU * n / planProjects}
-}
-
-// showCost is the cost of atoll's terraform show commands in one round.
-func (r planResult) showCost(run planRun) Sample {
-	return plus(r.stepCost(run.Steps["show -json"], "show -json"), r.stepCost(run.Steps["show"], "show"))
 }
 
 func wall(s Sample) time.Duration { return s.Wall }
@@ -204,6 +200,10 @@ func (b *planBench) measure() planResult {
 
 	res := planResult{Calls: b.countCalls()}
 	t.Logf("Terraform commands of one atoll plan -j 1: %v", res.Calls)
+	// A plain plan reads its counts from plan's own output.
+	if n := res.Calls["show"] + res.Calls["show -json"]; n > 0 {
+		t.Errorf("atoll plan ran terraform show %d times, want none", n)
+	}
 	for round := range planRounds {
 		var run planRun
 		cases := []func(){
@@ -354,7 +354,7 @@ func planTables(r planResult) (string, []string) {
 		run  func(planRun) Sample
 	}{
 		{"floor: `terraform init` + `terraform plan -out`, one project after the other", floor},
-		{"floor + `terraform show -json` + `terraform show` of each plan", withShows},
+		{"floor + `terraform show -json` + `terraform show` of each plan (what `--plan-json --plan-text` would add)", withShows},
 		{"`atoll plan -j 1`", j1},
 		{"`atoll plan -j 2`", j2},
 	} {
@@ -390,15 +390,12 @@ func planTables(r planResult) (string, []string) {
 
 	// Targets, on wall time, from the medians; the same ratio per round
 	// shows the noise, and CPU time checks the verdict.
-	var inclRounds, exclRounds, speedupRounds []float64
+	var inclRounds, speedupRounds []float64
 	for _, p := range r.Runs {
 		inclRounds = append(inclRounds, overhead(p.J1.Wall, p.Floor.Wall))
-		exclRounds = append(exclRounds, overhead(p.J1.Wall-r.showCost(p).Wall, p.Floor.Wall))
 		speedupRounds = append(speedupRounds, float64(p.J2.Wall)/float64(p.J1.Wall))
 	}
-	showWall := r.median(func(p planRun) time.Duration { return r.showCost(p).Wall })
-	showCPU := r.median(func(p planRun) time.Duration { return r.showCost(p).CPU })
-	incl, excl, speedup := overhead(a1Wall, fWall), overhead(a1Wall-showWall, fWall), float64(a2Wall)/float64(a1Wall)
+	incl, speedup := overhead(a1Wall, fWall), float64(a2Wall)/float64(a1Wall)
 	pct := func(x float64) string { return fmt.Sprintf("%+.0f%%", 100*x) }
 	pctRange := func(xs []float64) string { return pct(slices.Min(xs)) + " to " + pct(slices.Max(xs)) }
 	// -j 1 keeps this many cores busy on average: with more projects at
@@ -410,8 +407,6 @@ func planTables(r planResult) (string, []string) {
 	}{
 		{"overhead of `atoll plan -j 1` over the floor", "≤ " + pct(overheadTarget), pct(incl), pctRange(inclRounds),
 			pct(overhead(a1CPU, fCPU)), incl <= overheadTarget},
-		{"the same, less atoll's `terraform show` commands", "≤ " + pct(overheadTarget), pct(excl), pctRange(exclRounds),
-			pct(overhead(a1CPU-showCPU, fCPU)), excl <= overheadTarget},
 		{"`atoll plan -j 2` ÷ `atoll plan -j 1`", fmt.Sprintf("≤ %.2f", speedupTarget), fmt.Sprintf("%.2f", speedup),
 			fmt.Sprintf("%.2f to %.2f", slices.Min(speedupRounds), slices.Max(speedupRounds)),
 			fmt.Sprintf("-j 1 keeps %.2f cores busy: at best %.2f on %d cores", busy, busy/float64(runtime.NumCPU()), runtime.NumCPU()),
