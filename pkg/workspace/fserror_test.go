@@ -71,6 +71,8 @@ func TestDescribeErrorDeeperCauses(t *testing.T) {
 	}{
 		{os.MkdirAll(filepath.Join(link, "repo", "abc"), 0o700), "link to " + filepath.Join(dir, "gone") + ", which does not exist", "create " + filepath.Join(dir, "gone")},
 		{os.MkdirAll(filepath.Join(file, "repo", "abc"), 0o700), file + " is a file, not a directory", "move " + file + " away"},
+		// A path below the file, as open or rename name it.
+		{&fs.PathError{Op: "open", Path: filepath.Join(file, "repo", "abc", "x.lock"), Err: syscall.ENOTDIR}, file + " is a file, not a directory", "move " + file + " away"},
 		{&fs.PathError{Op: "mkdir", Path: "/w/repo", Err: syscall.EPERM}, "permission denied", "ls -ld /w/repo /w"},
 		{&fs.PathError{Op: "write", Path: "/w/x", Err: syscall.EDQUOT}, "quota exceeded", "atoll clean --all"},
 	} {
