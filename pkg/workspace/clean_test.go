@@ -124,3 +124,44 @@ func exists(t *testing.T, paths ...string) {
 		}
 	}
 }
+
+// TestCleanRespectsABuildAndReportsErrors: a checkout whose build lock is
+// held is not removed, even with All; with neither All nor an age nothing
+// is removed; and a checkout Clean cannot lock is an error of the whole
+// Clean (over every repository), not a silent skip.
+func TestCleanRespectsABuildAndReportsErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "1"})
+	co := f.materialize(t, f.head(t), []project.Project{{Dir: "conf/a"}})
+	if err := co.Close(); err != nil {
+		t.Fatal(err)
+	}
+	repoDir, short := filepath.Dir(co.Root), filepath.Base(co.Root)
+
+	if removed, err := Clean(f.workdir, CleanOptions{}); err != nil || len(removed) != 0 {
+		t.Fatalf("Clean without All or an age: removed %v, %v", removed, err)
+	}
+	held, ok, err := tryLock(buildLockPath(repoDir, short), syscall.LOCK_EX)
+	if err != nil || !ok {
+		t.Fatal("cannot take the build lock", err)
+	}
+	removed, err := Clean(f.workdir, CleanOptions{All: true})
+	unlock(held)
+	if err != nil || len(removed) != 0 {
+		t.Fatalf("Clean while a build holds the lock: removed %v, %v", removed, err)
+	}
+	exists(t, co.Root)
+
+	// A lock file that cannot be opened (a directory in its place).
+	if err := os.Remove(buildLockPath(repoDir, short)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(buildLockPath(repoDir, short), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	removed, err = Clean(f.workdir, CleanOptions{All: true})
+	if err == nil || len(removed) != 0 {
+		t.Fatalf("Clean with an unusable lock file: removed %v, err %v; want an error", removed, err)
+	}
+	exists(t, co.Root)
+}
