@@ -3,6 +3,7 @@ package project
 import (
 	"errors"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -203,5 +204,177 @@ func TestModuleReachedTwice(t *testing.T) {
 	}
 	if !reflect.DeepEqual(g.Projects[0].Modules, want) {
 		t.Errorf("modules %+v\nwant %+v", g.Projects[0].Modules, want)
+	}
+}
+
+// TestErrorText: file and line when known, the file alone when the
+// problem has no line (a setting of atoll.yaml), else the message alone.
+func TestErrorText(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		e    Error
+		want string
+	}{
+		{Error{File: "conf/a/main.tf", Line: 3, Msg: "bad"}, "conf/a/main.tf:3: bad"},
+		{Error{File: "conf/a/main.tf", Line: 1, Msg: "bad"}, "conf/a/main.tf:1: bad"},
+		{Error{File: "atoll.yaml", Msg: "bad"}, "atoll.yaml: bad"},
+		{Error{Line: 2, Msg: "bad"}, "bad"},
+		{Error{Msg: "bad", Hint: "fix it"}, "bad"},
+	} {
+		if got := tt.e.Error(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.e, got, tt.want)
+		}
+	}
+}
+
+// submoduleTree is a mapTree with submodules (gitlinks) at some paths: a
+// gitlink is listed, and has no bytes to read.
+type submoduleTree struct {
+	mapTree
+	gitlinks []string
+}
+
+func (s submoduleTree) Files(skip func(string) bool) ([]File, error) {
+	files, err := s.mapTree.Files(skip)
+	for _, g := range s.gitlinks {
+		files = append(files, File{Path: g, ID: "c0ffee", Gitlink: true})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, err
+}
+
+func (s submoduleTree) Read(f File) ([]byte, error) {
+	if f.Gitlink {
+		return nil, errors.New("a submodule has no bytes: " + f.Path)
+	}
+	return s.mapTree.Read(f)
+}
+
+// TestSubmodulesAreNeverRead: a submodule is another repository's commit:
+// named like a Terraform file it makes no project and is not parsed,
+// named .envrc it is no direnv file, a symlinked file pointing at it is
+// not parsed, and a module source naming it is not "missing".
+func TestSubmodulesAreNeverRead(t *testing.T) {
+	t.Parallel()
+	tree := submoduleTree{
+		mapTree: mapTree{
+			"conf/a/main.tf":   mod("../../vendor/net"),
+			"conf/a/extra.tf@": "../../vendor/net",
+			"conf/c/main.tf":   "",
+		},
+		gitlinks: []string{"vendor/net", "conf/a/lib.tf", "conf/b/lib.tf", "conf/c/.envrc"},
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dirs(g); !reflect.DeepEqual(got, []string{"conf/a", "conf/c"}) {
+		t.Errorf("projects = %v, want conf/a and conf/c (conf/b holds only a submodule)", got)
+	}
+	for _, p := range g.Projects {
+		if p.FromModule {
+			t.Errorf("%s: from_module through a submodule named .envrc", p.Dir)
+		}
+	}
+	if len(g.Warnings) != 0 {
+		t.Errorf("warnings = %q, want none (a submodule is no missing module)", g.Warnings)
+	}
+}
+
+// TestSymlinkedEnvrcIsNotRead: direnv files are read only as regular
+// files in the project directory; a symlink's own bytes (its target, which
+// a branch's author may word as a shell line) are no direnv file either.
+func TestSymlinkedEnvrcIsNotRead(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf": "",
+		"conf/a/.envrc@": "../../shared/envrc",
+		"shared/envrc":   "export TF_CLI_INIT_FROM_MODULE=git::https://x/a.git\n",
+		"conf/b/.envrc":  "export TF_CLI_INIT_FROM_MODULE=git::https://x/b.git\n",
+		"conf/c/main.tf": "",
+		"conf/c/.envrc@": "export TF_CLI_INIT_FROM_MODULE=git::https://x/c.git",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := map[string]bool{}
+	for _, p := range g.Projects {
+		from[p.Dir] = p.FromModule
+	}
+	if want := map[string]bool{"conf/a": false, "conf/b": true, "conf/c": false}; !reflect.DeepEqual(from, want) {
+		t.Errorf("from_module = %v, want %v", from, want)
+	}
+}
+
+// TestRootsAreDirectoriesNotPrefixes: root conf holds conf/a, not
+// config/b or conf-old/c.
+func TestRootsAreDirectoriesNotPrefixes(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{"conf/a/main.tf": "", "config/b/main.tf": "", "conf-old/c/main.tf": "", "conf/main.tf": ""}
+	g, err := Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dirs(g); !reflect.DeepEqual(got, []string{"conf", "conf/a"}) {
+		t.Errorf("projects = %v, want conf and conf/a", got)
+	}
+	g, err = Discover(tree, &config.Config{Roots: []string{"conf/"}}, Options{})
+	if err != nil || !reflect.DeepEqual(dirs(g), []string{"conf", "conf/a"}) {
+		t.Errorf("root conf/: projects = %v, %v", dirs(g), err)
+	}
+}
+
+// TestDeclaredSourceWarningNamesTheFile: a declared -from-module source
+// that names no directory is warned about against atoll.yaml, which has
+// no line to give.
+func TestDeclaredSourceWarningNamesTheFile(t *testing.T) {
+	t.Parallel()
+	cfg := &config.Config{Projects: []config.Project{{Dir: "conf/a", Source: "../../modules/gone"}}}
+	g, err := Discover(mapTree{"conf/a/terraform.tfvars": ""}, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `atoll.yaml: -from-module source "../../modules/gone" (projects[0].source) names modules/gone, which does not exist in this commit`
+	if len(g.Warnings) != 1 || g.Warnings[0] != want {
+		t.Errorf("warnings = %q, want %q", g.Warnings, want)
+	}
+}
+
+// TestProjectWithoutFilesOfItsOwnHasNoFingerprint: the fingerprint
+// identifies a project's own files; with none there is nothing to tell a
+// move by, so two such projects never look like one moved.
+func TestProjectWithoutFilesOfItsOwnHasNoFingerprint(t *testing.T) {
+	t.Parallel()
+	cfg := &config.Config{Projects: []config.Project{{Dir: "conf/a"}, {Dir: "conf/b"}}}
+	g, err := Discover(mapTree{"conf/a/sub/x.txt": "", "conf/b/sub/y.txt": "", "conf/c/main.tf": "# c"}, cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fps := map[string]string{}
+	for _, p := range g.Projects {
+		fps[p.Dir] = p.Fingerprint
+	}
+	if fps["conf/a"] != "" || fps["conf/b"] != "" || fps["conf/c"] == "" || len(fps) != 3 {
+		t.Errorf("fingerprints = %q, want none for conf/a and conf/b", fps)
+	}
+}
+
+// TestSymlinksInAFromModuleProjectAreItsLinks: a geodesic project with
+// no Terraform files of its own (only .envrc and tfvars) still owns the
+// symlinks in its directory.
+func TestSymlinksInAFromModuleProjectAreItsLinks(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/.envrc":         "export TF_CLI_INIT_FROM_MODULE=git::https://x/a.git\n",
+		"conf/a/common.tfvars@": "../../shared/common.tfvars",
+		"shared/common.tfvars":  "x = 1\n",
+	}
+	g, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Projects) != 1 || !reflect.DeepEqual(g.Projects[0].Links, []string{"shared/common.tfvars"}) {
+		t.Errorf("projects = %+v, want conf/a with link shared/common.tfvars", g.Projects)
 	}
 }
