@@ -378,3 +378,71 @@ func TestSymlinksInAFromModuleProjectAreItsLinks(t *testing.T) {
 		t.Errorf("projects = %+v, want conf/a with link shared/common.tfvars", g.Projects)
 	}
 }
+
+// TestModuleSourceThroughSymlinksLeavingTheRepository: a symlink on the
+// way to a module that points at an absolute path, or at exactly the
+// repository's parent, takes the source outside: an error.
+func TestModuleSourceThroughSymlinksLeavingTheRepository(t *testing.T) {
+	t.Parallel()
+	for name, tt := range map[string]struct {
+		tree mapTree
+		want string
+	}{
+		"absolute":         {mapTree{"conf/a/main.tf": mod("../../modules/net"), "modules@": "/opt/modules"}, "goes through symlink modules -> /opt/modules, outside the repository"},
+		"the parent":       {mapTree{"conf/a/main.tf": mod("./up"), "conf/a/up@": "../../.."}, "goes through symlink conf/a/up -> ../../.., outside the repository"},
+		"below the parent": {mapTree{"conf/a/main.tf": mod("./up/x"), "conf/a/up@": "../../../y"}, "goes through symlink conf/a/up -> ../../../y, outside the repository"},
+	} {
+		_, err := Discover(tt.tree, &config.Config{}, Options{})
+		var pe *Error
+		if !errors.As(err, &pe) || pe.File != "conf/a/main.tf" || pe.Line != 2 || !strings.Contains(pe.Msg, tt.want) {
+			t.Errorf("%s: error = %v, want ~%q", name, err, tt.want)
+		}
+	}
+}
+
+// TestSymlinkedFileThroughAChain: a symlinked file is followed through
+// a chain of symlinks to the file Terraform reads; a link to exactly the
+// repository's parent is not followed.
+func TestSymlinkedFileThroughAChain(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf":          "",
+		"conf/a/versions.tf@":     "../../shared/v1.tf",
+		"shared/v1.tf@":           "v2.tf",
+		"shared/v2.tf@":           "real/versions.tf",
+		"shared/real/versions.tf": "",
+		"conf/b/main.tf":          "",
+		"conf/b/up.tf@":           "../../..",
+	}
+	g, err := Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := map[string][]string{}
+	through := map[string][]string{}
+	for _, p := range g.Projects {
+		links[p.Dir], through[p.Dir] = p.Links, p.Symlinks
+	}
+	if want := []string{"shared/real/versions.tf"}; !reflect.DeepEqual(links["conf/a"], want) {
+		t.Errorf("conf/a links = %v, want %v", links["conf/a"], want)
+	}
+	if want := []string{"shared/v1.tf", "shared/v2.tf"}; !reflect.DeepEqual(through["conf/a"], want) {
+		t.Errorf("conf/a went through %v, want %v", through["conf/a"], want)
+	}
+	if len(links["conf/b"]) != 0 || len(g.Warnings) != 1 || !strings.Contains(g.Warnings[0], "conf/b/up.tf: symlink to ../../.. leaves the repository") {
+		t.Errorf("conf/b links %v, warnings %q", links["conf/b"], g.Warnings)
+	}
+}
+
+// TestModuleCycleThroughADeclaredSource: a cycle that starts at a
+// -from-module source declared in atoll.yaml names that entry too.
+func TestModuleCycleThroughADeclaredSource(t *testing.T) {
+	t.Parallel()
+	cfg := &config.Config{Projects: []config.Project{{Dir: "conf/a", Source: "../../modules/x"}}}
+	tree := mapTree{"conf/a/terraform.tfvars": "", "modules/x/main.tf": mod("../../conf/a")}
+	_, err := Discover(tree, cfg, Options{})
+	want := `module cycle: atoll.yaml (module "projects[0].source") -> modules/x/main.tf:2 (module "m") -> back to conf/a`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error = %v, want ~%q", err, want)
+	}
+}
