@@ -51,6 +51,18 @@ func TestEnvrcShellForms(t *testing.T) {
 		{"unset of another variable", "export TF_CLI_INIT_FROM_MODULE=./m\nunset OTHER\n", known("./m", 1)},
 		{"an empty TF_FROM_MODULE", "TF_FROM_MODULE=\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
 		{"TF_CLI_INIT_FROM_MODULE wins over TF_FROM_MODULE", "TF_FROM_MODULE=./g\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"a backslash ending the file", "export TF_CLI_INIT_FROM_MODULE=./m\\", known("./m", 1)},
+		{"a backslash ending the file in double quotes", "export TF_CLI_INIT_FROM_MODULE=\"./m\\", unknown(1)},
+		{"use alone", "use\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"source_env alone", "source_env\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"exported first, assigned after", "export TF_CLI_INIT_FROM_MODULE\nTF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"a name starting with a digit makes a command", "1A=x TF_FROM_MODULE=./g\n", EnvrcSource{}},
+		{"a backslash in single quotes escapes nothing", "export TF_CLI_INIT_FROM_MODULE='./a\\' B=1\n", known("./a\\", 1)},
+		{"empty single quotes", "export TF_CLI_INIT_FROM_MODULE=./m''\n", known("./m", 1)},
+		{"an unknown reference before a known one", "A=a\nexport TF_CLI_INIT_FROM_MODULE=./$1$A\n", unknown(2)},
+		{"an unknown reference before a known one in double quotes", "A=a\nexport TF_CLI_INIT_FROM_MODULE=\"./$1$A\"\n", unknown(2)},
+		{"${NAME} of a variable only the shell knows", "A=$(pwd)\nexport TF_CLI_INIT_FROM_MODULE=./${A}\n", unknown(2)},
+		{"$NAME of a variable only the shell knows", "A=$(pwd)\nexport TF_CLI_INIT_FROM_MODULE=./$A\n", unknown(2)},
 		{"TF_FROM_MODULE when TF_CLI_INIT_FROM_MODULE is empty", "export TF_CLI_INIT_FROM_MODULE=\nTF_FROM_MODULE=./g\n",
 			EnvrcSource{Source: "./g", Known: true, Var: envGeodesicFrom, File: "conf/app/.envrc", Line: 2}},
 	} {
@@ -113,5 +125,19 @@ func TestUseEnvrcOnce(t *testing.T) {
 	got, _, _ = ReadEnvrc("conf/app/.envrc", read, siblings)
 	if got.Source != "./llll" || got.Var != envGeodesicFrom {
 		t.Errorf("source_env loop: %+v", got)
+	}
+}
+
+// TestEnvrcIncludes: `use envrc` sources *.envrc, a bash glob, which
+// skips dot files (.envrc itself among them).
+func TestEnvrcIncludes(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"conf/a/terraform.envrc": true, "conf/a/x.envrc": true, "y.envrc": true,
+		"conf/a/.envrc": false, "conf/a/.x.envrc": false, "conf/a/envrc": false, "conf/a/x.envrc.bak": false, "conf/.d/x.envrc": true,
+	} {
+		if got := IsEnvrcInclude(name); got != want {
+			t.Errorf("IsEnvrcInclude(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
