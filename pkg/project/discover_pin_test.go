@@ -2,6 +2,7 @@ package project
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -444,5 +445,57 @@ func TestModuleCycleThroughADeclaredSource(t *testing.T) {
 	want := `module cycle: atoll.yaml (module "projects[0].source") -> modules/x/main.tf:2 (module "m") -> back to conf/a`
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("error = %v, want ~%q", err, want)
+	}
+}
+
+// TestSymlinksInModulesAndSubdirectoriesAreLinks: a symlink belongs to
+// the nearest directory with Terraform files (or a project) at or above
+// it: in a module the project calls, or in a plain subdirectory of the
+// project, its target is the project's link.
+func TestSymlinksInModulesAndSubdirectoriesAreLinks(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf":                mod("../../modules/m"),
+		"conf/a/templates/policy.json@": "../../../shared/policy.json",
+		"modules/m/main.tf":             "",
+		"modules/m/vars.tf@":            "../../shared/vars.tf",
+		"shared/policy.json":            "{}",
+		"shared/vars.tf":                "",
+		"conf/b/main.tf":                "",
+	}
+	g, err := Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := map[string][]string{}
+	for _, p := range g.Projects {
+		links[p.Dir] = p.Links
+	}
+	if want := map[string][]string{"conf/a": {"shared/policy.json", "shared/vars.tf"}, "conf/b": nil}; !reflect.DeepEqual(links, want) {
+		t.Errorf("links = %v, want %v", links, want)
+	}
+}
+
+// TestModuleSourceSymlinkHopsAreBounded: a module source is followed
+// through 15 symlinks; at 16 it is taken for a loop.
+func TestModuleSourceSymlinkHopsAreBounded(t *testing.T) {
+	t.Parallel()
+	chain := func(n int) mapTree {
+		tree := mapTree{"conf/a/main.tf": mod("../../modules/l0"), "modules/end/main.tf": ""}
+		for i := 0; i < n; i++ {
+			next := fmt.Sprintf("l%d", i+1)
+			if i == n-1 {
+				next = "end"
+			}
+			tree[fmt.Sprintf("modules/l%d@", i)] = next
+		}
+		return tree
+	}
+	g, err := Discover(chain(15), &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil || len(g.Projects) != 1 || len(g.Projects[0].Modules) != 1 || g.Projects[0].Modules[0].Dir != "modules/end" {
+		t.Errorf("15 hops: %+v, %v", g, err)
+	}
+	if _, err := Discover(chain(16), &config.Config{Roots: []string{"conf"}}, Options{}); err == nil || !strings.Contains(err.Error(), "symlink loop") {
+		t.Errorf("16 hops: %v, want a symlink loop", err)
 	}
 }
