@@ -499,3 +499,27 @@ func TestModuleSourceSymlinkHopsAreBounded(t *testing.T) {
 		t.Errorf("16 hops: %v, want a symlink loop", err)
 	}
 }
+
+// TestModulesOfEveryModuleAreFollowed: each module reached in one round
+// of the walk is read, however many there are.
+func TestModulesOfEveryModuleAreFollowed(t *testing.T) {
+	t.Parallel()
+	tree := mapTree{
+		"conf/a/main.tf":     mod("../../modules/x") + "module \"n\" {\n  source = \"../../modules/y\"\n}\n",
+		"modules/x/main.tf":  mod("../z1"),
+		"modules/y/main.tf":  mod("../z2"),
+		"modules/z1/main.tf": "",
+		"modules/z2/main.tf": "",
+	}
+	g, err := Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil || len(g.Projects) != 1 {
+		t.Fatalf("%+v, %v", g, err)
+	}
+	var got []string
+	for _, m := range g.Projects[0].Modules {
+		got = append(got, m.Dir)
+	}
+	if want := []string{"modules/x", "modules/y", "modules/z1", "modules/z2"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("modules = %v, want %v", got, want)
+	}
+}

@@ -2,10 +2,7 @@ package project
 
 import (
 	"errors"
-	"reflect"
 	"testing"
-
-	"github.com/atoll-tf/atoll/pkg/config"
 )
 
 // TestEnvrcShellForms: the less common shell forms the direnv reader
@@ -164,29 +161,5 @@ func TestOnlyUseEnvrcSourcesTheEnvrcFiles(t *testing.T) {
 	read := func(p string) ([]byte, error) { return []byte(files[p]), nil }
 	if got, ok, err := ReadEnvrc("conf/app/.envrc", read, []string{"conf/app/.envrc", "conf/app/tf.envrc"}); err != nil || !ok || got.Source != "./m" {
 		t.Errorf("use envrc: %+v, %v, %v", got, ok, err)
-	}
-}
-
-// TestModulesOfEveryModuleAreFollowed: each module reached in one round
-// of the walk is read, however many there are.
-func TestModulesOfEveryModuleAreFollowed(t *testing.T) {
-	t.Parallel()
-	tree := mapTree{
-		"conf/a/main.tf":     mod("../../modules/x") + "module \"n\" {\n  source = \"../../modules/y\"\n}\n",
-		"modules/x/main.tf":  mod("../z1"),
-		"modules/y/main.tf":  mod("../z2"),
-		"modules/z1/main.tf": "",
-		"modules/z2/main.tf": "",
-	}
-	g, err := Discover(tree, &config.Config{Roots: []string{"conf"}}, Options{})
-	if err != nil || len(g.Projects) != 1 {
-		t.Fatalf("%+v, %v", g, err)
-	}
-	var got []string
-	for _, m := range g.Projects[0].Modules {
-		got = append(got, m.Dir)
-	}
-	if want := []string{"modules/x", "modules/y", "modules/z1", "modules/z2"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("modules = %v, want %v", got, want)
 	}
 }
