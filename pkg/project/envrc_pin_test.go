@@ -163,3 +163,33 @@ func TestOnlyUseEnvrcSourcesTheEnvrcFiles(t *testing.T) {
 		t.Errorf("use envrc: %+v, %v, %v", got, ok, err)
 	}
 }
+
+// TestShellNames: a shell variable name is letters, digits and '_', not
+// starting with a digit; the bytes next to each range are not in it.
+func TestShellNames(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"a": true, "z": true, "A": true, "Z": true, "_": true, "a0": true, "_9": true, "TF_CLI_INIT_FROM_MODULE": true, "mIxEd_1": true,
+		"": false, "0a": false, "9": false, "`": false, "{": false, "@": false, "[": false, "a/": false, "a:": false, "a-b": false, "a.b": false, "é": false, "a b": false,
+	} {
+		if got := isName(s); got != want {
+			t.Errorf("isName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestUseEnvrcIncludeDepth: a *.envrc file that `use envrc` sources is
+// one level down, so its source_env chain stops as soon as one from
+// .envrc itself would, a level earlier.
+func TestUseEnvrcIncludeDepth(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"conf/app/.envrc":  "L=\nuse envrc\n",
+		"conf/app/l.envrc": "source_env l.envrc\nL=${L}l\nexport TF_CLI_INIT_FROM_MODULE=./$L\n",
+	}
+	read := func(p string) ([]byte, error) { return []byte(files[p]), nil }
+	got, ok, err := ReadEnvrc("conf/app/.envrc", read, []string{"conf/app/.envrc", "conf/app/l.envrc"})
+	if err != nil || !ok || got.Source != "./llll" {
+		t.Errorf("%+v, %v, %v; want ./llll (depths 1 to 4)", got, ok, err)
+	}
+}
