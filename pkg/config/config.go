@@ -159,8 +159,8 @@ func Load(root, file string, flags *pflag.FlagSet) (*Config, error) {
 	v := viper.New()
 	v.SetConfigType("yaml")
 	v.SetEnvPrefix("ATOLL")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_", ".", "_"))
-	v.AutomaticEnv()
+	// Only the variables bound here are read: viper's AutomaticEnv would
+	// also let ATOLL_PROJECTS replace projects: (a key with no variable).
 	for _, k := range []string{"base", "roots", "exclude", "watch", "workdir", "terraform_bin", "lock_on", "ledger_remote"} {
 		_ = v.BindEnv(k)
 	}

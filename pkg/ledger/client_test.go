@@ -791,3 +791,47 @@ func TestParseKeyRefusesMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushDoesNotRepeatAnEntryBelowTheTip: a kept entry whose push was
+// in fact accepted, with other entries appended on top since, is dropped,
+// not appended a second time.
+func TestFlushDoesNotRepeatAnEntryBelowTheTip(t *testing.T) {
+	t.Parallel()
+	m := newMem()
+	c := fixed(m)
+	kept := &ledger.Entry{Dir: "conf/a", ID: "accepted", Result: ledger.Success, Head: sha}
+	if _, err := c.Append(ctx0, kept); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := c.Append(ctx0, &ledger.Entry{Dir: "conf/a", Result: ledger.Started, Head: sha}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.pending["kept.json"] = mustJSON(t, kept)
+	snap, err := c.Load(ctx0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := snap.History("conf_a", 0)
+	if err != nil || len(hist) != 4 || len(m.pending) != 0 {
+		t.Errorf("history %d entries (want 4), pending %v, %v", len(hist), m.pending, err)
+	}
+}
+
+// TestFormatErrorNamesRefAndShortID: commit ids are cut to 8 characters,
+// shorter ones shown whole.
+func TestFormatErrorNamesRefAndShortID(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[string]string{
+		sha:         "refs/atoll/locks/conf_a (01234567) holds no atoll record: bad",
+		"012345678": "refs/atoll/locks/conf_a (01234567) holds no atoll record: bad",
+		"01234567":  "refs/atoll/locks/conf_a (01234567) holds no atoll record: bad",
+		"abc":       "refs/atoll/locks/conf_a (abc) holds no atoll record: bad",
+	} {
+		e := &ledger.FormatError{Ref: "refs/atoll/locks/conf_a", ID: id, Err: errors.New("bad")}
+		if got := e.Error(); got != want {
+			t.Errorf("id %q: %q, want %q", id, got, want)
+		}
+	}
+}

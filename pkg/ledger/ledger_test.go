@@ -71,6 +71,26 @@ func TestKeyIsInjectiveAndValid(t *testing.T) {
 	}
 }
 
+// TestKeysAreStable: keys name refs that other versions of atoll (and
+// other machines) read and write, so the encoding itself is fixed: every
+// letter, digit and '-' as it is, '/' as '_', each other byte as %XX.
+func TestKeysAreStable(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ dir, ws, want string }{
+		{"conf/prod-eks/vpc", "", "conf_prod-eks_vpc"},
+		{"azAZ09-/_x", "", "azAZ09-_%5Fx"},
+		{"conf/a.b c", "blue-2", "conf_a%2Eb%20c@blue-2"},
+		{"conf/a", "Staging9", "conf_a@Staging9"},
+		{"conf/é", "w/1", "conf_%C3%A9@w_1"},
+		{"", "", "%"},
+		{"@%", "default", "%40%25"},
+	} {
+		if got := ledger.Key(c.dir, c.ws); got != c.want {
+			t.Errorf("Key(%q, %q) = %q, want %q", c.dir, c.ws, got, c.want)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	t.Parallel()
 	l := &ledger.Lock{Dir: "conf/a", Branch: "feature"}

@@ -25,6 +25,7 @@ func TestStateProblemWithBackendConfig(t *testing.T) {
 		{"a settings file", local(""), "", []string{"local.tfbackend"}, ""},
 		{"another setting", local(""), "", []string{"workspace_dir=/s/ws"}, "main.tf:2: the local backend has no path"},
 		{"an absolute workspace_dir given", local("    path = \"/s/x.tfstate\"\n    workspace_dir = \"ws\"\n"), "staging", []string{"workspace_dir=/s/ws"}, ""},
+		{"an absolute workspace_dir given, none in the block", local("    path = \"/s/x.tfstate\"\n"), "staging", []string{"workspace_dir=/s/ws"}, ""},
 		{"a relative workspace_dir given", local("    path = \"/s/x.tfstate\"\n    workspace_dir = \"/s/ws\"\n"), "staging", []string{"workspace_dir=ws"}, `main.tf:2: workspace "staging"`},
 		{"a path that is no string", local("    path = 5\n"), "", nil, "main.tf:3: the local backend's path is not a literal string"},
 		{"a path from a variable", local("    path = var.p\n"), "", nil, "main.tf:3: the local backend's path is not a literal string"},
@@ -76,5 +77,29 @@ func TestStateProblemReadsEveryFile(t *testing.T) {
 	}
 	if _, err := StateProblem(filepath.Join(dir, "missing"), ""); err == nil {
 		t.Error("a missing directory: no error")
+	}
+}
+
+// TestStateProblemReadsOnlyTerraformFiles: other files, and directories
+// named like Terraform files, are not read, wherever they sort.
+func TestStateProblemReadsOnlyTerraformFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for name, c := range map[string]string{
+		"0notes.txt": "terraform {\n",
+		"a.tf":       "terraform {\n  backend \"s3\" {}\n}\n",
+		"z.md":       "{{{",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"0dir.tf", "z.tf.json", "zz"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := StateProblem(dir, "staging"); got != "" || err != nil {
+		t.Errorf("StateProblem = %q, %v; want no problem", got, err)
 	}
 }

@@ -817,7 +817,7 @@ func (d *discovery) checkCycles() error {
 				}
 				var parts []string
 				for _, s := range append(stack[start:], c) {
-					parts = append(parts, fmt.Sprintf("%s:%d (module %q)", s.File, s.Line, s.Name))
+					parts = append(parts, fmt.Sprintf("%s (module %q)", where(s.File, s.Line), s.Name))
 				}
 				return &Error{File: c.File, Line: c.Line, Msg: "module cycle: " + strings.Join(parts, " -> ") + " -> back to " + c.Target + "; Terraform cannot load a module that calls itself"}
 			case white:

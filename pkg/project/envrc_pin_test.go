@@ -51,6 +51,18 @@ func TestEnvrcShellForms(t *testing.T) {
 		{"unset of another variable", "export TF_CLI_INIT_FROM_MODULE=./m\nunset OTHER\n", known("./m", 1)},
 		{"an empty TF_FROM_MODULE", "TF_FROM_MODULE=\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
 		{"TF_CLI_INIT_FROM_MODULE wins over TF_FROM_MODULE", "TF_FROM_MODULE=./g\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"a backslash ending the file", "export TF_CLI_INIT_FROM_MODULE=./m\\", known("./m", 1)},
+		{"a backslash ending the file in double quotes", "export TF_CLI_INIT_FROM_MODULE=\"./m\\", unknown(1)},
+		{"use alone", "use\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"source_env alone", "source_env\nexport TF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"exported first, assigned after", "export TF_CLI_INIT_FROM_MODULE\nTF_CLI_INIT_FROM_MODULE=./m\n", known("./m", 2)},
+		{"a name starting with a digit makes a command", "1A=x TF_FROM_MODULE=./g\n", EnvrcSource{}},
+		{"a backslash in single quotes escapes nothing", "export TF_CLI_INIT_FROM_MODULE='./a\\' B=1\n", known("./a\\", 1)},
+		{"empty single quotes", "export TF_CLI_INIT_FROM_MODULE=./m''\n", known("./m", 1)},
+		{"an unknown reference before a known one", "A=a\nexport TF_CLI_INIT_FROM_MODULE=./$1$A\n", unknown(2)},
+		{"an unknown reference before a known one in double quotes", "A=a\nexport TF_CLI_INIT_FROM_MODULE=\"./$1$A\"\n", unknown(2)},
+		{"${NAME} of a variable only the shell knows", "A=$(pwd)\nexport TF_CLI_INIT_FROM_MODULE=./${A}\n", unknown(2)},
+		{"$NAME of a variable only the shell knows", "A=$(pwd)\nexport TF_CLI_INIT_FROM_MODULE=./$A\n", unknown(2)},
 		{"TF_FROM_MODULE when TF_CLI_INIT_FROM_MODULE is empty", "export TF_CLI_INIT_FROM_MODULE=\nTF_FROM_MODULE=./g\n",
 			EnvrcSource{Source: "./g", Known: true, Var: envGeodesicFrom, File: "conf/app/.envrc", Line: 2}},
 	} {
@@ -113,5 +125,71 @@ func TestUseEnvrcOnce(t *testing.T) {
 	got, _, _ = ReadEnvrc("conf/app/.envrc", read, siblings)
 	if got.Source != "./llll" || got.Var != envGeodesicFrom {
 		t.Errorf("source_env loop: %+v", got)
+	}
+}
+
+// TestEnvrcIncludes: `use envrc` sources *.envrc, a bash glob, which
+// skips dot files (.envrc itself among them).
+func TestEnvrcIncludes(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]bool{
+		"conf/a/terraform.envrc": true, "conf/a/x.envrc": true, "y.envrc": true,
+		"conf/a/.envrc": false, "conf/a/.x.envrc": false, "conf/a/envrc": false, "conf/a/x.envrc.bak": false, "conf/.d/x.envrc": true,
+	} {
+		if got := IsEnvrcInclude(name); got != want {
+			t.Errorf("IsEnvrcInclude(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestOnlyUseEnvrcSourcesTheEnvrcFiles: other `use` helpers (use
+// terraform, use direnv) source no *.envrc file.
+func TestOnlyUseEnvrcSourcesTheEnvrcFiles(t *testing.T) {
+	t.Parallel()
+	for _, use := range []string{"use terraform", "use", "use envrcs", "used envrc"} {
+		files := map[string]string{
+			"conf/app/.envrc":   use + "\n",
+			"conf/app/tf.envrc": "export TF_CLI_INIT_FROM_MODULE=./m\n",
+		}
+		read := func(p string) ([]byte, error) { return []byte(files[p]), nil }
+		got, ok, err := ReadEnvrc("conf/app/.envrc", read, []string{"conf/app/.envrc", "conf/app/tf.envrc"})
+		if err != nil || ok {
+			t.Errorf("%q: %+v, %v, %v; want no source", use, got, ok, err)
+		}
+	}
+	files := map[string]string{"conf/app/.envrc": "use envrc\n", "conf/app/tf.envrc": "export TF_CLI_INIT_FROM_MODULE=./m\n"}
+	read := func(p string) ([]byte, error) { return []byte(files[p]), nil }
+	if got, ok, err := ReadEnvrc("conf/app/.envrc", read, []string{"conf/app/.envrc", "conf/app/tf.envrc"}); err != nil || !ok || got.Source != "./m" {
+		t.Errorf("use envrc: %+v, %v, %v", got, ok, err)
+	}
+}
+
+// TestShellNames: a shell variable name is letters, digits and '_', not
+// starting with a digit; the bytes next to each range are not in it.
+func TestShellNames(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"a": true, "z": true, "A": true, "Z": true, "_": true, "a0": true, "_9": true, "TF_CLI_INIT_FROM_MODULE": true, "mIxEd_1": true,
+		"": false, "0a": false, "9": false, "`": false, "{": false, "@": false, "[": false, "a/": false, "a:": false, "a-b": false, "a.b": false, "é": false, "a b": false,
+	} {
+		if got := isName(s); got != want {
+			t.Errorf("isName(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestUseEnvrcIncludeDepth: a *.envrc file that `use envrc` sources is
+// one level down, so its source_env chain stops as soon as one from
+// .envrc itself would, a level earlier.
+func TestUseEnvrcIncludeDepth(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{
+		"conf/app/.envrc":  "L=\nuse envrc\n",
+		"conf/app/l.envrc": "source_env l.envrc\nL=${L}l\nexport TF_CLI_INIT_FROM_MODULE=./$L\n",
+	}
+	read := func(p string) ([]byte, error) { return []byte(files[p]), nil }
+	got, ok, err := ReadEnvrc("conf/app/.envrc", read, []string{"conf/app/.envrc", "conf/app/l.envrc"})
+	if err != nil || !ok || got.Source != "./llll" {
+		t.Errorf("%+v, %v, %v; want ./llll (depths 1 to 4)", got, ok, err)
 	}
 }

@@ -284,3 +284,83 @@ func TestAlteredApplyRecordIsRefused(t *testing.T) {
 		t.Errorf("an altered apply record: %v", err)
 	}
 }
+
+// TestEncodePlanIsWhatSavePlanWrites: the bytes EncodePlan returns are the
+// record SavePlan writes, and they decode to the same plan.
+func TestEncodePlanIsWhatSavePlanWrites(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	p := newPlan(t, s)
+	b, err := EncodePlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := s.SavePlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	written, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(written) {
+		t.Errorf("EncodePlan:\n%s\nSavePlan wrote:\n%s", b, written)
+	}
+	got, err := DecodePlan(path, b)
+	if err != nil || got.Checksum == "" || got.Format != FormatVersion || got.InputsHash != p.InputsHash || got.Head != p.Head || !got.Time.Equal(p.Time) {
+		t.Errorf("DecodePlan(EncodePlan) = %+v, %v", got, err)
+	}
+	// An edit after encoding is caught by the seal.
+	if _, err := DecodePlan(path, []byte(strings.Replace(string(b), `"head": "abc"`, `"head": "abd"`, 1))); err == nil {
+		t.Error("an edited encoded plan decoded")
+	}
+}
+
+// TestPruneAllRemovesEvenFutureTimestamps: olderThan 0 means every plan
+// directory, also one whose times lie ahead of this machine's clock
+// (written by a machine whose clock is fast); with an age, such a plan is
+// young and stays.
+func TestPruneAllRemovesEvenFutureTimestamps(t *testing.T) {
+	t.Parallel()
+	s := Store{Root: t.TempDir()}
+	d := s.PlanDir("conf/a", "h1")
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(d, RecordFile)
+	if err := os.WriteFile(rec, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Hour)
+	for _, p := range []string{rec, d} {
+		if err := os.Chtimes(p, future, future); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if removed, err := s.PrunePlans(time.Minute, nil); err != nil || len(removed) != 0 {
+		t.Errorf("older than a minute: removed %v, %v", removed, err)
+	}
+	if removed, err := s.PrunePlans(0, nil); err != nil || !slices.Equal(removed, []string{d}) {
+		t.Errorf("all: removed %v, %v; want %s", removed, err, d)
+	}
+}
+
+// TestSlugsOfLongDirectoriesStayShortAndUnique: a slug keeps at most 80
+// characters of the directory, and the hash keeps directories that share
+// them apart.
+func TestSlugsOfLongDirectoriesStayShortAndUnique(t *testing.T) {
+	t.Parallel()
+	long := "conf/" + strings.Repeat("x", 100)
+	a, b := Slug(long+"/a"), Slug(long+"/b")
+	if a == b || len(a) != 80+1+6 || !strings.HasPrefix(a, "conf-xxx") {
+		t.Errorf("slugs %q %q", a, b)
+	}
+	for n := 78; n <= 82; n++ {
+		if s := Slug(strings.Repeat("d", n)); len(s) != min(n, 80)+1+6 {
+			t.Errorf("a %d-character directory: slug %q (%d characters)", n, s, len(s))
+		}
+	}
+	if s := Slug("conf/prod vpc"); !strings.HasPrefix(s, "conf-prod_vpc-") || len(s) != len("conf/prod vpc")+1+6 {
+		t.Errorf("short slug %q", s)
+	}
+}

@@ -153,6 +153,24 @@ func TestOutcome(t *testing.T) {
 			s.SavePlan(p)
 			applyAt(s, "abc", 3, 5)
 		}, nil},
+		{"two unfinished applies: the one that started last", func(s Store, p *Plan) {
+			applyAt(s, "abc", 0, 1)
+			// The newer plan (listed first) was applied first.
+			q := *p
+			q.Head, q.Time = "def", p.Time.Add(time.Hour)
+			q.Consumed, q.ConsumedAt = true, ptr(at(3))
+			s.SavePlan(&q)
+			p.Consumed, p.ConsumedAt = true, ptr(at(5))
+			s.SavePlan(p)
+		}, &Unfinished{Head: "abc", Started: at(5)}},
+		{"two unfinished applies, the later one carried over by a re-plan", func(s Store, p *Plan) {
+			q := *p
+			q.Head, q.Time = "def", p.Time.Add(time.Hour)
+			q.Consumed, q.ConsumedAt = true, ptr(at(3))
+			s.SavePlan(&q)
+			p.Unfinished = &Unfinished{Head: "old", Started: at(4)}
+			s.SavePlan(p)
+		}, &Unfinished{Head: "old", Started: at(4)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Store{Root: t.TempDir()}
