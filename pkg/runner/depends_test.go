@@ -84,18 +84,7 @@ func TestApplyDestroysADeletedProject(t *testing.T) {
 			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
 		}
 	}
-	f.sb.Git("rm", "-q", "-r", "conf/gone")
-	f.sb.Git("commit", "-q", "-m", "delete gone")
-	f.rescan(t)
-	var gone []runner.Target
-	for _, tg := range f.targets {
-		if tg.Deleted {
-			gone = append(gone, tg)
-		}
-	}
-	if len(gone) != 1 {
-		t.Fatalf("targets %+v", f.targets)
-	}
+	gone := f.deleteProject(t, "conf/gone")
 	rep, err := runner.Plan(context.Background(), f.fresh(func(o *runner.Options) { o.DestroyDeleted = true }), gone)
 	if err != nil {
 		t.Fatal(err)

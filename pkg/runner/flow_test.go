@@ -57,6 +57,25 @@ func (f *fixture) rescan(t *testing.T) {
 	f.opts = f.fresh(func(o *runner.Options) { o.Config, o.Comparison = cfg, res.Comparison })
 }
 
+// deleteProject deletes dir on the branch in a commit, rescans, and
+// returns the one target that is its deletion.
+func (f *fixture) deleteProject(t *testing.T, dir string) []runner.Target {
+	t.Helper()
+	f.sb.Git("rm", "-q", "-r", dir)
+	f.sb.Git("commit", "-q", "-m", "delete "+dir)
+	f.rescan(t)
+	var gone []runner.Target
+	for _, tg := range f.targets {
+		if tg.Deleted {
+			gone = append(gone, tg)
+		}
+	}
+	if len(gone) != 1 || gone[0].Project.Dir != dir {
+		t.Fatalf("targets %+v", f.targets)
+	}
+	return gone
+}
+
 // fresh is a copy of the run's options (a new run: its environment is
 // evaluated again), edited.
 func (f *fixture) fresh(edit func(o *runner.Options)) *runner.Options {
@@ -321,18 +340,7 @@ func TestDeletedProject(t *testing.T) {
 		"conf/gone/main.tf":    "resource \"terraform_data\" \"x\" {}\n",
 		"conf/keep/main.tf":    "",
 	}, map[string]string{"conf/keep/main.tf": "# edited\n"})
-	f.sb.Git("rm", "-q", "-r", "conf/gone")
-	f.sb.Git("commit", "-q", "-m", "delete gone")
-	f.rescan(t)
-	var gone []runner.Target
-	for _, tg := range f.targets {
-		if tg.Deleted {
-			gone = append(gone, tg)
-		}
-	}
-	if len(gone) != 1 || gone[0].Project.Dir != "conf/gone" {
-		t.Fatalf("targets %+v", f.targets)
-	}
+	gone := f.deleteProject(t, "conf/gone")
 	rep, err := runner.Plan(context.Background(), f.fresh(nil), gone)
 	if err != nil {
 		t.Fatal(err)

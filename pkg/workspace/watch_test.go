@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/atoll-tf/atoll/pkg/project"
@@ -46,22 +47,12 @@ func TestWatchGlobForms(t *testing.T) {
 		// for the first to be closed.
 		co, err := Materialize(context.Background(), f.workdir, f.repo, head, projects, tt.watch)
 		if err != nil {
-			t.Fatalf("watch %s: %v", joinWatch(tt.watch), err)
+			t.Fatalf("watch %s: %v", strings.Join(tt.watch, ", "), err)
 		}
-		sameList(t, "watch "+joinWatch(tt.watch), listTree(t, co.Root), append([]string{"conf/a/main.tf"}, tt.want...))
+		sameList(t, "watch "+strings.Join(tt.watch, ", "), listTree(t, co.Root), append([]string{"conf/a/main.tf"}, tt.want...))
 		if err := co.Close(); err != nil {
 			t.Fatal(err)
 		}
 	}
 }
 
-func joinWatch(w []string) string {
-	s := ""
-	for i, g := range w {
-		if i > 0 {
-			s += ", "
-		}
-		s += g
-	}
-	return s
-}
