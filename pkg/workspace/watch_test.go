@@ -55,4 +55,3 @@ func TestWatchGlobForms(t *testing.T) {
 		}
 	}
 }
-
