@@ -15,6 +15,17 @@ import (
 	"github.com/atoll-tf/atoll/pkg/tf"
 )
 
+// VersionCacheFile, in the work dir, keeps Terraform binaries' versions
+// between runs (see tf.Runner.VersionCache).
+const VersionCacheFile = "terraform-versions.json"
+
+func (o *Options) versionCache() string {
+	if o.Workdir == "" {
+		return ""
+	}
+	return filepath.Join(o.Workdir, VersionCacheFile)
+}
+
 // Plan plans each target from a scratch checkout of HEAD (deleted projects:
 // of the merge-base, as a destroy) and saves, next to each plan file, a
 // record that binds it to HEAD, the base and the exact inputs. Independent
@@ -22,7 +33,7 @@ import (
 // each project's failure is in its result.
 func Plan(ctx context.Context, o *Options, targets []Target) (*Report, error) {
 	rep := o.report("plan")
-	tfVersion, err := (&tf.Runner{Bin: o.TerraformBin}).Version(ctx)
+	tfVersion, err := (&tf.Runner{Bin: o.TerraformBin, VersionCache: o.versionCache()}).Version(ctx)
 	if err != nil {
 		return nil, err
 	}

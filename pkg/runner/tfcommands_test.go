@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,6 +59,20 @@ func TestPlanRunsInitAndPlanOnly(t *testing.T) {
 	}
 	if got, want := calls(), []string{"init a", "init b", "plan a", "plan b", "version " + filepath.Base(os.TempDir())}; !slices.Equal(got, want) {
 		t.Errorf("terraform ran %q, want %q", got, want)
+	}
+	// The next run takes the version from the work dir instead.
+	var cached map[string]string
+	data, err := os.ReadFile(filepath.Join(f.opts.Workdir, runner.VersionCacheFile))
+	if err == nil {
+		err = json.Unmarshal(data, &cached)
+	}
+	if len(cached) != 1 || err != nil {
+		t.Errorf("the work dir's version cache: %q, %v; want one entry", data, err)
+	}
+	for key, v := range cached {
+		if !strings.HasPrefix(key, f.opts.TerraformBin+"\x00") || !strings.HasPrefix(v, "1.") {
+			t.Errorf("the version cache holds %q: %q, want %s's version", key, v, f.opts.TerraformBin)
+		}
 	}
 	res := byDir(t, rep)
 	a, b := res["conf/a"], res["conf/b"]

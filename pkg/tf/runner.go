@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/env"
+	"github.com/atoll-tf/atoll/pkg/safefs"
 	"github.com/hashicorp/terraform-exec/tfexec"
 )
 
@@ -66,6 +67,11 @@ type Runner struct {
 	// apply waits for it (each time the holder changes), and nil once
 	// Terraform got past the lock after waiting.
 	OnStateLock func(holder *LockInfo)
+	// VersionCache, when set, is a file that keeps Version's answers
+	// between runs (atoll keeps it in its work dir), so that a run asks a
+	// binary its version only when the binary is new or replaced. A
+	// missing, damaged or foreign file only makes the run ask again.
+	VersionCache string
 
 	mu      sync.Mutex
 	handles map[string]*tfexec.Terraform
@@ -294,8 +300,9 @@ func (l lenientWriter) Write(p []byte) (int, error) {
 
 // Version returns the version of the binary, e.g. "1.11.4". It runs
 // `terraform version -json` once per binary: the answer is kept for the
-// life of the process, keyed by the binary's path, size and modification
-// time, so a replaced binary is asked again.
+// life of the process, and in VersionCache across runs, keyed by the
+// binary's path, size, modification and change times and inode, so a
+// replaced binary is asked again.
 func (r *Runner) Version(ctx context.Context) (string, error) {
 	key, err := binaryKey(r.Bin)
 	if err != nil {
@@ -303,6 +310,11 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 	}
 	if v, ok := versions.Load(key); ok {
 		return v.(string), nil
+	}
+	cached := readVersionCache(r.VersionCache)
+	if v, ok := cached[key]; ok {
+		versions.Store(key, v)
+		return v, nil
 	}
 	// The temporary directory, not ".": `version` reads provider selections
 	// from the working directory, which does not matter here.
@@ -321,14 +333,16 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 		return "", c.fail(fmt.Errorf("%s version -json printed no version (is it Terraform 0.13 or later, or OpenTofu?)", r.Bin))
 	}
 	versions.Store(key, v.Version)
+	writeVersionCache(r.VersionCache, cached, key, v.Version)
 	return v.Version, nil
 }
 
 // versions caches Version's answers by binaryKey.
 var versions sync.Map
 
-// binaryKey identifies a binary as found on PATH: its path, size and
-// modification time.
+// binaryKey identifies a binary as found on PATH: its absolute path, size,
+// modification time and, where the system has them, inode and change
+// time (which a copy that keeps the modification time still changes).
 func binaryKey(bin string) (string, error) {
 	path, err := exec.LookPath(bin)
 	if err != nil {
@@ -341,7 +355,51 @@ func binaryKey(bin string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s\x00%d\x00%d", path, fi.Size(), fi.ModTime().UnixNano()), nil
+	return fmt.Sprintf("%s\x00%d\x00%d%s", path, fi.Size(), fi.ModTime().UnixNano(), fileIdentity(fi)), nil
+}
+
+// versionCacheMax bounds VersionCache's entries: past it, the file starts
+// again from the one answer just found (tfenv keeps a binary per version,
+// not hundreds).
+const versionCacheMax = 64
+
+// readVersionCache returns the answers kept in path, none when it is
+// unset, missing, not the user's own private file, or damaged.
+func readVersionCache(path string) map[string]string {
+	if path == "" {
+		return nil
+	}
+	b, err := safefs.ReadPrivateFile(path, 1<<20)
+	if err != nil {
+		return nil
+	}
+	var m map[string]string
+	if json.Unmarshal(b, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// writeVersionCache adds key's answer to the cached ones and replaces
+// path with them, if path's directory exists. Failing to is no error: the
+// next run asks again.
+func writeVersionCache(path string, cached map[string]string, key, version string) {
+	if path == "" {
+		return
+	}
+	if fi, err := os.Lstat(filepath.Dir(path)); err != nil || !fi.IsDir() || safefs.CheckPrivate(filepath.Dir(path), fi) != nil {
+		return
+	}
+	m := map[string]string{}
+	if len(cached) < versionCacheMax {
+		maps.Copy(m, cached)
+	}
+	m[key] = version
+	b, err := json.Marshal(m)
+	if err != nil {
+		return
+	}
+	_ = safefs.ReplaceFile(path, b, 0o600)
 }
 
 // InitOptions are the options of Init.
