@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -208,7 +209,14 @@ func (s *RefStore) Cached() (map[string]string, error) {
 	return s.local("refs/atoll/")
 }
 
+// local reads the local refs under prefixes (each ending in "/"): in
+// process, the way go-git stores them (loose files and packed-refs), or
+// with git for-each-ref when go-git cannot (refs in the reftable format,
+// a ref file it cannot parse).
 func (s *RefStore) local(prefixes ...string) (map[string]string, error) {
+	if refs, ok := s.readRefs(prefixes); ok {
+		return refs, nil
+	}
 	out, err := s.repo.gitOutput(context.Background(), nil, append([]string{"for-each-ref", "--format=%(objectname) %(refname)"}, prefixes...)...)
 	if err != nil {
 		return nil, err
@@ -221,6 +229,39 @@ func (s *RefStore) local(prefixes ...string) (map[string]string, error) {
 	}
 	return refs, nil
 }
+
+// readRefs is local without starting git; ok is false when go-git
+// cannot answer for sure. The caller holds no lock on repo.mu.
+func (s *RefStore) readRefs(prefixes []string) (refs map[string]string, ok bool) {
+	if _, err := os.Lstat(filepath.Join(s.repo.CommonDir, "reftable")); err == nil {
+		return nil, false
+	}
+	s.repo.mu.Lock()
+	defer s.repo.mu.Unlock()
+	iter, err := s.repo.storage.IterReferences()
+	if err != nil {
+		return nil, false
+	}
+	defer iter.Close()
+	refs = map[string]string{}
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		name := ref.Name().String()
+		if !slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			return nil
+		}
+		// A ref to no object is git's to answer: a ref file go-git reads
+		// as some hash where git skips it with a warning, and a symbolic
+		// ref (nothing atoll writes), whose Hash is zero.
+		if s.repo.storage.HasEncodedObject(ref.Hash()) != nil {
+			return errAskGit
+		}
+		refs[name] = ref.Hash().String()
+		return nil
+	})
+	return refs, err == nil
+}
+
+var errAskGit = errors.New("ask git")
 
 // Read returns the file of a commit written by Write, and its parents.
 func (s *RefStore) Read(id string) ([]byte, []string, error) {
