@@ -174,9 +174,14 @@ func (o *Options) planOne(ctx context.Context, t Target, co *checkoutResult, tfV
 		}
 	}
 	if o.PlanText {
-		if text, err := r.ShowPlanText(ctx, dir, tmpPlan); err == nil {
-			res.PlanText = text
+		// Asked for (--plan-text, markdown output), so a missing text is
+		// a failure, as a missing JSON is: never a silently empty summary.
+		text, err := r.ShowPlanText(ctx, dir, tmpPlan)
+		if err != nil {
+			failure(res, err)
+			return res
 		}
+		res.PlanText = text
 	}
 	// Plans hold secrets in clear, like their JSON: owner-only.
 	if err := os.Chmod(tmpPlan, 0o600); err != nil {

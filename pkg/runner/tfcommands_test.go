@@ -107,3 +107,32 @@ func TestPlanRunsInitAndPlanOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanTextThatFailsFailsTheProject: when the text rendering that was
+// asked for cannot be made (terraform show fails after a good plan), the
+// project fails with Terraform's message, as for the JSON, and keeps no
+// plan: never a plan whose summary is silently empty.
+func TestPlanTextThatFailsFailsTheProject(t *testing.T) {
+	t.Parallel()
+	stateDir := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{"conf/a/backend.tf": backend(stateDir, "a")},
+		map[string]string{"conf/a/main.tf": "resource \"terraform_data\" \"a\" {}\n"})
+	wrapper := filepath.Join(t.TempDir(), "terraform")
+	script := "#!/bin/sh\nif [ \"$1\" = show ] && [ \"$2\" = -no-color ]; then echo 'Error: cannot render the plan' >&2; exit 1; fi\nexec '" + f.opts.TerraformBin + "' \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.opts.TerraformBin = wrapper
+	f.opts.PlanText = true
+	rep, err := runner.Plan(t.Context(), f.opts, f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := byDir(t, rep)["conf/a"]
+	if a.Status != runner.StatusFailed || !strings.Contains(a.Error, "cannot render the plan") {
+		t.Errorf("conf/a: %s %q, want failed with show's message", a.Status, a.Error)
+	}
+	if a.PlanFile != "" {
+		t.Errorf("a failed project names a plan file: %s", a.PlanFile)
+	}
+}
