@@ -312,7 +312,7 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 		return v.(string), nil
 	}
 	cached := readVersionCache(r.VersionCache)
-	if v, ok := cached[key]; ok {
+	if v := cached[key]; v != "" {
 		versions.Store(key, v)
 		return v, nil
 	}

@@ -159,6 +159,29 @@ func TestVersionCacheAcrossRuns(t *testing.T) {
 	}
 	run("1.2.4", 4)
 
+	// An empty answer is no answer.
+	empty, _ := json.Marshal(map[string]string{key: ""})
+	if err := os.WriteFile(cache, empty, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run("1.2.4", 5)
+
+	// Never written into a directory others can write.
+	shared := filepath.Join(dir, "shared")
+	if err := os.Mkdir(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	versions.Delete(key)
+	if _, err := (&Runner{Bin: bin, VersionCache: filepath.Join(shared, "v.json")}).Version(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
+		t.Errorf("a version cache was written into a directory others can write: %v", entries)
+	}
+
 	missing := filepath.Join(dir, "no-such-dir", "terraform-versions.json")
 	versions.Delete(key)
 	if v, err := (&Runner{Bin: bin, VersionCache: missing}).Version(context.Background()); err != nil || v != "1.2.4" {
