@@ -23,6 +23,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/bundle"
 	"github.com/atoll-tf/atoll/pkg/cli"
 	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -199,7 +200,7 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 // whose main has one commit holding its files, pushed to a bare origin with
 // origin/HEAD set: the refs a fresh clone has. The git commands run through
 // ts.Exec with the script's hermetic environment (they replace stdout and
-// stderr).
+// stderr); the origin is written by sandbox.Publish.
 func cmdGitrepo(ts *testscript.TestScript, neg bool, args []string) {
 	local := len(args) > 0 && args[0] == "-local"
 	if local {
@@ -221,10 +222,12 @@ func cmdGitrepo(ts *testscript.TestScript, neg bool, args []string) {
 	if local {
 		return
 	}
-	git("init", "-q", "--bare", origin)
-	git("-C", dir, "remote", "add", "origin", origin)
-	git("-C", dir, "push", "-q", "-u", "origin", "main")
-	git("-C", dir, "remote", "set-head", "origin", "main")
+	// The origin and the refs `git init --bare`, `remote add`, `push -u`
+	// and `remote set-head` would leave, written without their ten
+	// processes.
+	if err := sandbox.Publish(dir, origin); err != nil {
+		ts.Fatalf("gitrepo: %v", err)
+	}
 }
 
 // cmdGitrev sets a variable to the commit a revision names.
