@@ -203,3 +203,60 @@ func isSHA(s string) bool {
 	}
 	return true
 }
+
+// PushTo does what `git push -q [-f] ORIGIN REFSPEC...` does when git
+// would accept the push: it copies work's objects into the bare origin,
+// sets each destination ref there and, for branches, work's
+// refs/remotes/origin/<branch>. A REFSPEC is SRC[:DST], SRC a branch, HEAD
+// or a commit, DST a branch or a full ref (default: SRC's branch). It
+// checks nothing a receiving git would (fast-forward, hooks), so use it
+// for a fixture's setup, never for a push under test.
+func PushTo(work, origin string, refspecs ...string) error {
+	gitDir, err := gitDirOf(work)
+	if err != nil {
+		return err
+	}
+	type update struct{ ref, sha string }
+	var updates []update
+	for _, spec := range refspecs {
+		src, dst, _ := strings.Cut(strings.TrimPrefix(spec, "+"), ":")
+		var sha string
+		switch {
+		case isSHA(src):
+			sha = src
+		case src == "HEAD":
+			sha, err = headSHA(work)
+		case strings.HasPrefix(src, "refs/"):
+			sha, err = readRef(gitDir, src)
+		default:
+			sha, err = readRef(gitDir, "refs/heads/"+src)
+		}
+		if err != nil {
+			return fmt.Errorf("push %s: %w", spec, err)
+		}
+		if dst == "" {
+			if src == "HEAD" || isSHA(src) {
+				return fmt.Errorf("push %s: name the destination", spec)
+			}
+			dst = src
+		}
+		if !strings.HasPrefix(dst, "refs/") {
+			dst = "refs/heads/" + dst
+		}
+		updates = append(updates, update{dst, sha})
+	}
+	if err := copyObjects(filepath.Join(gitDir, "objects"), filepath.Join(origin, "objects")); err != nil {
+		return err
+	}
+	for _, u := range updates {
+		if err := writeFile(filepath.Join(origin, filepath.FromSlash(u.ref)), u.sha+"\n"); err != nil {
+			return err
+		}
+		if branch, ok := strings.CutPrefix(u.ref, "refs/heads/"); ok {
+			if err := writeFile(filepath.Join(gitDir, "refs", "remotes", "origin", filepath.FromSlash(branch)), u.sha+"\n"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
