@@ -61,6 +61,10 @@ func TestMain(m *testing.M) {
 //	gitrepo [-local] DIR      commit DIR's files as the first commit of main,
 //	                          pushed to a bare origin DIR.git (no origin
 //	                          with -local)
+//	gitpush [-u] REFSPEC...   what `git push -q -f [-u] origin REFSPEC...`
+//	                          leaves when git accepts it, written without
+//	                          git's six processes: for a scenario's setup,
+//	                          never for a push under test (hooks, refusals)
 //	gitrev [-short] VAR REV   set VAR to the commit REV names (git rev-parse);
 //	                          -short: its first 8 digits, as scratch
 //	                          checkouts are named
@@ -113,6 +117,7 @@ func TestScripts(t *testing.T) {
 			"exitcode":   cmdExitcode,
 			"gitrepo":    cmdGitrepo,
 			"gitrev":     cmdGitrev,
+			"gitpush":    cmdGitpush,
 			"tfbackend":  cmdTfbackend,
 			"expand":     cmdExpand,
 			"glob":       cmdGlob,
@@ -227,6 +232,27 @@ func cmdGitrepo(ts *testscript.TestScript, neg bool, args []string) {
 	// processes.
 	if err := sandbox.Publish(dir, origin); err != nil {
 		ts.Fatalf("gitrepo: %v", err)
+	}
+}
+
+// cmdGitpush publishes branches to the current repository's origin (a
+// local path or file:// URL) through sandbox.PushTo.
+func cmdGitpush(ts *testscript.TestScript, neg bool, args []string) {
+	upstream := len(args) > 0 && args[0] == "-u"
+	if upstream {
+		args = args[1:]
+	}
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: gitpush [-u] REFSPEC...")
+	}
+	work := ts.MkAbs(".")
+	origin, err := sandbox.OriginOf(work)
+	ts.Check(err)
+	ts.Check(sandbox.PushTo(work, origin, args...))
+	if upstream {
+		for _, b := range args {
+			ts.Check(sandbox.SetUpstream(work, b))
+		}
 	}
 }
 

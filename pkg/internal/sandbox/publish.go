@@ -260,3 +260,55 @@ func PushTo(work, origin string, refspecs ...string) error {
 	}
 	return nil
 }
+
+// OriginOf reads the url of work's remote "origin" from its configuration
+// (a local path, or a file:// URL, made absolute), as a fixture made it.
+func OriginOf(work string) (string, error) {
+	gitDir, err := gitDirOf(work)
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(gitDir, "config"))
+	if err != nil {
+		return "", err
+	}
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			in = line == `[remote "origin"]`
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !in || !ok || strings.TrimSpace(k) != "url" {
+			continue
+		}
+		url := strings.TrimPrefix(strings.TrimSpace(v), "file://")
+		if strings.Contains(url, "://") || strings.HasPrefix(url, `"`) {
+			return "", fmt.Errorf("%s: origin %s is not a local path", work, url)
+		}
+		if !filepath.IsAbs(url) {
+			url = filepath.Join(work, url)
+		}
+		return url, nil
+	}
+	return "", fmt.Errorf("%s: no remote origin", work)
+}
+
+// SetUpstream makes origin's branch the upstream of work's branch, as
+// `git push -u origin BRANCH` does.
+func SetUpstream(work, branch string) error {
+	gitDir, err := gitDirOf(work)
+	if err != nil {
+		return err
+	}
+	cfg, err := os.OpenFile(filepath.Join(gitDir, "config"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(cfg, "[branch %q]\n\tremote = origin\n\tmerge = refs/heads/%s\n", branch, branch)
+	if cerr := cfg.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
