@@ -23,6 +23,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/bundle"
 	"github.com/atoll-tf/atoll/pkg/cli"
 	"github.com/atoll-tf/atoll/pkg/internal/docblocks"
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -60,6 +61,10 @@ func TestMain(m *testing.M) {
 //	gitrepo [-local] DIR      commit DIR's files as the first commit of main,
 //	                          pushed to a bare origin DIR.git (no origin
 //	                          with -local)
+//	gitpush [-u] REFSPEC...   what `git push -q -f [-u] origin REFSPEC...`
+//	                          leaves when git accepts it, written without
+//	                          git's six processes: for a scenario's setup,
+//	                          never for a push under test (hooks, refusals)
 //	gitrev [-short] VAR REV   set VAR to the commit REV names (git rev-parse);
 //	                          -short: its first 8 digits, as scratch
 //	                          checkouts are named
@@ -112,6 +117,7 @@ func TestScripts(t *testing.T) {
 			"exitcode":   cmdExitcode,
 			"gitrepo":    cmdGitrepo,
 			"gitrev":     cmdGitrev,
+			"gitpush":    cmdGitpush,
 			"tfbackend":  cmdTfbackend,
 			"expand":     cmdExpand,
 			"glob":       cmdGlob,
@@ -199,7 +205,7 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 // whose main has one commit holding its files, pushed to a bare origin with
 // origin/HEAD set: the refs a fresh clone has. The git commands run through
 // ts.Exec with the script's hermetic environment (they replace stdout and
-// stderr).
+// stderr); the origin is written by sandbox.Publish.
 func cmdGitrepo(ts *testscript.TestScript, neg bool, args []string) {
 	local := len(args) > 0 && args[0] == "-local"
 	if local {
@@ -221,10 +227,33 @@ func cmdGitrepo(ts *testscript.TestScript, neg bool, args []string) {
 	if local {
 		return
 	}
-	git("init", "-q", "--bare", origin)
-	git("-C", dir, "remote", "add", "origin", origin)
-	git("-C", dir, "push", "-q", "-u", "origin", "main")
-	git("-C", dir, "remote", "set-head", "origin", "main")
+	// The origin and the refs `git init --bare`, `remote add`, `push -u`
+	// and `remote set-head` would leave, written without their ten
+	// processes.
+	if err := sandbox.Publish(dir, origin); err != nil {
+		ts.Fatalf("gitrepo: %v", err)
+	}
+}
+
+// cmdGitpush publishes branches to the current repository's origin (a
+// local path or file:// URL) through sandbox.PushTo.
+func cmdGitpush(ts *testscript.TestScript, neg bool, args []string) {
+	upstream := len(args) > 0 && args[0] == "-u"
+	if upstream {
+		args = args[1:]
+	}
+	if neg || len(args) == 0 {
+		ts.Fatalf("usage: gitpush [-u] REFSPEC...")
+	}
+	work := ts.MkAbs(".")
+	origin, err := sandbox.OriginOf(work)
+	ts.Check(err)
+	ts.Check(sandbox.PushTo(work, origin, args...))
+	if upstream {
+		for _, b := range args {
+			ts.Check(sandbox.SetUpstream(work, b))
+		}
+	}
 }
 
 // cmdGitrev sets a variable to the commit a revision names.

@@ -209,7 +209,7 @@ func TestFetchUpdatesOnlyTheTrackingRef(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sandbox.Git(other, "push", "-q", "origin", "HEAD:main"); err != nil {
+	if err := sandbox.PushTo(other, s.Origin, "HEAD:main"); err != nil {
 		t.Fatal(err)
 	}
 	r := open(t, s.Work)

@@ -20,7 +20,7 @@ func TestDeepenFetchesWholeHistory(t *testing.T) {
 	old := hash(t, s.Git("rev-parse", "HEAD~3"))
 	s.Git("checkout", "-q", "-b", "feature")
 	feature := hash(t, s.Commit("feature", map[string]string{"f": "1"}))
-	s.Git("push", "-q", "origin", "feature")
+	s.Push("feature")
 	gitIn(t, s.Origin, "update-ref", "refs/pull/1/merge", feature.String())
 
 	dir := shallowClone(t, s, 1)

@@ -105,7 +105,7 @@ func TestOnTheBaseBranchComparesWithFirstParent(t *testing.T) {
 	}
 	s.Git("checkout", "-q", "main")
 	s.Commit("second", map[string]string{"b.tf": ""})
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	cmp, _ = open(t, s.Work).ResolveBase("")
 	if cmp.Rule != git.RuleFirstParent || cmp.MergeBase.String() != root {
 		t.Errorf("on main: %+v, want merge-base %s", cmp, root)
@@ -172,12 +172,12 @@ func TestShallowCloneIsDetected(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		s.Commit(fmt.Sprint("f", i), map[string]string{"f": fmt.Sprint(i)})
 	}
-	s.Git("push", "-q", "origin", "feature")
+	s.Push("feature")
 	s.Git("checkout", "-q", "main")
 	for i := 0; i < 3; i++ {
 		s.Commit(fmt.Sprint("m", i), map[string]string{"m": fmt.Sprint(i)})
 	}
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 
 	shallow := filepath.Join(t.TempDir(), "shallow")
 	if _, err := sandbox.Git(s.Work, "clone", "-q", "--depth", "1", "--no-single-branch", "file://"+s.Origin, shallow); err != nil {

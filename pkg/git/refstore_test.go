@@ -216,7 +216,7 @@ func TestRefStoreOnARemote(t *testing.T) {
 	if err := ost.Update(ctx, []git.RefUpdate{{Ref: "refs/atoll/x", Old: a, New: c}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sandbox.Git(other, "push", "-q", "origin", "HEAD:refs/heads/topic"); err != nil {
+	if err := sandbox.PushTo(other, s.Origin, "HEAD:refs/heads/topic"); err != nil {
 		t.Fatal(err)
 	}
 	atoll, branches, err := st.Fetch(ctx)

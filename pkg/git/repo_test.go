@@ -21,7 +21,7 @@ func TestBranchesAgreeWithGit(t *testing.T) {
 	s := sandbox.New(t, map[string]string{"f": "0"})
 	s.Git("branch", "feature/x")
 	s.Git("tag", "v1")
-	s.Git("push", "-q", "origin", "feature/x")
+	s.Push("feature/x")
 	s.Git("fetch", "-q", "origin")
 	got, err := open(t, s.Work).Branches()
 	if err != nil {
@@ -52,7 +52,7 @@ func TestResolveRevisionAgreesWithGit(t *testing.T) {
 	s.Git("tag", "light")
 	s.Git("checkout", "-q", "-b", "feature")
 	s.Commit("on feature", map[string]string{"g": "1"})
-	s.Git("push", "-q", "origin", "feature", "main")
+	s.Push("feature", "main")
 	s.Git("update-ref", "refs/remotes/origin/only-remote", "main~1")
 	r := open(t, s.Work)
 	for rev, name := range map[string]string{
@@ -216,7 +216,7 @@ func TestWithoutTheGitBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sandbox.Git(other, "push", "-q", "origin", "HEAD:main"); err != nil {
+	if err := sandbox.PushTo(other, s.Origin, "HEAD:main"); err != nil {
 		t.Fatal(err)
 	}
 	r := open(t, s.Work)

@@ -59,7 +59,7 @@ func history(t *testing.T, n int) *sandbox.T {
 	for i := 1; i < n; i++ {
 		s.Commit(fmt.Sprint("m", i), map[string]string{"m": fmt.Sprint(i)})
 	}
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	return s
 }
 
@@ -91,10 +91,10 @@ func TestShallowMergeBaseInsideTheClone(t *testing.T) {
 	want := s.Git("rev-parse", "HEAD")
 	s.Commit("f1", map[string]string{"f": "1"})
 	s.Commit("f2", map[string]string{"f": "2"})
-	s.Git("push", "-q", "origin", "feature")
+	s.Push("feature")
 	s.Git("checkout", "-q", "main")
 	s.Commit("m5", map[string]string{"m": "5"})
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 
 	dir := shallowClone(t, s, 3, "--no-single-branch")
 	gitIn(t, dir, "checkout", "-q", "feature")
@@ -128,13 +128,13 @@ func TestShallowMergeBaseBesideCutMerges(t *testing.T) {
 	s.Git("checkout", "-q", "main")
 	s.Git("merge", "-q", "--no-ff", "-m", "merge side", "side")
 	want := s.Git("rev-parse", "HEAD")
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	s.Git("checkout", "-q", "-b", "feature")
 	s.Commit("f1", map[string]string{"f": "1"})
-	s.Git("push", "-q", "origin", "feature")
+	s.Push("feature")
 	s.Git("checkout", "-q", "main")
 	s.Commit("m3", map[string]string{"m": "3"})
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 
 	dir := shallowClone(t, s, 2, "--no-single-branch")
 	gitIn(t, dir, "checkout", "-q", "feature")
@@ -156,7 +156,7 @@ func TestShallowMergeBaseMissing(t *testing.T) {
 	s.Git("checkout", "-q", "-b", "feature", "main~3")
 	s.Commit("f1", map[string]string{"f": "1"})
 	s.Commit("f2", map[string]string{"f": "2"})
-	s.Git("push", "-q", "origin", "feature")
+	s.Push("feature")
 
 	dir := shallowClone(t, s, 2, "--no-single-branch")
 	gitIn(t, dir, "checkout", "-q", "feature")
@@ -203,11 +203,11 @@ func TestShallowBehind(t *testing.T) {
 	s := history(t, 3)
 	s.Git("checkout", "-q", "-b", "feature")
 	s.Commit("f1", map[string]string{"f": "1"})
-	s.Git("push", "-q", "origin", "feature")
+	s.Push("feature")
 	s.Git("checkout", "-q", "main")
 	s.Commit("m3", map[string]string{"m": "3"})
 	s.Commit("m4", map[string]string{"m": "4"})
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 
 	behind := func(dir string) ([]git.Commit, error) {
 		r := open(t, dir)
@@ -235,7 +235,7 @@ func TestShallowBehind(t *testing.T) {
 	s.Commit("s3", map[string]string{"s": "3"})
 	s.Git("checkout", "-q", "main")
 	s.Git("merge", "-q", "--no-ff", "-m", "merge side", "side")
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	dir = shallowClone(t, s, 3, "--no-single-branch")
 	gitIn(t, dir, "checkout", "-q", "feature")
 	_, err = behind(dir)

@@ -36,7 +36,7 @@ func TestUpToDateListsTwentyCommits(t *testing.T) {
 	for i := 0; i < 21; i++ {
 		f.Git("commit", "-q", "--allow-empty", "-m", fmt.Sprintf("empty %d", i))
 	}
-	f.Git("push", "-q", "origin", "main")
+	f.Push("main")
 	f.Git("checkout", "-q", "feature")
 	c := check(t, f.run(guard.Options{Stage: guard.StagePlan}), guard.UpToDate)
 	wantResult(t, c, guard.Warn, "21 commits behind origin/main")
@@ -147,7 +147,7 @@ func TestFetchFindsAMissingBase(t *testing.T) {
 	f := newFixture(t, map[string]string{"atoll.yaml": "base: origin/release\n"})
 	f.Git("checkout", "-q", "-b", "release", "main")
 	release := f.Commit("release", map[string]string{"conf/c/main.tf": "# release\n"})
-	f.Git("push", "-q", "origin", "release")
+	f.Push("release")
 	f.Git("checkout", "-q", "feature")
 	f.Git("branch", "-q", "-D", "release")
 	f.Git("update-ref", "-d", "refs/remotes/origin/release")

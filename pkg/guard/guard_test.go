@@ -62,7 +62,7 @@ func (f *fixture) onMain(msg string, files map[string]string) string {
 	f.t.Helper()
 	f.Git("checkout", "-q", "main")
 	sha := f.Commit(msg, files)
-	f.Git("push", "-q", "origin", "main")
+	f.Push("main")
 	f.Git("checkout", "-q", "feature")
 	return sha
 }
@@ -308,7 +308,7 @@ func TestUpToDateSkewedClock(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	f.Git("push", "-q", "origin", "main")
+	f.Push("main")
 	f.Git("checkout", "-q", "feature")
 	wantResult(t, check(t, f.run(guard.Options{}), guard.UpToDate), guard.Fail, "1 commit behind")
 }
@@ -327,7 +327,7 @@ func TestUpToDateListsWhatGitLists(t *testing.T) {
 	f.Git("checkout", "-q", "main")
 	f.Git("merge", "-q", "--no-ff", "-m", "Merge side", "side")
 	merge := f.rev("HEAD")
-	f.Git("push", "-q", "origin", "main")
+	f.Push("main")
 
 	for _, branch := range []string{"late", "feature"} {
 		f.Git("checkout", "-q", branch)
@@ -367,7 +367,7 @@ func TestFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sandbox.Git(other, "push", "-q", "origin", "main"); err != nil {
+	if err := sandbox.PushTo(other, f.Origin, "main"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -403,7 +403,7 @@ func TestShallowClone(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
 	f.onMain("b: edit", map[string]string{"conf/b/main.tf": "# b\n"})
-	f.Git("push", "-q", "origin", "feature")
+	f.Push("feature")
 	shallow := filepath.Join(t.TempDir(), "shallow")
 	if _, err := sandbox.Git(f.Work, "clone", "-q", "--depth", "1", "--branch", "feature", "file://"+f.Origin, shallow); err != nil {
 		t.Fatal(err)
@@ -641,7 +641,7 @@ func TestAppliedUnreadableLedger(t *testing.T) {
 	f.apply(record.Apply{Dir: "conf/a", Head: f.rev("HEAD"), Success: false})
 	tree := f.Git("write-tree")
 	commit := f.Git("commit-tree", "-m", "not atoll", tree)
-	f.Git("push", "-q", "-f", "origin", commit+":refs/atoll/ledger/"+ledger.Key("conf/a", ""))
+	f.Push(commit + ":refs/atoll/ledger/" + ledger.Key("conf/a", ""))
 	rep, err := f.try(guard.Options{})
 	if !isEvalError(err, guard.Applied) {
 		t.Fatalf("unreadable ledger: report %+v, error %v", rep, err)

@@ -60,7 +60,7 @@ func (f *fixture) branch(name string, push bool, files map[string]string) string
 	f.Git("checkout", "-q", "-b", name, "main")
 	sha := f.Commit(name, files)
 	if push {
-		f.Git("push", "-q", "origin", name)
+		f.Push(name)
 	}
 	f.Git("checkout", "-q", "feature")
 	return sha
@@ -337,7 +337,7 @@ func TestLocksCheckCannotRead(t *testing.T) {
 	f, _ := newLedgerFixture(t)
 	tree := f.Git("write-tree")
 	commit := f.Git("commit-tree", "-m", "not atoll", tree)
-	f.Git("push", "-q", "-f", "origin", commit+":refs/atoll/locks/"+ledger.Key("conf/a", ""))
+	f.Push(commit + ":refs/atoll/locks/" + ledger.Key("conf/a", ""))
 	_, err := f.try(guard.Options{Skip: []string{guard.Applied}})
 	if !isEvalError(err, guard.Locks) || !strings.Contains(err.Error(), "refs/atoll/locks/conf_a") {
 		t.Errorf("unreadable lock: %v", err)

@@ -314,7 +314,7 @@ func TestApplyRefusals(t *testing.T) {
 	// checked by the caller (then the next check speaks: inputs hash).
 	f.sb.Git("checkout", "-q", "main")
 	f.sb.Commit("main moves", map[string]string{"README": "x"})
-	f.sb.Git("push", "-q", "origin", "main")
+	f.sb.Push("main")
 	f.sb.Git("checkout", "-q", "feature")
 	f.rescan(t)
 	savedPlan(t, f, func(p *record.Plan) {})

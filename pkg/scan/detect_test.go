@@ -59,7 +59,7 @@ func TestSymlinkOnAModulePath(t *testing.T) {
 	symlink(t, s, "vendor/mods", "../stock/v1")
 	symlink(t, s, "conf/app/common.tf", "../../shared/common.tf")
 	s.Commit("links", nil)
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 
 	cases := []struct {
 		name   string

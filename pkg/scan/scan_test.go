@@ -68,7 +68,7 @@ func featureBranch(t *testing.T) *sandbox.T {
 	// main moves on: not the branch's doing.
 	s.Git("checkout", "-q", "main")
 	s.Commit("main moves", map[string]string{"conf/prod/eks/main.tf": mod("../../../modules/cluster") + "# x\n"})
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	s.Git("checkout", "-q", "feature")
 	return s
 }
@@ -224,7 +224,7 @@ func TestSymlinkedFilesAffectTheirProject(t *testing.T) {
 		}
 	}
 	s.Commit("links", nil)
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	s.Git("checkout", "-q", "-b", "feature")
 	s.Commit("edit shared", map[string]string{"shared/common.tf": mod("../../modules/net") + "# x\n", "shared/templates/a.tpl": "b", "modules/net/main.tf": "# y\n"})
 	res := run(t, s.Work, Options{})

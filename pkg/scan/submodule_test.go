@@ -23,7 +23,7 @@ func TestSubmoduleBumpAffectsCallers(t *testing.T) {
 	})
 	s.Submodule("modules/x", map[string]string{"main.tf": "# v1\n"})
 	s.Submodule("conf/lib/vendor", map[string]string{"README": "v1\n"})
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	s.Git("checkout", "-q", "-b", "feature")
 	s.BumpSubmodule("modules/x", map[string]string{"main.tf": "# v2\n"})
 	s.BumpSubmodule("conf/lib/vendor", map[string]string{"README": "v2\n"})
@@ -57,7 +57,7 @@ func TestUncommittedSubmoduleBump(t *testing.T) {
 	t.Parallel()
 	s := sandbox.New(t, map[string]string{"conf/app/main.tf": mod("../../modules/x")})
 	s.Submodule("modules/x", map[string]string{"main.tf": "# v1\n"})
-	s.Git("push", "-q", "origin", "main")
+	s.Push("main")
 	s.Git("checkout", "-q", "-b", "feature")
 	if _, err := sandbox.Commit(filepath.Join(s.Work, "modules", "x"), "moved"); err != nil {
 		t.Fatal(err)

@@ -49,3 +49,12 @@ func (s *T) Commit(msg string, files map[string]string) string {
 	}
 	return sha
 }
+
+// Push is `git push -q -f origin REFSPEC...` for the sandbox's setup,
+// without git's processes (see PushTo).
+func (s *T) Push(refspecs ...string) {
+	s.tb.Helper()
+	if err := PushTo(s.Work, s.Origin, refspecs...); err != nil {
+		s.tb.Fatal(err)
+	}
+}
