@@ -1,0 +1,50 @@
+package git_test
+
+import (
+	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
+)
+
+// Pins for survivors of the guided mutation run of 2026-12-02 (issue 12):
+// behaviours no other test of the package held.
+
+// Each kind of missing base says what was asked for and what was tried: a
+// CI variable's branch, an explicit ref, or none of the default names.
+func TestBaseNotFoundMessages(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  git.BaseNotFoundError
+		want string
+	}{
+		{git.BaseNotFoundError{Explicit: "main", Var: "GITHUB_BASE_REF", Tried: []string{"a", "b"}},
+			`the target branch "main" (GITHUB_BASE_REF) is not in this clone (tried a, b)`},
+		{git.BaseNotFoundError{Explicit: "nope", Tried: []string{"refs/heads/nope"}},
+			`base ref "nope" does not exist in this repository (tried refs/heads/nope)`},
+		{git.BaseNotFoundError{Tried: []string{"origin/main", "main"}},
+			`no base branch found (tried origin/main, main)`},
+	} {
+		if got := c.err.Error(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.err, got, c.want)
+		}
+	}
+}
+
+// The CI's diff-base commit is a fallback only: when the target branch is
+// there, the comparison is with the branch, even if that commit exists.
+func TestBaseHintBranchWinsOverFallback(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"a.tf": ""})
+	rootSHA := s.Git("rev-parse", "HEAD")
+	s.Git("checkout", "-q", "-b", "release")
+	releaseSHA := s.Commit("release work", map[string]string{"r.tf": ""})
+	s.Git("checkout", "-q", "-b", "feature")
+	s.Commit("feature work", map[string]string{"b.tf": ""})
+	r := open(t, s.Work)
+	r.BaseHint = &git.BaseHint{Branch: "release", Var: "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", Fallback: hash(t, rootSHA)}
+	cmp, err := r.ResolveBase("")
+	if err != nil || cmp.Rule != git.RuleCI || cmp.Base.Name != "refs/heads/release" || cmp.MergeBase.String() != releaseSHA {
+		t.Errorf("branch and fallback: %+v, %v", cmp, err)
+	}
+}
