@@ -1,6 +1,8 @@
 package git_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/atoll-tf/atoll/pkg/git"
@@ -46,5 +48,21 @@ func TestBaseHintBranchWinsOverFallback(t *testing.T) {
 	cmp, err := r.ResolveBase("")
 	if err != nil || cmp.Rule != git.RuleCI || cmp.Base.Name != "refs/heads/release" || cmp.MergeBase.String() != releaseSHA {
 		t.Errorf("branch and fallback: %+v, %v", cmp, err)
+	}
+}
+
+// A failed fetch carries git's own message, on one line, not the exit
+// status of the git process.
+func TestFetchErrorIsGitsMessage(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"f": "0"})
+	err := open(t, s.Work).Fetch("origin", "no-such-branch")
+	var fe *git.FetchError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Fetch = %v, want a *git.FetchError", err)
+	}
+	msg := fe.Err.Error()
+	if !strings.HasPrefix(msg, "fatal: ") || !strings.Contains(msg, "no-such-branch") || strings.Contains(msg, "\n") || strings.Contains(msg, "exit status") {
+		t.Errorf("FetchError.Err = %q, want git's fatal message on one line", msg)
 	}
 }
