@@ -29,6 +29,12 @@ func TestBaseHint(t *testing.T) {
 	if err != nil || cmp.Rule != git.RuleCI || cmp.Base.Name != "refs/heads/release" || cmp.MergeBase.String() != releaseSHA {
 		t.Errorf("local target: %+v, %v", cmp, err)
 	}
+	// The CI's diff-base commit is a fallback only: with the target branch
+	// there, the comparison is with the branch, even if that commit exists.
+	cmp, err = resolve(&git.BaseHint{Branch: "release", Var: "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", Fallback: hash(t, mainSHA)}, "")
+	if err != nil || cmp.Rule != git.RuleCI || cmp.Base.Name != "refs/heads/release" || cmp.MergeBase.String() != releaseSHA {
+		t.Errorf("branch and fallback: %+v, %v", cmp, err)
+	}
 	// origin/main is preferred to a stale local main.
 	s.Git("branch", "-f", "main", "HEAD")
 	cmp, err = resolve(&git.BaseHint{Branch: "main"}, "")

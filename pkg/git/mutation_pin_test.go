@@ -36,24 +36,6 @@ func TestBaseNotFoundMessages(t *testing.T) {
 	}
 }
 
-// The CI's diff-base commit is a fallback only: when the target branch is
-// there, the comparison is with the branch, even if that commit exists.
-func TestBaseHintBranchWinsOverFallback(t *testing.T) {
-	t.Parallel()
-	s := sandbox.New(t, map[string]string{"a.tf": ""})
-	rootSHA := s.Git("rev-parse", "HEAD")
-	s.Git("checkout", "-q", "-b", "release")
-	releaseSHA := s.Commit("release work", map[string]string{"r.tf": ""})
-	s.Git("checkout", "-q", "-b", "feature")
-	s.Commit("feature work", map[string]string{"b.tf": ""})
-	r := open(t, s.Work)
-	r.BaseHint = &git.BaseHint{Branch: "release", Var: "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", Fallback: hash(t, rootSHA)}
-	cmp, err := r.ResolveBase("")
-	if err != nil || cmp.Rule != git.RuleCI || cmp.Base.Name != "refs/heads/release" || cmp.MergeBase.String() != releaseSHA {
-		t.Errorf("branch and fallback: %+v, %v", cmp, err)
-	}
-}
-
 // A failed fetch carries git's own message, on one line, not the exit
 // status of the git process.
 func TestFetchErrorIsGitsMessage(t *testing.T) {

@@ -95,14 +95,7 @@ func TestVersionCacheAcrossRuns(t *testing.T) {
 	dir := t.TempDir()
 	calls := filepath.Join(dir, "calls")
 	bin := filepath.Join(dir, "terraform")
-	fake := func(version string) {
-		t.Helper()
-		writeFile(t, bin, "#!/bin/sh\necho \"$1\" >> '"+calls+"'\necho '{\"terraform_version\":\""+version+"\"}'\n")
-		if err := os.Chmod(bin, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	fake("1.2.3")
+	fakeTerraform(t, bin, calls, "1.2.3")
 	cache := filepath.Join(dir, "terraform-versions.json")
 	// A new run: the answers of this process forgotten.
 	run := func(want string, wantCalls int) {
@@ -132,7 +125,7 @@ func TestVersionCacheAcrossRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fake("1.2.4")
+	fakeTerraform(t, bin, calls, "1.2.4")
 	if err := os.Chtimes(bin, fi.ModTime(), fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
@@ -202,10 +195,7 @@ func TestVersionCacheKeepsOtherBinaries(t *testing.T) {
 	cache := filepath.Join(dir, "terraform-versions.json")
 	bin := func(version string) string {
 		p := filepath.Join(dir, version, "terraform")
-		writeFile(t, p, "#!/bin/sh\necho \"$1\" >> '"+calls+"'\necho '{\"terraform_version\":\""+version+"\"}'\n")
-		if err := os.Chmod(p, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		fakeTerraform(t, p, calls, version)
 		return p
 	}
 	a, b := bin("1.5.7"), bin("1.9.8")
@@ -245,5 +235,15 @@ func TestVersionCacheKeepsOtherBinaries(t *testing.T) {
 	}
 	if key, _ := binaryKey(a); len(got) != 1 || got[key] != "1.5.7" {
 		t.Errorf("a full cache after one more answer holds %d entries (%s's: %q), want only that one", len(got), a, got[key])
+	}
+}
+
+// fakeTerraform writes at path a terraform that notes each command in
+// calls and answers `version -json` with version.
+func fakeTerraform(t *testing.T, path, calls, version string) {
+	t.Helper()
+	writeFile(t, path, "#!/bin/sh\necho \"$1\" >> '"+calls+"'\necho '{\"terraform_version\":\""+version+"\"}'\n")
+	if err := os.Chmod(path, 0o755); err != nil {
+		t.Fatal(err)
 	}
 }
