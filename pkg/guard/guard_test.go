@@ -838,3 +838,29 @@ func TestTrackedRefusesVanishedProjects(t *testing.T) {
 	rep := f.run(guard.Options{})
 	wantResult(t, check(t, rep, guard.Tracked), guard.Pass, "every project")
 }
+
+// TestUpToDateUnrelatedHistoryMerged: main merges a history with its own
+// root commit (a subtree import). That root commit is behind too, and its
+// changes are all of its files: it touches conf/a when it adds to the
+// module conf/a calls, as the merge does against main's side.
+func TestUpToDateUnrelatedHistoryMerged(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"atoll.yaml": "guard:\n  mode: targeted\n"})
+	f.Git("checkout", "-q", "--orphan", "imported", "main")
+	f.Git("rm", "-rq", "--cached", ".")
+	root := f.Commit("import", map[string]string{"modules/m/imported.tf": "# imported\n"})
+	f.Git("checkout", "-q", "-f", "main")
+	f.Git("merge", "-q", "--no-edit", "--allow-unrelated-histories", "imported")
+	merge := f.rev("HEAD")
+	f.Push("main")
+	f.Git("checkout", "-q", "-f", "feature")
+	c := check(t, f.run(guard.Options{}), guard.UpToDate)
+	wantResult(t, c, guard.Fail, "2 commits behind origin/main; 2 of them touch this branch's projects: conf/a")
+	want := []guard.BehindCommit{
+		{SHA: merge, Subject: "Merge branch 'imported'", Projects: []string{"conf/a"}},
+		{SHA: root, Subject: "import", Projects: []string{"conf/a"}},
+	}
+	if !reflect.DeepEqual(c.Commits, want) {
+		t.Errorf("commits: %+v, want %+v", c.Commits, want)
+	}
+}

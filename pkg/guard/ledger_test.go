@@ -177,6 +177,16 @@ func TestLocksCheck(t *testing.T) {
 			f.entry(ledger.Entry{Dir: "conf/a", Branch: "gone", Head: c.other, Result: ledger.Success}, time.Hour)
 			f.entry(ledger.Entry{Dir: "conf/a", Branch: "fix", Head: c.base, Result: ledger.Success}, 2*time.Hour)
 		}, merge: guard.Pass, apply: guard.Pass, released: true},
+		{name: "branch gone after applying, then another branch's unmerged apply: orphaned", setup: func(f *fixture, c ledgerCommits) {
+			f.lock(gone(c, true))
+			f.entry(ledger.Entry{Dir: "conf/a", Branch: "gone", Head: c.other, Result: ledger.Success}, time.Hour)
+			f.entry(ledger.Entry{Dir: "conf/a", Branch: "later", Head: c.other, Result: ledger.Success}, 2*time.Hour)
+		}, merge: guard.Fail, apply: guard.Fail, detail: "(orphaned)"},
+		{name: "branch gone after applying, then applied from a main this clone lacks: stale", setup: func(f *fixture, c ledgerCommits) {
+			f.lock(gone(c, true))
+			f.entry(ledger.Entry{Dir: "conf/a", Branch: "gone", Head: c.other, Result: ledger.Success}, time.Hour)
+			f.entry(ledger.Entry{Dir: "conf/a", Branch: "main", Head: strings.Repeat("7", 40), Result: ledger.Success}, 2*time.Hour)
+		}, merge: guard.Pass, apply: guard.Pass, released: true},
 		{name: "branch gone after applying, then main's apply failed: orphaned", setup: func(f *fixture, c ledgerCommits) {
 			f.lock(gone(c, true))
 			f.entry(ledger.Entry{Dir: "conf/a", Branch: "gone", Head: c.other, Result: ledger.Success}, time.Hour)
