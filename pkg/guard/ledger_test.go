@@ -431,6 +431,11 @@ func TestRevertsByLock(t *testing.T) {
 	if rv, err := f.remote().Reverts("conf/a", "", head, "feature"); err != nil || rv == nil || rv.Why != "ledger" || rv.Branch != "other" || rv.Head != c.other {
 		t.Errorf("stale lock, unmerged apply: %+v, %v", rv, err)
 	}
+	// The latest apply is the branch's own, at a commit its history no
+	// longer has (amended, force-pushed): applying again is no revert.
+	if rv, err := f.remote().Reverts("conf/a", "", head, "other"); rv != nil || err != nil {
+		t.Errorf("own apply at a rewritten commit: %+v, %v", rv, err)
+	}
 }
 
 // TestLocksReport: atoll locks lists every lock with its state, and its
