@@ -557,6 +557,10 @@ func TestAppend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Also on a ref that exists: the cached tip is the old side of the push.
+	if m.fetches != 0 || m.updates != 2 {
+		t.Errorf("second append: %d fetches, %d pushes; want 0 and 2", m.fetches, m.updates)
+	}
 	snap, _ := c.Load(ctx0)
 	hist, _ := snap.History("conf_a", 0)
 	if len(hist) != 2 || hist[0].ID != id2 || hist[1].ID != id {
