@@ -121,6 +121,41 @@ func TestTryLockRemakesTheRepositoryDirectory(t *testing.T) {
 	}
 }
 
+// A lock holds one open file of its path, and unlock closes it: a try
+// that opens the file and then retries (the directory remade, the file
+// replaced) closes what it opened first.
+func TestLockKeepsOneOpenFile(t *testing.T) {
+	t.Parallel()
+	path := buildLockPath(filepath.Join(t.TempDir(), "repo"), "0123abcd")
+	open := func() int {
+		t.Helper()
+		fds, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, fd := range fds {
+			if target, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); err == nil && target == path {
+				n++
+			}
+		}
+		return n
+	}
+	for _, how := range []int{syscall.LOCK_EX, syscall.LOCK_SH} {
+		f, err := lock(t.Context(), path, how)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := open(); n != 1 {
+			t.Errorf("lock %d: %d open files of %s, want 1", how, n, path)
+		}
+		unlock(f)
+		if n := open(); n != 0 {
+			t.Errorf("after unlock %d: %d open files of %s, want 0", how, n, path)
+		}
+	}
+}
+
 // A build that is interrupted while another build of the commit holds it
 // says what it waited for.
 func TestInterruptedWaitForAnotherBuild(t *testing.T) {
