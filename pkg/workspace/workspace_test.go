@@ -443,6 +443,34 @@ func TestSymlinks(t *testing.T) {
 	}
 }
 
+// A link into a .terraform directory, or through a link kept in one, does
+// not bring Terraform's working data into the checkout: the link is
+// written and dangles there, as it would with .terraform not committed.
+func TestSymlinksIntoTerraformDirectories(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{
+		"conf/a/main.tf":              "main",
+		"shared/.terraform/cached.tf": "cached",
+		"shared/real/x.tf":            "x",
+	})
+	for link, target := range map[string]string{
+		"conf/a/cached.tf":      "../../shared/.terraform/cached.tf",
+		"conf/a/via":            "../../shared/.terraform/hop",
+		"shared/.terraform/hop": "../real",
+	} {
+		if err := os.Symlink(target, filepath.Join(f.Work, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sandbox.Commit(f.Work, "links")
+	co := f.materialize(t, f.head(t), []project.Project{{Dir: "conf/a"}})
+	sameList(t, "checkout", listTree(t, co.Root), []string{
+		"conf/a/main.tf",
+		"conf/a/cached.tf -> ../../shared/.terraform/cached.tf",
+		"conf/a/via -> ../../shared/.terraform/hop", "shared/real/x.tf",
+	})
+}
+
 func TestExecutableBitIsKept(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/hook.sh": "#!/bin/sh"})
@@ -536,6 +564,32 @@ func TestMissingProjectDirectoryIsReported(t *testing.T) {
 		t.Errorf("warnings: %v", co.Warnings)
 	}
 	sameList(t, "checkout", listTree(t, co.Root), nil)
+}
+
+// A project path that is a file in this commit is no project directory
+// either: the same warning, and the file is not checked out.
+func TestProjectPathThatIsAFileIsReported(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/file": "x"})
+	co := f.materialize(t, f.head(t), []project.Project{{Dir: "conf/file"}})
+	if len(co.Warnings) != 1 || !strings.Contains(co.Warnings[0], "conf/file: the project directory does not exist") {
+		t.Errorf("warnings: %v", co.Warnings)
+	}
+	sameList(t, "checkout", listTree(t, co.Root), nil)
+}
+
+// Watch globs never bring a committed .terraform directory (Terraform's
+// own working data: providers, module copies) into a checkout.
+func TestWatchGlobsLeaveOutTerraformDirectories(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{
+		"conf/a/main.tf":                "",
+		"policies/p.rego":               "p",
+		"policies/.terraform/x":         "x",
+		"shared/.terraform/modules/m/y": "y",
+	})
+	co := f.materialize(t, f.head(t), []project.Project{{Dir: "conf/a", Watch: []string{"policies/**"}}}, "shared/**")
+	sameList(t, "checkout", listTree(t, co.Root), []string{"conf/a/main.tf", "policies/p.rego"})
 }
 
 func TestInputsEqualsMaterializedHash(t *testing.T) {
