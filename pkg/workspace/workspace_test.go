@@ -576,6 +576,14 @@ func TestProjectPathThatIsAFileIsReported(t *testing.T) {
 		t.Errorf("warnings: %v", co.Warnings)
 	}
 	sameList(t, "checkout", listTree(t, co.Root), nil)
+	// So is one that holds only a committed .terraform directory: the
+	// checkout has no directory there.
+	f = newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/tfonly/.terraform/x": "x"})
+	co = f.materialize(t, f.head(t), []project.Project{{Dir: "conf/tfonly"}})
+	if len(co.Warnings) != 1 || !strings.Contains(co.Warnings[0], "conf/tfonly: the project directory does not exist") {
+		t.Errorf("warnings: %v", co.Warnings)
+	}
+	sameList(t, "checkout", listTree(t, co.Root), nil)
 }
 
 // Watch globs never bring a committed .terraform directory (Terraform's
