@@ -3,7 +3,10 @@ package workspace
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/git"
 )
 
 func env(kv map[string]string) func(string) string {
@@ -69,6 +72,26 @@ func TestResolve(t *testing.T) {
 	for _, flag := range []string{"", "~/w"} {
 		if got, err := resolve(flag, env(nil), missing); err == nil {
 			t.Errorf("%q without HOME: %q, want an error", flag, got)
+		}
+	}
+}
+
+// RepoID keeps letters, digits, '.', '_' and '-' of the repository's name
+// and makes every other character '_' (the characters just outside each
+// kept range included); a name of dots only becomes "repo".
+func TestRepoIDName(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ common, name string }{
+		{"/src/azAZ09._-/.git", "azAZ09._-"},
+		{"/src/`{@[:.git", "_____"},
+		{"/src/a b+c~é.git", "a_b_c__"},
+		{"/srv/infra.git", "infra"},
+		{"/srv/.../.git", "repo"},
+	} {
+		id := RepoID(&git.Repo{CommonDir: tt.common})
+		name, _, ok := strings.Cut(id, "-"+id[len(id)-8:])
+		if !ok || name != tt.name {
+			t.Errorf("RepoID(%q) = %q, want name %q", tt.common, id, tt.name)
 		}
 	}
 }
