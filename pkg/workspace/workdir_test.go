@@ -21,6 +21,10 @@ func TestDefaultWorkdir(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "localhost")
+	file := filepath.Join(t.TempDir(), "localhost")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	type test struct {
 		name      string
 		localhost string
@@ -33,6 +37,7 @@ func TestDefaultWorkdir(t *testing.T) {
 		{"relative xdg is ignored", missing, map[string]string{"HOME": "/home/u", "XDG_CACHE_HOME": "cache"}, "/home/u/.cache/atoll"},
 		{"home", missing, map[string]string{"HOME": "/home/u"}, "/home/u/.cache/atoll"},
 		{"nothing", missing, nil, ""},
+		{"localhost is a file", file, map[string]string{"HOME": "/home/u"}, "/home/u/.cache/atoll"},
 	}
 	if os.Geteuid() != 0 { // root may write anywhere
 		tests = append(tests, test{"read-only localhost", readOnly, map[string]string{"HOME": "/home/u"}, "/home/u/.cache/atoll"})
@@ -60,6 +65,9 @@ func TestResolve(t *testing.T) {
 		{"then the environment", "", map[string]string{EnvWorkdir: "/env", "HOME": "/h"}, "/env"},
 		{"then the default", "", map[string]string{"HOME": "/h"}, "/h/.cache/atoll"},
 		{"tilde", "~/w", map[string]string{"HOME": "/h"}, "/h/w"},
+		{"tilde alone", "~", map[string]string{"HOME": "/h"}, "/h"},
+		// ~user is not expanded (no lookup of other users): a relative name.
+		{"another user's tilde", "~other/w", map[string]string{"HOME": "/h"}, filepath.Join(cwd, "~other/w")},
 		{"relative", "w", map[string]string{"HOME": "/h"}, filepath.Join(cwd, "w")},
 		{"cleaned", "/a/../b/", nil, "/b"},
 	}
@@ -93,5 +101,22 @@ func TestRepoIDName(t *testing.T) {
 		if !ok || name != tt.name {
 			t.Errorf("RepoID(%q) = %q, want name %q", tt.common, id, tt.name)
 		}
+	}
+}
+
+// RepoID reads the git directory through symlinks: a repository reached
+// by a linked path keeps its checkouts.
+func TestRepoIDThroughASymlink(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "real", "infra.git"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	real := RepoID(&git.Repo{CommonDir: filepath.Join(dir, "real", "infra.git")})
+	if linked := RepoID(&git.Repo{CommonDir: filepath.Join(dir, "link", "infra.git")}); linked != real {
+		t.Errorf("through a link: %s, directly: %s", linked, real)
 	}
 }
