@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/env"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -305,5 +306,66 @@ func TestCopyFileStaysInTheRepository(t *testing.T) {
 	}
 	if _, err := copyFile(repo, filepath.Join(repo, "missing"), tree, "missing"); err == nil {
 		t.Error("a missing file copied")
+	}
+}
+
+// A bundle's records name their files relative to the record store, and
+// a record naming a file outside it is not bundled.
+func TestBundleLayout(t *testing.T) {
+	t.Parallel()
+	head, mb := strings.Repeat("a", 40), strings.Repeat("b", 40)
+	w, p, l := relativeLayout(&record.Plan{Dir: "conf/x", Head: head, MergeBase: mb})
+	pd := "plans/" + record.Slug("conf/x") + "/" + head
+	if w != "aaaaaaaa/conf/x" || p != pd+"/"+record.PlanFile || l != pd+"/"+record.PlanLogFile {
+		t.Errorf("layout %s %s %s", w, p, l)
+	}
+	if w, _, _ := relativeLayout(&record.Plan{Dir: "conf/x", Head: head, MergeBase: mb, Destroy: true}); w != "bbbbbbbb/conf/x" {
+		t.Errorf("a destroy's checkout %s, want the merge-base's", w)
+	}
+	if w, _, _ := relativeLayout(&record.Plan{Dir: "d", Head: "12345678"}); w != "12345678/d" {
+		t.Errorf("short head: %s", w)
+	}
+
+	root := t.TempDir()
+	store := record.Store{Root: filepath.Join(root, "repo")}
+	planDir := store.PlanDir("conf/x", head)
+	if err := os.MkdirAll(planDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{record.PlanFile, record.PlanLogFile, record.PlanTextFile} {
+		if err := os.WriteFile(filepath.Join(planDir, name), []byte(name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A link where the JSON goes is not carried.
+	if err := os.Symlink(filepath.Join(planDir, record.PlanFile), filepath.Join(planDir, record.PlanJSONFile)); err != nil {
+		t.Fatal(err)
+	}
+	rec := func(workdir string) *record.Plan {
+		return &record.Plan{Project: "x", Dir: "conf/x", Head: head, Workdir: workdir,
+			PlanFile: filepath.Join(planDir, record.PlanFile), LogFile: filepath.Join(planDir, record.PlanLogFile)}
+	}
+	in, err := bundleInput(store, rec(filepath.Join(store.Root, "..aaaaaa", "conf/x")))
+	if err != nil {
+		t.Fatalf("a checkout named ..aaaaaa inside the store: %v", err)
+	}
+	var names []string
+	for _, f := range in.Files {
+		names = append(names, f.Name)
+	}
+	if in.Dir != "conf/x" || in.Project != "x" || strings.Join(names, " ") != "record.json plan.tfplan plan.txt plan.log" {
+		t.Errorf("input %s %s %v", in.Project, in.Dir, names)
+	}
+	got, err := record.DecodePlan("r", in.Files[0].Data)
+	if err != nil || got.Workdir != "..aaaaaa/conf/x" || got.PlanFile != pd[:len(pd)-len(head)]+head+"/plan.tfplan" {
+		t.Errorf("bundled record %+v %v", got, err)
+	}
+	for _, out := range []string{root, filepath.Join(root, "other"), "/elsewhere/conf/x"} {
+		if _, err := bundleInput(store, rec(out)); err == nil || !strings.Contains(err.Error(), "is outside the record store") {
+			t.Errorf("workdir %s: %v", out, err)
+		}
+	}
+	if (&Options{Config: &config.Config{}}).remoteName() != "origin" || (&Options{Config: &config.Config{LedgerRemote: "upstream"}}).remoteName() != "upstream" {
+		t.Error("remoteName")
 	}
 }
