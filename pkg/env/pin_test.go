@@ -309,3 +309,111 @@ func TestSplitArgsEscapes(t *testing.T) {
 		}
 	}
 }
+
+func TestShellFunction(t *testing.T) {
+	t.Parallel()
+	script := "\nf() {\n  echo f\n}\ng() {\n  echo g\n}\n"
+	if body, ok := shellFunction(script, "f"); !ok || body != "f() {\n  echo f\n}" {
+		t.Errorf("f: %q %v", body, ok)
+	}
+	if body, ok := shellFunction(script, "g"); !ok || body != "g() {\n  echo g\n}" {
+		t.Errorf("g: %q %v", body, ok)
+	}
+	for _, s := range []string{"f() {\n  echo f\n}\n", "\nf() {\n  echo unclosed\n", "\nff() {\n}\n"} {
+		if body, ok := shellFunction(s, "f"); ok {
+			t.Errorf("%q: found %q", s, body)
+		}
+	}
+}
+
+func TestIgnoredByDirenv(t *testing.T) {
+	t.Parallel()
+	for k, want := range map[string]bool{"BASH_FUNC_f%%": true, "__fish_x": true, "PWD": true, "DIRENV_CONFIG": true,
+		"HOME": false, "X_BASH_FUNC_": false, "fish": false, "PWDX": false} {
+		if got := ignoredByDirenv(k); got != want {
+			t.Errorf("ignoredByDirenv(%q) = %v", k, got)
+		}
+	}
+}
+
+func TestDirenvMessageKeepsOtherParentheses(t *testing.T) {
+	t.Parallel()
+	in := "direnv: (conf/a/.envrc) is taking a while to execute. Use CTRL-C to give up.\ndirenv: (vault) login needed\nnote: is taking a while to execute. Use CTRL-C to give up."
+	if got, want := direnvMessage(in), "direnv: (vault) login needed\nnote: is taking a while to execute. Use CTRL-C to give up."; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestFindEnvrcUp(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	write(t, filepath.Join(tmp, "a/.envrc"), "")
+	if got := findEnvrcUp(filepath.Join(tmp, "a/b/c")); got != filepath.Join(tmp, "a/.envrc") {
+		t.Errorf("from below: %q", got)
+	}
+	if got := findEnvrcUp(filepath.Join(tmp, "a")); got != filepath.Join(tmp, "a/.envrc") {
+		t.Errorf("its own: %q", got)
+	}
+	for d := tmp; d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(d), ".envrc")); err == nil {
+			t.Fatalf("%s has an .envrc: run the tests with another TMPDIR", filepath.Dir(d))
+		}
+	}
+	if got := findEnvrcUp(filepath.Join(tmp, "b")); got != "" {
+		t.Errorf("none: %q", got)
+	}
+}
+
+// The prefix direnv's configuration trusts is the checkouts' real path.
+func TestSetupTrustsTheRealPath(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	if err := os.Mkdir(filepath.Join(tmp, "real"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(tmp, "link")); err != nil {
+		t.Fatal(err)
+	}
+	d := &Direnv{Dir: filepath.Join(tmp, "direnv"), Trust: filepath.Join(tmp, "link")}
+	if err := d.Setup(filepath.Join(tmp, "none")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(d.Dir, "config", "direnv.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `prefix = [ "` + filepath.Join(tmp, "real") + `/" ]`; !strings.Contains(string(b), want) {
+		t.Errorf("direnv.toml:\n%s\nwant %s", b, want)
+	}
+}
+
+// Cancelled while direnv prints its stdlib (a binary not seen before, so
+// not cached): the cancellation, not an .envrc failure.
+func TestExportCancelledBeforeTheStdlib(t *testing.T) {
+	t.Parallel()
+	bin := direnvBin(t)
+	tmp := t.TempDir()
+	copyBin := filepath.Join(tmp, "bin", "direnv")
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(copyBin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyBin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(tmp, "co/p/.envrc"), "export X=1\n")
+	d := &Direnv{Bin: copyBin, Dir: filepath.Join(tmp, "direnv"), Trust: filepath.Join(tmp, "co")}
+	if err := d.Setup(filepath.Join(tmp, "none")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = d.Export(ctx, filepath.Join(tmp, "co/p"), map[string]string{"PATH": os.Getenv("PATH"), "HOME": tmp}, "p/.envrc")
+	var ee *EnvrcError
+	if !errors.Is(err, context.Canceled) || errors.As(err, &ee) {
+		t.Errorf("got %v (%T), want context.Canceled", err, err)
+	}
+}
