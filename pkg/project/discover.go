@@ -642,6 +642,12 @@ func (d *discovery) parseFile(f File) ([]Call, error) {
 	return calls, nil
 }
 
+// MaxSymlinks is how many symlinks one path may go through, counting the
+// first: Linux's limit (MAXSYMLINKS), past which opening the path fails
+// with ELOOP. Change detection and the scratch checkout follow as many as
+// Terraform will, no fewer.
+const MaxSymlinks = 40
+
 // linkTarget resolves a symlink to the repository path it names,
 // following further links, also ones among the target's parents; hops are
 // the symlinks it went through, f first. An error when it leaves the
@@ -654,7 +660,7 @@ func (d *discovery) linkTarget(f File) (target string, hops []string, err error)
 		if !ok {
 			return target, hops, nil
 		}
-		if n == 16 {
+		if n == MaxSymlinks-1 { // f and MaxSymlinks-1 more followed already
 			return "", hops, fmt.Errorf("%s: symlink loop: not followed", f.Path)
 		}
 		hops = append(hops, link.Path)
@@ -757,11 +763,15 @@ func (d *discovery) resolve(dir string, c Call, file string) (target string, lin
 	if !inside {
 		return "", nil, outside("resolves to " + target)
 	}
-	// Follow symlinked path components (at most a few hops: a loop is an error).
-	for hops := 0; hops < 16; hops++ {
+	// Follow symlinked path components, as many as the kernel would: more
+	// is a loop, and an error.
+	for {
 		link, rest, ok := d.symlinkPrefix(target)
 		if !ok {
 			return target, links, nil
+		}
+		if len(links) == MaxSymlinks {
+			break
 		}
 		links = append(links, link.Path)
 		b, err := d.tree.Read(link)

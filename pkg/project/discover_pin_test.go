@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -476,9 +477,10 @@ func TestSymlinksInModulesAndSubdirectoriesAreLinks(t *testing.T) {
 	}
 }
 
-// TestModuleSourceSymlinkHopsAreBounded: a module source is followed
-// through 15 symlinks; at 16 it is taken for a loop.
-func TestModuleSourceSymlinkHopsAreBounded(t *testing.T) {
+// TestSymlinkHopsAreBounded: a module source, and a symlinked file, are
+// followed through as many symlinks as the kernel follows (MaxSymlinks,
+// the first included); one more is taken for a loop.
+func TestSymlinkHopsAreBounded(t *testing.T) {
 	t.Parallel()
 	chain := func(n int) mapTree {
 		tree := mapTree{"conf/a/main.tf": mod("../../modules/l0"), "modules/end/main.tf": ""}
@@ -491,12 +493,33 @@ func TestModuleSourceSymlinkHopsAreBounded(t *testing.T) {
 		}
 		return tree
 	}
-	g, err := Discover(chain(15), &config.Config{Roots: []string{"conf"}}, Options{})
+	g, err := Discover(chain(MaxSymlinks), &config.Config{Roots: []string{"conf"}}, Options{})
 	if err != nil || len(g.Projects) != 1 || len(g.Projects[0].Modules) != 1 || g.Projects[0].Modules[0].Dir != "modules/end" {
-		t.Errorf("15 hops: %+v, %v", g, err)
+		t.Errorf("%d hops: %+v, %v", MaxSymlinks, g, err)
 	}
-	if _, err := Discover(chain(16), &config.Config{Roots: []string{"conf"}}, Options{}); err == nil || !strings.Contains(err.Error(), "symlink loop") {
-		t.Errorf("16 hops: %v, want a symlink loop", err)
+	if _, err := Discover(chain(MaxSymlinks+1), &config.Config{Roots: []string{"conf"}}, Options{}); err == nil || !strings.Contains(err.Error(), "symlink loop") {
+		t.Errorf("%d hops: %v, want a symlink loop", MaxSymlinks+1, err)
+	}
+
+	// conf/a/x.tf -> ../../shared/f1 -> f2 -> ... -> fN -> vars.tf
+	files := func(n int) mapTree {
+		tree := mapTree{"conf/a/main.tf": "", "conf/a/x.tf@": "../../shared/f1", "shared/vars.tf": ""}
+		for i := 1; i < n; i++ {
+			next := fmt.Sprintf("f%d", i+1)
+			if i == n-1 {
+				next = "vars.tf"
+			}
+			tree[fmt.Sprintf("shared/f%d@", i)] = next
+		}
+		return tree
+	}
+	g, err = Discover(files(MaxSymlinks), &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil || len(g.Projects) != 1 || !slices.Contains(g.Projects[0].Links, "shared/vars.tf") || len(g.Warnings) != 0 {
+		t.Errorf("a file behind %d links: %+v %v", MaxSymlinks, g, err)
+	}
+	g, err = Discover(files(MaxSymlinks+1), &config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil || len(g.Projects) != 1 || slices.Contains(g.Projects[0].Links, "shared/vars.tf") || !slices.Equal(g.Warnings, []string{"conf/a/x.tf: symlink loop: not followed"}) {
+		t.Errorf("a file behind %d links: %+v %v", MaxSymlinks+1, g, err)
 	}
 }
 

@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,5 +197,116 @@ func TestSymlinkThroughAnAbsoluteLink(t *testing.T) {
 	sameList(t, "checkout", listTree(t, co.Root), []string{"conf/a/main.tf"})
 	if len(co.Warnings) != 1 || !strings.Contains(co.Warnings[0], "conf/a/through: symlink to ") || !strings.Contains(co.Warnings[0], "goes through etc, which is absolute") {
 		t.Errorf("warnings: %q", co.Warnings)
+	}
+}
+
+// A chain of symlinks resolves as the kernel resolves it: 40 links in all
+// (the first included) are followed, a 41st is a loop.
+func TestSymlinkChainLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "main", "conf/a/real.tf": "real"})
+	chain := func(prefix string, n int) {
+		// prefix1 -> prefix2 -> ... -> prefixN -> real.tf
+		for i := 1; i <= n; i++ {
+			target := fmt.Sprintf("%s%d", prefix, i+1)
+			if i == n {
+				target = "real.tf"
+			}
+			if err := os.Symlink(target, filepath.Join(f.Work, "conf/a", fmt.Sprintf("%s%d", prefix, i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	chain("ok", 40)
+	chain("long", 41)
+	f.Commit("links", nil)
+	co := f.materialize(t, f.head(t), []project.Project{{Dir: "conf/a"}})
+	if b, err := os.ReadFile(filepath.Join(co.Root, "conf/a/ok1")); err != nil || string(b) != "real" {
+		t.Errorf("a chain of 40 links: %q %v", b, err)
+	}
+	if _, err := os.Lstat(filepath.Join(co.Root, "conf/a/long1")); !os.IsNotExist(err) {
+		t.Errorf("a chain of 41 links was kept: %v", err)
+	}
+	var loops []string
+	for _, w := range co.Warnings {
+		if strings.Contains(w, "is a symlink loop") {
+			loops = append(loops, w)
+		}
+	}
+	if len(loops) != 1 || !strings.Contains(loops[0], "conf/a/long1:") {
+		t.Errorf("warnings %q, want long1 (and only it) a loop", co.Warnings)
+	}
+}
+
+// The workdir may not be in the repository's work tree, also through a
+// link, nor relative.
+func TestCheckWorkdirOutsideTheWorkTree(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "1"})
+	inside := filepath.Join(f.Work, ".atoll")
+	link := filepath.Join(t.TempDir(), "wd")
+	if err := os.Symlink(inside, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(inside, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, wd := range []string{inside, link, filepath.Join(f.Work, "conf")} {
+		if err := CheckWorkdir(wd, f.repo); err == nil || !strings.Contains(err.Error(), "scratch checkouts must live outside the repository's work tree") {
+			t.Errorf("%s: %v", wd, err)
+		}
+	}
+	// The repository opened through a link, the workdir named by its real path.
+	viaLink := filepath.Join(t.TempDir(), "repo")
+	if err := os.Symlink(f.Work, viaLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckWorkdir(inside, openRepo(t, viaLink)); err == nil || !strings.Contains(err.Error(), "scratch checkouts must live outside") {
+		t.Errorf("a repository opened through a link: %v", err)
+	}
+	if err := CheckWorkdir("rel/wd", f.repo); err == nil || !strings.Contains(err.Error(), `workdir "rel/wd" is not an absolute path`) {
+		t.Errorf("relative: %v", err)
+	}
+	if err := CheckWorkdir(f.workdir, f.repo); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(filepath.Join(f.workdir, RepoID(f.repo))); err != nil || !fi.IsDir() {
+		t.Errorf("the repository's directory: %v", err)
+	}
+}
+
+// A symlinked workdir's target must itself be private, and every
+// directory above a workdir is checked, not only its parent.
+func TestSecureWorkdirChecksTargetAndAllAncestors(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	shared := filepath.Join(base, "shared")
+	if err := os.Mkdir(shared, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(shared, link); err != nil {
+		t.Fatal(err)
+	}
+	var np *safefs.NotPrivateError
+	if err := SecureWorkdir(link); !errors.As(err, &np) || np.Path != shared {
+		t.Errorf("a link to a group-writable directory: %v", err)
+	}
+
+	open := filepath.Join(base, "open")
+	if err := os.MkdirAll(filepath.Join(open, "mine"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := SecureWorkdir(filepath.Join(open, "mine", "wd")); !errors.As(err, &np) || np.Path != open {
+		t.Errorf("a workdir two levels below a world-writable directory: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(open, "mine", "wd")); !os.IsNotExist(err) {
+		t.Errorf("the refused workdir was made: %v", err)
 	}
 }

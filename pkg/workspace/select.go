@@ -37,8 +37,9 @@ type selection struct {
 	warnings  []string
 }
 
-// maxLinkHops bounds symlink resolution, like the kernel's ELOOP limit.
-const maxLinkHops = 40
+// maxLinkHops bounds symlink resolution as the kernel bounds it (and as
+// change detection does).
+const maxLinkHops = project.MaxSymlinks
 
 // selectFiles decides the files of each project.
 func selectFiles(repo *git.Repo, tree git.Hash, projects []project.Project, globalWatch []string) (*selection, error) {
@@ -313,7 +314,9 @@ func (t *treeView) resolve(link, target string) (dest string, via []git.Entry, w
 		return "", nil, "is absolute", nil
 	}
 	todo := strings.Split(target, "/")
-	hops := 0
+	// link itself is the first symlink the kernel follows: 40 in all
+	// resolve, the 41st is ELOOP.
+	hops := 1
 	for len(todo) > 0 {
 		c := todo[0]
 		todo = todo[1:]
