@@ -66,6 +66,10 @@ func TestBundleCarriesPlansToAnotherWorkdir(t *testing.T) {
 	f, rep := bundleFixture(t)
 	ctx := context.Background()
 	file := filepath.Join(t.TempDir(), "plans.tgz")
+	// What carries no plan is left out: a result without a record, a
+	// failure with one.
+	rep.Projects = append(rep.Projects, runner.ProjectResult{Dir: "conf/norecord", Status: runner.StatusPlanned},
+		runner.ProjectResult{Dir: "conf/failed", Status: runner.StatusFailed, Record: "/nowhere/record.json"})
 	n, err := runner.WriteBundle(ctx, f.opts, rep, file)
 	if err != nil || n != 2 {
 		t.Fatalf("WriteBundle = %d, %v; want the 2 plans saved", n, err)
@@ -155,6 +159,23 @@ func TestBundleCarriesPlansToAnotherWorkdir(t *testing.T) {
 	}
 	if ps, _ := runner.Store(third.Workdir, third.Repo).Plans("conf/a"); len(ps) != 0 {
 		t.Errorf("a refused bundle imported %d plan(s)", len(ps))
+	}
+
+	// A bundle of a commit this clone does not have.
+	scratch := t.TempDir()
+	b, err := bundle.Open(ctx, file, bundle.Options{Scratch: scratch, Version: build.Version})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	m := *b.Manifest
+	m.Head = strings.Repeat("e", 40)
+	unknown := filepath.Join(t.TempDir(), "unknown.tgz")
+	if err := bundle.Write(ctx, unknown, &m, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = runner.ImportBundle(ctx, third, unknown); !errors.As(err, &mm) || !strings.Contains(err.Error(), "which this repository does not have") {
+		t.Errorf("a bundle of an unknown commit: %v", err)
 	}
 }
 

@@ -121,8 +121,17 @@ func TestDrift(t *testing.T) {
 func TestDriftFailures(t *testing.T) {
 	t.Parallel()
 	f, targets := driftFixture(t)
+	base := f.opts.Comparison.Base.SHA
+	// No targets: nothing to check out.
+	rep, err := runner.Drift(context.Background(), f.opts, base, nil)
+	if err != nil || len(rep.Projects) != 0 {
+		t.Fatalf("no targets: %+v %v", rep, err)
+	}
+	if _, err := os.Lstat(filepath.Join(runner.Store(f.opts.Workdir, f.opts.Repo).Root, base.String()[:8])); !os.IsNotExist(err) {
+		t.Errorf("a checkout was made for no targets: %v", err)
+	}
 	missing, _ := git.ParseHash(strings.Repeat("e", 40))
-	rep, err := runner.Drift(context.Background(), f.opts, missing, targets)
+	rep, err = runner.Drift(context.Background(), f.opts, missing, targets)
 	if err != nil {
 		t.Fatal(err)
 	}

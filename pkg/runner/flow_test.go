@@ -348,6 +348,12 @@ func TestDeletedProject(t *testing.T) {
 	if p := rep.Projects[0]; p.Status != runner.StatusNeedsDestroy || !strings.Contains(p.Hint, "--destroy-deleted") || rep.Summary.Skipped != 1 {
 		t.Fatalf("without --destroy-deleted: %+v", p)
 	}
+	// Nothing to plan: no checkout was made, of HEAD or of the merge-base.
+	for _, sha := range []string{f.opts.Comparison.Head.SHA.String(), f.opts.Comparison.MergeBase.String()} {
+		if _, err := os.Lstat(filepath.Join(runner.Store(f.opts.Workdir, f.opts.Repo).Root, sha[:8])); !os.IsNotExist(err) {
+			t.Errorf("a checkout of %s was made for a run that plans nothing: %v", sha[:8], err)
+		}
+	}
 	// The normal plan of a deleted project is refused.
 	rep, err = runner.Apply(context.Background(), f.fresh(nil), gone)
 	if err != nil {
@@ -459,7 +465,11 @@ func TestPlanFromModule(t *testing.T) {
 		"conf/svc/backend.tf":       backend(stateDir, "svc"),
 		"conf/svc/terraform.tfvars": "name = \"one\"\n",
 	}, map[string]string{"conf/svc/terraform.tfvars": "name = \"two\"\n"})
+	f.opts.DestroyDeleted = true // nothing deleted: no checkout of the merge-base
 	rep := f.plan(t)
+	if _, err := os.Lstat(filepath.Join(runner.Store(f.opts.Workdir, f.opts.Repo).Root, f.opts.Comparison.MergeBase.String()[:8])); !os.IsNotExist(err) {
+		t.Errorf("a checkout of the merge-base was made, with nothing deleted: %v", err)
+	}
 	p := rep.Projects[0]
 	if p.Counts.Add != 1 {
 		t.Errorf("plan %+v", p)
@@ -473,6 +483,9 @@ func TestPlanFromModule(t *testing.T) {
 	}
 	if _, err := os.Stat(p.Workdir + ".own"); !os.IsNotExist(err) {
 		t.Errorf("the project's own files are left beside it: %v", err)
+	}
+	if fi, err := os.Stat(filepath.Join(f.opts.Workdir, "plugin-cache")); err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the plugin cache was not made private: %v %v", fi, err)
 	}
 
 	// Discovery found -from-module in a way it cannot evaluate.

@@ -1,0 +1,171 @@
+package runner_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atoll-tf/atoll/pkg/project"
+	"github.com/atoll-tf/atoll/pkg/record"
+	"github.com/atoll-tf/atoll/pkg/runner"
+)
+
+// The plugin cache Terraform runs providers from is the work dir's own:
+// a link planted in its place is refused, never followed.
+func TestPlanRefusesALinkedPluginCache(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/backend.tf": backend(t.TempDir(), "a")}, map[string]string{"conf/a/main.tf": "# edited\n"})
+	if err := os.MkdirAll(f.opts.Workdir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(f.opts.Workdir, "plugin-cache")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runner.Plan(context.Background(), f.opts, f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status == runner.StatusPlanned || p.Status == runner.StatusNoChanges || !strings.Contains(p.Error, "plugin-cache") {
+		t.Errorf("a linked plugin cache: %+v", p)
+	}
+}
+
+// With --fail-fast, a project planned (with changes or without) is a
+// success: the run goes on to the next.
+func TestFailFastGoesOnAfterEachSuccess(t *testing.T) {
+	t.Parallel()
+	st := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/b/main.tf": "", "conf/c/main.tf": "",
+		"conf/a/backend.tf": backend(st, "a"), "conf/b/backend.tf": backend(st, "b"), "conf/c/backend.tf": backend(st, "c")},
+		map[string]string{"conf/a/main.tf": "# none\n", "conf/b/main.tf": "output \"o\" {\n  value = 1\n}\n", "conf/c/main.tf": "# none\n"})
+	f.opts.FailFast, f.opts.Jobs = true, 1
+	rep, err := runner.Plan(context.Background(), f.opts, f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := byDir(t, rep)
+	if res["conf/a"].Status != runner.StatusNoChanges || res["conf/b"].Status != runner.StatusPlanned || res["conf/c"].Status != runner.StatusNoChanges {
+		t.Errorf("fail-fast run of three good projects: %+v", rep.Projects)
+	}
+}
+
+// A plan text that cannot be removed (a directory where plan.txt goes)
+// fails the re-plan rather than leave another plan's text beside it; no
+// record vouches for the new plan.
+func TestReplanFailsWhenTheOldTextStays(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/backend.tf": backend(t.TempDir(), "a")}, map[string]string{"conf/a/main.tf": "output \"o\" {\n  value = 1\n}\n"})
+	head := f.opts.Comparison.Head.SHA.String()
+	store := runner.Store(f.opts.Workdir, f.opts.Repo)
+	f.plan(t)
+	text := filepath.Join(store.PlanDir("conf/a", head), record.PlanTextFile)
+	if err := os.MkdirAll(filepath.Join(text, "stuck"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runner.Plan(context.Background(), f.fresh(nil), f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusFailed || !strings.Contains(p.Error, record.PlanTextFile) {
+		t.Errorf("re-plan: %+v", p)
+	}
+	if _, err := store.LoadPlan("conf/a", head); err == nil {
+		t.Error("a record vouches for the plan whose old text stayed")
+	}
+}
+
+// A re-plan after an apply whose outcome is unknown (its plan consumed, no
+// apply record) keeps that unknown apply on record.
+func TestReplanKeepsAnUnfinishedApply(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/backend.tf": backend(t.TempDir(), "a")}, map[string]string{"conf/a/main.tf": "output \"o\" {\n  value = 1\n}\n"})
+	head := f.opts.Comparison.Head.SHA.String()
+	store := runner.Store(f.opts.Workdir, f.opts.Repo)
+	f.plan(t)
+	rec, err := store.LoadPlan("conf/a", head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	rec.Consumed, rec.ConsumedAt = true, &at
+	if _, err := store.SavePlan(rec); err != nil {
+		t.Fatal(err)
+	}
+	f.plan(t)
+	rec, err = store.LoadPlan("conf/a", head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Consumed || rec.Unfinished == nil || rec.Unfinished.Head != head || !rec.Unfinished.Started.Equal(at) {
+		t.Errorf("the new plan's record: consumed %v, unfinished %+v", rec.Consumed, rec.Unfinished)
+	}
+	// A re-plan with nothing unfinished carries nothing.
+	g := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/backend.tf": backend(t.TempDir(), "a")}, map[string]string{"conf/a/main.tf": "output \"o\" {\n  value = 1\n}\n"})
+	g.plan(t)
+	g.plan(t)
+	if rec, err := runner.Store(g.opts.Workdir, g.opts.Repo).LoadPlan("conf/a", g.opts.Comparison.Head.SHA.String()); err != nil || rec.Unfinished != nil {
+		t.Errorf("nothing unfinished: %+v %v", rec, err)
+	}
+}
+
+// Which -from-module source a project is planned from: the one declared
+// in atoll.yaml, unless discovery read it from a direnv file and the
+// evaluated environment gives one (then the environment's); the
+// environment's when discovery saw none; the one read from the .envrc when
+// the environment gives none. -backend-config from the environment counts
+// when checking where the state goes.
+func TestFromModuleSourceChoice(t *testing.T) {
+	t.Parallel()
+	st := filepath.Join(t.TempDir(), "state")
+	f := newFixture(t, map[string]string{
+		"modules/one/main.tf":  "resource \"terraform_data\" \"a\" {}\n",
+		"modules/two/main.tf":  "resource \"terraform_data\" \"a\" {}\nresource \"terraform_data\" \"b\" {}\n",
+		"conf/env/.envrc":      "export TF_CLI_ARGS_init=-from-module=../../modules/one\n",
+		"conf/env/backend.tf":  backend(st, "env"),
+		"conf/none/backend.tf": backend(st, "none"),
+		"conf/k/.envrc":        "export TF_CLI_ARGS_init=-backend-config=path=" + filepath.Join(st, "k.tfstate") + "\n",
+		"conf/k/main.tf":       "terraform {\n  backend \"local\" {}\n}\nresource \"terraform_data\" \"k\" {}\n",
+	}, map[string]string{"conf/env/backend.tf": backend(st, "env") + "# edited\n", "conf/none/backend.tf": backend(st, "none") + "# edited\n", "conf/k/main.tf": "terraform {\n  backend \"local\" {}\n}\nresource \"terraform_data\" \"k\" {}\n# edited\n"})
+	byName := map[string]runner.Target{}
+	for _, tg := range f.targets {
+		byName[tg.Project.Dir] = tg
+	}
+	if len(byName) != 3 {
+		t.Fatalf("targets %+v", f.targets)
+	}
+	with := func(dir, source, from string) runner.Target {
+		tg := byName[dir]
+		tg.Project.Source, tg.Project.SourceFrom, tg.Project.FromModule = source, from, source != "" || from != ""
+		tg.Project.Modules = []project.ModuleUse{{Dir: "modules/one", Chain: []string{dir, "modules/one"}}, {Dir: "modules/two", Chain: []string{dir, "modules/two"}}}
+		return tg
+	}
+	for _, c := range []struct {
+		name string
+		tg   runner.Target
+		add  int
+	}{
+		{"the environment's, discovery saw none", with("conf/env", "", ""), 1},
+		{"declared wins over the environment", with("conf/env", "../../modules/two", "atoll.yaml:2"), 2},
+		{"the environment's over what discovery read from the .envrc", with("conf/env", "../../modules/two", "conf/env/.envrc:1"), 1},
+		{"read from the .envrc, the environment gives none", with("conf/none", "../../modules/two", "conf/none/.envrc:1"), 2},
+	} {
+		rep, err := runner.Plan(context.Background(), f.fresh(nil), []runner.Target{c.tg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := rep.Projects[0]; p.Status != runner.StatusPlanned || p.Counts.Add != c.add {
+			t.Errorf("%s: %s %d to add (%s), want %d", c.name, p.Status, p.Counts.Add, p.Error, c.add)
+		}
+	}
+	rep, err := runner.Plan(context.Background(), f.fresh(nil), []runner.Target{byName["conf/k"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusPlanned {
+		t.Errorf("a local backend given its path by -backend-config: %+v", p)
+	}
+}
