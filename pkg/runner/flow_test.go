@@ -415,6 +415,9 @@ func TestWorktreePlanAndEnvironment(t *testing.T) {
 		"conf/w/main.tf":    "",
 	}, map[string]string{"conf/w/main.tf": "variable \"v\" {\n  default = \"\"\n}\n"})
 	f.sb.Write(map[string]string{"conf/w/main.tf": "variable \"v\" {\n  default = \"\"\n}\nresource \"terraform_data\" \"w\" {\n  input = var.v\n}\n"})
+	// What a local terraform init left in the work tree is not copied; an
+	// uncommitted .envrc at the top is.
+	f.sb.Write(map[string]string{".envrc": "export FROM_TOP=1\n", "conf/w/.terraform/from-laptop": "{}\n", "conf/w/.git/junk": "x\n"})
 	f.opts.FromWorktree = true
 	f.opts.Environ = append(os.Environ(), "TF_VAR_v=one")
 	f.plan(t)
@@ -422,6 +425,18 @@ func TestWorktreePlanAndEnvironment(t *testing.T) {
 	rec, err := rs.LoadPlan("conf/w", f.opts.Comparison.Head.SHA.String())
 	if err != nil || !rec.Dirty || !strings.HasPrefix(rec.InputsHash, "worktree:") {
 		t.Fatalf("record %+v %v", rec, err)
+	}
+	co := filepath.Dir(filepath.Dir(rec.Workdir))
+	if b, err := os.ReadFile(filepath.Join(co, ".envrc")); err != nil || string(b) != "export FROM_TOP=1\n" {
+		t.Errorf("the top .envrc: %q %v", b, err)
+	}
+	if rec.Env == nil || rec.Env.Digests["FROM_TOP"] == "" {
+		t.Errorf("the top .envrc was not evaluated: %+v", rec.Env)
+	}
+	for _, junk := range []string{".terraform/from-laptop", ".git/junk"} {
+		if _, err := os.Stat(filepath.Join(rec.Workdir, junk)); !os.IsNotExist(err) {
+			t.Errorf("%s was copied from the work tree: %v", junk, err)
+		}
 	}
 	rep, err := runner.Apply(context.Background(), f.fresh(nil), f.targets)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/env"
+	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/safefs"
@@ -368,4 +370,62 @@ func TestBundleLayout(t *testing.T) {
 	if (&Options{Config: &config.Config{}}).remoteName() != "origin" || (&Options{Config: &config.Config{LedgerRemote: "upstream"}}).remoteName() != "upstream" {
 		t.Error("remoteName")
 	}
+}
+
+// A -from-module path source must be one of the project's direct modules
+// (discovery read it, the checkout holds it); the refusal says where
+// discovery looked.
+func TestCheckPathSource(t *testing.T) {
+	t.Parallel()
+	p := project.Project{Dir: "conf/a", SourceFrom: "conf/a/.envrc:2", Modules: []project.ModuleUse{
+		{Dir: "modules/direct", Chain: []string{"conf/a", "modules/direct"}},
+		{Dir: "modules/nested", Chain: []string{"conf/a", "modules/direct", "modules/nested"}},
+	}}
+	if err := checkPathSource(p, "../../modules/direct"); err != nil {
+		t.Errorf("a direct module: %v", err)
+	}
+	if err := checkPathSource(p, "git::https://example.invalid/x.git?ref=v1"); err != nil {
+		t.Errorf("a remote source: %v", err)
+	}
+	for src, want := range map[string]string{
+		"../../modules/nested": "which change detection did not read from conf/a/.envrc:2",
+		"../../modules/other":  `"../../modules/other" (modules/other), which change detection did not read from conf/a/.envrc:2`,
+		"/opt/modules/x":       "is an absolute path",
+		"../../../outside":     "outside the repository",
+	} {
+		var r *refusal
+		if err := checkPathSource(p, src); !errors.As(err, &r) || !strings.Contains(r.msg, want) {
+			t.Errorf("%s: %v, want %q", src, err, want)
+		}
+	}
+	p.SourceFrom = ""
+	if err := checkPathSource(p, "../../modules/other"); err == nil || !strings.Contains(err.Error(), "did not read from its direnv files or atoll.yaml") {
+		t.Errorf("no SourceFrom: %v", err)
+	}
+}
+
+func TestWhoAndStateLockEvents(t *testing.T) {
+	t.Parallel()
+	if got := (&Options{Who: ledger.Identity{User: "ana"}}).who(); got != "ana" {
+		t.Errorf("who with an identity: %q", got)
+	}
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := os.Hostname()
+	if got := (&Options{}).who(); got != u.Username+"@"+host {
+		t.Errorf("who: %q, want %s@%s", got, u.Username, host)
+	}
+	var events []Event
+	o := &Options{Events: func(e Event) { events = append(events, e) }}
+	r := o.tfRunner(nil, "conf/a", PhasePlan)
+	r.OnStateLock(&tf.LockInfo{Who: "bob@ci", ID: "1234"})
+	r.OnStateLock(nil)
+	if len(events) != 2 || events[0].Project != "conf/a" || events[0].Phase != PhasePlan ||
+		!strings.Contains(events[0].Detail, "waiting for the state lock, held by bob@ci") || !strings.Contains(events[0].Detail, "(up to 10m0s)") || events[1].Detail != "" {
+		t.Errorf("events %+v", events)
+	}
+	// No listener: nothing to call.
+	(&Options{}).tfRunner(nil, "conf/a", PhasePlan).OnStateLock(&tf.LockInfo{})
 }

@@ -169,3 +169,38 @@ func TestFromModuleSourceChoice(t *testing.T) {
 		t.Errorf("a local backend given its path by -backend-config: %+v", p)
 	}
 }
+
+// A project of another Terraform workspace is planned in it (selected,
+// made when missing); "default" needs no selection.
+func TestPlanSelectsTheProjectsWorkspace(t *testing.T) {
+	t.Parallel()
+	st := t.TempDir()
+	be := func(name string) string {
+		return "terraform {\n  backend \"local\" {\n    path = \"" + filepath.Join(st, name+".tfstate") + "\"\n    workspace_dir = \"" + filepath.Join(st, name+".d") + "\"\n  }\n}\n"
+	}
+	f := newFixture(t, map[string]string{"conf/p/backend.tf": be("p"), "conf/d/backend.tf": be("d")},
+		map[string]string{"conf/p/main.tf": "output \"ws\" {\n  value = terraform.workspace\n}\n", "conf/d/main.tf": "output \"ws\" {\n  value = terraform.workspace\n}\n"})
+	f.opts.PlanJSON = true
+	for i := range f.targets {
+		if f.targets[i].Project.Dir == "conf/p" {
+			f.targets[i].Project.Workspace = "prod"
+		} else {
+			f.targets[i].Project.Workspace = "default"
+		}
+	}
+	f.plan(t)
+	head := f.opts.Comparison.Head.SHA.String()
+	store := runner.Store(f.opts.Workdir, f.opts.Repo)
+	for dir, want := range map[string]string{"conf/p": `"after":"prod"`, "conf/d": `"after":"default"`} {
+		b, err := os.ReadFile(filepath.Join(store.PlanDir(dir, head), record.PlanJSONFile))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s: the plan is not of its workspace (want %s): %v", dir, want, err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(st, "p.d", "prod")); err != nil || !fi.IsDir() {
+		t.Errorf("workspace prod was not made: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(st, "d.d")); !os.IsNotExist(err) {
+		t.Errorf("a workspace was made for default: %v", err)
+	}
+}
