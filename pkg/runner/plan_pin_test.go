@@ -106,6 +106,15 @@ func TestReplanKeepsAnUnfinishedApply(t *testing.T) {
 	// A re-plan with nothing unfinished carries nothing.
 	g := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/backend.tf": backend(t.TempDir(), "a")}, map[string]string{"conf/a/main.tf": "output \"o\" {\n  value = 1\n}\n"})
 	g.plan(t)
+	// An unreadable apply record does not stop a re-plan (apply and guard
+	// report it).
+	applies := filepath.Join(runner.Store(g.opts.Workdir, g.opts.Repo).Root, "applies", record.Slug("conf/a"))
+	if err := os.MkdirAll(applies, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(applies, "broken.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	g.plan(t)
 	if rec, err := runner.Store(g.opts.Workdir, g.opts.Repo).LoadPlan("conf/a", g.opts.Comparison.Head.SHA.String()); err != nil || rec.Unfinished != nil {
 		t.Errorf("nothing unfinished: %+v %v", rec, err)
