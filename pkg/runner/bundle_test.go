@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,22 +40,10 @@ func bundleFixture(t *testing.T) (*fixture, *runner.Report) {
 	for _, p := range rep.Projects {
 		got[p.Dir] = p.Status
 	}
-	if want := map[string]runner.Status{"conf/a": runner.StatusPlanned, "conf/b": runner.StatusNoChanges, "conf/c": runner.StatusFailed}; !mapsEqual(got, want) {
+	if want := map[string]runner.Status{"conf/a": runner.StatusPlanned, "conf/b": runner.StatusNoChanges, "conf/c": runner.StatusFailed}; !maps.Equal(got, want) {
 		t.Fatalf("plan statuses %v, want %v", got, want)
 	}
 	return f, rep
-}
-
-func mapsEqual(a, b map[string]runner.Status) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // A bundle carries the plans a run saved (not the failed one) to another
