@@ -364,11 +364,24 @@ func (o *Options) applyOne(ctx context.Context, t Target, rec *record.Plan, co *
 		// no apply, and must not read as a failed one to the merge guard.
 		res.Record, saveErr = store.SaveApply(ar)
 	}
+	if saveErr != nil {
+		res.Record = ""
+	}
 	if err == nil && saveErr != nil {
-		err = fmt.Errorf("applied, but the apply record could not be written: %w", saveErr)
+		// Applied: whatever made the record fail (a refusal of the store,
+		// say) does not make the apply one that changed nothing.
+		var why ProjectResult
+		failure(&why, saveErr)
+		res.Status = StatusFailed
+		res.Error = "applied, but the apply record could not be written: " + why.Error
+		res.Hint = strings.TrimSpace(why.Hint + " The changes are applied; without their record atoll guard reads this apply as unfinished: fix that, then plan again (it shows what is left) and apply to record it.")
+		return res
 	}
 	if err != nil {
 		failure(res, err)
+		if saveErr != nil {
+			res.Error += "; and its record could not be written: " + saveErr.Error()
+		}
 		// A refusal (a stale plan) changed nothing; its hint is the fix.
 		if applied != nil && res.Status == StatusFailed {
 			res.Hint = noRollbackHint(res.Changed, res.LogFile)

@@ -213,3 +213,74 @@ func TestPlanSelectsTheProjectsWorkspace(t *testing.T) {
 		t.Errorf("a workspace was made for default: %v", err)
 	}
 }
+
+// An apply that succeeded but whose apply record cannot be written fails
+// the project, saying so: the merge guard would not know of the apply.
+func TestApplyWhoseRecordCannotBeWritten(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/backend.tf": backend(t.TempDir(), "a")},
+		map[string]string{"conf/a/main.tf": "resource \"terraform_data\" \"x\" {}\n"})
+	f.plan(t)
+	store := runner.Store(f.opts.Workdir, f.opts.Repo)
+	if err := os.MkdirAll(filepath.Join(store.Root, "applies"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A file where the project's apply records go.
+	if err := os.WriteFile(filepath.Join(store.Root, "applies", record.Slug("conf/a")), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runner.Apply(context.Background(), f.fresh(nil), f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := rep.Projects[0]
+	if p.Status != runner.StatusFailed || !strings.HasPrefix(p.Error, "applied, but the apply record could not be written: ") ||
+		!strings.Contains(p.Error, "is a file, not a directory") || len(p.Changed) != 1 || p.Record != "" ||
+		!strings.HasPrefix(p.Hint, "remove ") || !strings.Contains(p.Hint, "The changes are applied") {
+		t.Errorf("apply: %+v", p)
+	}
+	// A failed apply whose record cannot be written says both.
+	g := newFixture(t, map[string]string{"conf/a/main.tf": "", "conf/a/backend.tf": backend(t.TempDir(), "a")},
+		map[string]string{"conf/a/main.tf": "resource \"terraform_data\" \"x\" {\n  provisioner \"local-exec\" {\n    command = \"exit 1\"\n  }\n}\n"})
+	g.plan(t)
+	gs := runner.Store(g.opts.Workdir, g.opts.Repo)
+	if err := os.MkdirAll(filepath.Join(gs.Root, "applies"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(gs.Root, "applies", record.Slug("conf/a")), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = runner.Apply(context.Background(), g.fresh(nil), g.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Projects[0]; p.Status != runner.StatusFailed || !strings.Contains(p.Error, "; and its record could not be written: ") || p.Record != "" ||
+		!strings.Contains(p.Hint, "Terraform does not roll back") {
+		t.Errorf("failed apply: %+v", p)
+	}
+}
+
+// A deleted project whose apply records cannot be read is not taken for
+// destroyed.
+func TestDeletedProjectWithUnreadableApplies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"conf/gone/main.tf": "", "conf/gone/backend.tf": backend(t.TempDir(), "gone"), "conf/keep/main.tf": ""},
+		map[string]string{"conf/keep/main.tf": "# edited\n"})
+	gone := f.deleteProject(t, "conf/gone")
+	applies := filepath.Join(runner.Store(f.opts.Workdir, f.opts.Repo).Root, "applies", record.Slug("conf/gone"))
+	if err := os.MkdirAll(applies, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(applies, "broken.json"), []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []func(context.Context, *runner.Options, []runner.Target) (*runner.Report, error){runner.Plan, runner.Apply} {
+		rep, err := run(context.Background(), f.fresh(nil), gone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := rep.Projects[0]; strings.Contains(p.Hint, "already destroyed") || p.Status == runner.StatusNoChanges {
+			t.Errorf("%s: %+v", rep.Command, p)
+		}
+	}
+}
