@@ -206,6 +206,9 @@ resource "terraform_data" "fails" {
 	if rep.Summary.Applied != 1 || rep.Summary.Failed != 1 || rep.Command != "apply" {
 		t.Errorf("summary %+v", rep.Summary)
 	}
+	if _, err := os.Lstat(filepath.Join(rs.Root, f.opts.Comparison.MergeBase.String()[:8])); !os.IsNotExist(err) {
+		t.Errorf("a checkout of the merge-base was made, with nothing deleted: %v", err)
+	}
 	applies, err := rs.Applies("conf/ok")
 	if err != nil || len(applies) != 1 || !applies[0].Success || applies[0].InputsHash != rec.InputsHash || applies[0].Head != head {
 		t.Fatalf("apply records %+v %v", applies, err)
@@ -384,6 +387,10 @@ func TestDeletedProject(t *testing.T) {
 	}
 	if applies, _ := rs.Applies("conf/gone"); len(applies) != 1 || !applies[0].Destroy || !applies[0].Success {
 		t.Fatalf("apply records %+v", applies)
+	}
+	// Only the merge-base was checked out, for the plan and the apply of the destroy.
+	if _, err := os.Lstat(filepath.Join(rs.Root, f.opts.Comparison.Head.SHA.String()[:8])); !os.IsNotExist(err) {
+		t.Errorf("a checkout of HEAD was made to destroy a deleted project: %v", err)
 	}
 	// Destroyed: plan and apply (a new commit, no plan) have nothing to do.
 	f.sb.Commit("more", map[string]string{"conf/keep/main.tf": "# again\n"})

@@ -12,6 +12,8 @@ import (
 
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/env"
+	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 	"github.com/atoll-tf/atoll/pkg/ledger"
 	"github.com/atoll-tf/atoll/pkg/project"
 	"github.com/atoll-tf/atoll/pkg/record"
@@ -428,4 +430,48 @@ func TestWhoAndStateLockEvents(t *testing.T) {
 	}
 	// No listener: nothing to call.
 	(&Options{}).tfRunner(nil, "conf/a", PhasePlan).OnStateLock(&tf.LockInfo{})
+}
+
+// markNotApplied marks only the plan it was given: not one that replaced
+// it meanwhile, nor one that is gone.
+func TestMarkNotApplied(t *testing.T) {
+	t.Parallel()
+	sb := sandbox.New(t, map[string]string{"conf/a/main.tf": ""})
+	repo, err := git.Open(sb.Work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer repo.Close()
+	o := &Options{Workdir: t.TempDir(), Repo: repo}
+	store := o.store()
+	head := strings.Repeat("a", 40)
+	if err := os.MkdirAll(store.PlanDir("conf/a", head), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.markNotApplied(&record.Plan{Dir: "conf/a", Head: head}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("no plan: %v", err)
+	}
+	if _, err := store.LoadPlan("conf/a", head); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a plan was written: %v", err)
+	}
+	old := &record.Plan{Project: "a", Dir: "conf/a", Head: head, InputsHash: "old", Consumed: true}
+	if _, err := store.SavePlan(old); err != nil {
+		t.Fatal(err)
+	}
+	replaced := &record.Plan{Project: "a", Dir: "conf/a", Head: head, InputsHash: "new"}
+	if _, err := store.SavePlan(replaced); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.markNotApplied(old); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := store.LoadPlan("conf/a", head); err != nil || cur.InputsHash != "new" || cur.NotApplied {
+		t.Errorf("the plan that replaced it: %+v %v", cur, err)
+	}
+	if err := o.markNotApplied(replaced); err != nil {
+		t.Fatal(err)
+	}
+	if cur, err := store.LoadPlan("conf/a", head); err != nil || cur.InputsHash != "new" || !cur.NotApplied {
+		t.Errorf("the plan itself: %+v %v", cur, err)
+	}
 }
