@@ -106,3 +106,22 @@ func TestUnsafeEntryErrorWording(t *testing.T) {
 		}
 	}
 }
+
+// inDir names the directory of an unsafe entry found below it, once: a
+// directory named already stays, and other errors pass unchanged.
+func TestInDir(t *testing.T) {
+	t.Parallel()
+	other := &ShallowError{}
+	if got := inDir(other, "conf"); got != error(other) {
+		t.Errorf("another error: %v", got)
+	}
+	if got := inDir(&UnsafeEntryError{Name: ".."}, "conf").(*UnsafeEntryError); got.Dir != "conf" {
+		t.Errorf("named: %+v", got)
+	}
+	if got := inDir(&UnsafeEntryError{Name: "..", Dir: "conf/a"}, "conf").(*UnsafeEntryError); got.Dir != "conf/a" {
+		t.Errorf("already named: %+v", got)
+	}
+	if got := inDir(&UnsafeEntryError{Name: ".."}, "").(*UnsafeEntryError); got.Dir != "" {
+		t.Errorf("at the root: %+v", got)
+	}
+}

@@ -56,6 +56,7 @@ func TestRefStoreWhereHidesPasswords(t *testing.T) {
 		"ssh://git:pw@example.invalid:22/o/r.git":    "ssh://git:***@example.invalid:22/o/r.git",
 		"https://example.invalid/o/r.git":            "https://example.invalid/o/r.git",
 		"https://tok:x-oauth@example.invalid/r?a=:@": "https://tok:***@example.invalid/r?a=:@",
+		"file:///srv/a:b@c/repo.git":                 "file:///srv/a:b@c/repo.git",
 	} {
 		s.Git("remote", "remove", "origin")
 		s.Git("remote", "add", "origin", url)
@@ -311,3 +312,4 @@ func TestConfigValue(t *testing.T) {
 		t.Errorf("ConfigValue(atoll.unset) = %q", got)
 	}
 }
+
