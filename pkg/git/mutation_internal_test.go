@@ -125,3 +125,28 @@ func TestInDir(t *testing.T) {
 		t.Errorf("at the root: %+v", got)
 	}
 }
+
+func TestQuoteRevisionCutsPastSixty(t *testing.T) {
+	t.Parallel()
+	sixty := strings.Repeat("a", 60)
+	if got := quoteRevision(sixty); got != `"`+sixty+`"` {
+		t.Errorf("60 bytes: %s", got)
+	}
+	if got := quoteRevision(sixty + "b"); got != `"`+sixty+`"... (61 bytes)` {
+		t.Errorf("61 bytes: %s", got)
+	}
+}
+
+func TestNormalizeURLEdges(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		":o/r.git":             ":o/r", // no host before the colon: a local path
+		"@example.com:o/r.git": "example.com/o/r",
+		"a@b@example.com:o/r":  "example.com/o/r",
+	} {
+		if got := NormalizeURL(in); got != want {
+			t.Errorf("NormalizeURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
