@@ -149,4 +149,3 @@ func TestNormalizeURLEdges(t *testing.T) {
 		}
 	}
 }
-

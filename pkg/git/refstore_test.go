@@ -312,4 +312,3 @@ func TestConfigValue(t *testing.T) {
 		t.Errorf("ConfigValue(atoll.unset) = %q", got)
 	}
 }
-
