@@ -59,7 +59,9 @@ func CheckRevision(rev string) error {
 	if err := checkSuffix(suffix); err != "" {
 		return bad(err)
 	}
-	if name == "HEAD" || isHex(name) {
+	// A commit SHA (full or abbreviated) is a well-formed ref name too: the
+	// checks below accept it, and resolving tells the two apart.
+	if name == "HEAD" {
 		return nil
 	}
 	if name == "" {
@@ -119,16 +121,4 @@ func checkSuffix(s string) string {
 		}
 	}
 	return ""
-}
-
-func isHex(s string) bool {
-	if len(s) < 4 || len(s) > 40 {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
 }
