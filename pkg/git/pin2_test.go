@@ -179,4 +179,3 @@ func TestWorktreeChangesOrderAndStagedDeletions(t *testing.T) {
 		t.Errorf("changes %q, want %q", strings.Join(got, " "), want)
 	}
 }
-
