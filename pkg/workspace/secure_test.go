@@ -273,6 +273,14 @@ func TestCheckWorkdirOutsideTheWorkTree(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(f.workdir, RepoID(f.repo))); err != nil || !fi.IsDir() {
 		t.Errorf("the repository's directory: %v", err)
 	}
+	// A file where the repository's directory goes.
+	blocked := t.TempDir()
+	if err := os.WriteFile(filepath.Join(blocked, RepoID(f.repo)), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckWorkdir(blocked, f.repo); err == nil {
+		t.Error("a file where the repository's directory goes was accepted")
+	}
 }
 
 // A symlinked workdir's target must itself be private, and every
@@ -308,5 +316,32 @@ func TestSecureWorkdirChecksTargetAndAllAncestors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(open, "mine", "wd")); !os.IsNotExist(err) {
 		t.Errorf("the refused workdir was made: %v", err)
+	}
+}
+
+// A file is found only in its own directory: a dangling link to
+// conf/a/sub/x.tf is not satisfied by an x.tf at the top of the
+// repository (the walk passes that directory on its way down).
+func TestDanglingLinkNotSatisfiedByAFileElsewhere(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"x.tf": "top", "conf/x.tf": "conf", "conf/a/main.tf": "main"})
+	if err := os.Symlink("sub/x.tf", filepath.Join(f.Work, "conf/a/link.tf")); err != nil {
+		t.Fatal(err)
+	}
+	f.Commit("link", nil)
+	co := f.materialize(t, f.head(t), []project.Project{{Dir: "conf/a"}})
+	if _, err := os.Stat(filepath.Join(co.Root, "conf/a/sub/x.tf")); !os.IsNotExist(err) {
+		t.Errorf("conf/a/sub/x.tf exists in the checkout: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(co.Root, "conf/a/link.tf")); err == nil {
+		t.Errorf("the dangling link reads %q", b)
+	}
+	for _, other := range []string{"x.tf", "conf/x.tf"} {
+		if _, err := os.Lstat(filepath.Join(co.Root, other)); !os.IsNotExist(err) {
+			t.Errorf("%s was put in the checkout for the link: %v", other, err)
+		}
+	}
+	if len(co.Warnings) != 1 || !strings.Contains(co.Warnings[0], "conf/a/link.tf: symlink to sub/x.tf, which does not exist in this commit") {
+		t.Errorf("warnings %q", co.Warnings)
 	}
 }
