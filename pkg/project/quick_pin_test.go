@@ -5,29 +5,32 @@ import (
 	"testing"
 )
 
+// quickOrdinary are files the quick reader must answer, with the calls.
+var quickOrdinary = []struct {
+	src  string
+	want []Call
+}{
+	{"module m {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 2}}},
+	{"module \"t\" {\n  source = \"a\\tb\\nc\\\\d\"\n}\n", []Call{{"t", "a\tb\nc\\d", 2}}},
+	{"module \"c\" {\n  source = \"./c\" # why\n  version = \"~> 1.0\" // pinned\n}\n", []Call{{"c", "./c", 2}}},
+	{"module \"one\" { source = \"./one\" }\nmodule \"two\" {\n  count = 1\n  source = \"./two\"\n}\n", []Call{{"one", "./one", 1}, {"two", "./two", 4}}},
+	{"/* a\n b\n c */\nmodule \"after\" {\n  source = \"./after\"\n}\n", []Call{{"after", "./after", 5}}},
+	{"module \"nested\" {\n  source = \"./n\"\n  lifecycle {\n    ignore_changes = [x]\n  }\n  providers_x \"l\" id {\n    a = 1\n  }\n}\n", []Call{{"nested", "./n", 2}}},
+	{"module \"ops\" {\n  source = \"./ops\"\n  a = 1 >= 2\n  b = 1 <= 2\n  c = 1 != 2\n  d = 1 == 2\n  e = { for k, v in var.m : k => v }\n}\n", []Call{{"ops", "./ops", 2}}},
+	{"locals {\n  s = \"a \\\" } b\"\n  d = \"$${x} %%{y}\"\n  i = \"${var.x}\"\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 7}}},
+	{"locals {\n  h = <<-EOT\n    module \"fake\" {\n  EOT   \n  j = <<EOF\n}\nEOF\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 10}}},
+	{"x = [\n  1,\n  2,\n]\ny = (1 +\n  2)\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 8}}},
+	{"locals { a = 1 }\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 3}}},
+	{"module \"m\" {\n\tsource = \"./m\"\r\n}\r\n", []Call{{"m", "./m", 2}}},
+	{"resource \"x\" \"y\" {}\n", nil},
+}
+
 // TestQuickReaderAnswersOrdinaryFiles: the quick reader exists so that
 // ordinary files never reach the HCL parser. On each of these it must
 // answer, and its answer must be the HCL parser's.
 func TestQuickReaderAnswersOrdinaryFiles(t *testing.T) {
 	t.Parallel()
-	for _, tt := range []struct {
-		src  string
-		want []Call
-	}{
-		{"module m {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 2}}},
-		{"module \"t\" {\n  source = \"a\\tb\\nc\\\\d\"\n}\n", []Call{{"t", "a\tb\nc\\d", 2}}},
-		{"module \"c\" {\n  source = \"./c\" # why\n  version = \"~> 1.0\" // pinned\n}\n", []Call{{"c", "./c", 2}}},
-		{"module \"one\" { source = \"./one\" }\nmodule \"two\" {\n  count = 1\n  source = \"./two\"\n}\n", []Call{{"one", "./one", 1}, {"two", "./two", 4}}},
-		{"/* a\n b\n c */\nmodule \"after\" {\n  source = \"./after\"\n}\n", []Call{{"after", "./after", 5}}},
-		{"module \"nested\" {\n  source = \"./n\"\n  lifecycle {\n    ignore_changes = [x]\n  }\n  providers_x \"l\" id {\n    a = 1\n  }\n}\n", []Call{{"nested", "./n", 2}}},
-		{"module \"ops\" {\n  source = \"./ops\"\n  a = 1 >= 2\n  b = 1 <= 2\n  c = 1 != 2\n  d = 1 == 2\n  e = { for k, v in var.m : k => v }\n}\n", []Call{{"ops", "./ops", 2}}},
-		{"locals {\n  s = \"a \\\" } b\"\n  d = \"$${x} %%{y}\"\n  i = \"${var.x}\"\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 7}}},
-		{"locals {\n  h = <<-EOT\n    module \"fake\" {\n  EOT   \n  j = <<EOF\n}\nEOF\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 10}}},
-		{"x = [\n  1,\n  2,\n]\ny = (1 +\n  2)\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 8}}},
-		{"locals { a = 1 }\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 3}}},
-		{"module \"m\" {\n\tsource = \"./m\"\r\n}\r\n", []Call{{"m", "./m", 2}}},
-		{"resource \"x\" \"y\" {}\n", nil},
-	} {
+	for _, tt := range quickOrdinary {
 		got, ok := quickCalls([]byte(tt.src))
 		if !ok {
 			t.Errorf("the quick reader gave up on:\n%s", tt.src)
