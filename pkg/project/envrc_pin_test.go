@@ -50,6 +50,8 @@ func TestEnvrcShellForms(t *testing.T) {
 		{"an unclosed ${", "export TF_CLI_INIT_FROM_MODULE=./${A\n", unknown(1)},
 		{"a positional parameter", "export TF_CLI_INIT_FROM_MODULE=./$1\n", unknown(1)},
 		{"$NAME with digits", "REF2=v2\nexport TF_CLI_INIT_FROM_MODULE=./m?ref=$REF2.x\n", known("./m?ref=v2.x", 2)},
+		{"$NAME of the letters and digits at the ends of their ranges", "Az_Za09=q\nexport TF_CLI_INIT_FROM_MODULE=./$Az_Za09:x\n", known("./q:x", 2)},
+		{"$NAME ends before characters next to those ranges", "A=q\nexport TF_CLI_INIT_FROM_MODULE=./$A@$A[$A{$A/\n", known("./q@q[q{q/", 2)},
 		{"$NAME in double quotes", "REF=v1\nexport TF_CLI_INIT_FROM_MODULE=\"./m?ref=$REF\"\n", known("./m?ref=v1", 2)},
 		{"$NAME of a variable from the environment", "export TF_CLI_INIT_FROM_MODULE=./$HOME_DIR\n", unknown(1)},
 		{"unset of another variable", "export TF_CLI_INIT_FROM_MODULE=./m\nunset OTHER\n", known("./m", 1)},
