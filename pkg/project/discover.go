@@ -882,13 +882,13 @@ func checkDependsOn(g *Graph, cfg *config.Config, lenient bool) error {
 		known[p.Name] = p.Dir
 		known[p.Dir] = p.Dir
 	}
-	where := func(dir string, j int) (string, int) {
+	where := func(dir string, j int) string {
 		for i, p := range cfg.Projects {
 			if p.Dir == dir {
-				return fmt.Sprintf("projects[%d].depends_on[%d]", i, j), i
+				return fmt.Sprintf("projects[%d].depends_on[%d]", i, j)
 			}
 		}
-		return "depends_on", -1
+		return "depends_on"
 	}
 	after := map[string][]string{}
 	for i, p := range g.Projects {
@@ -899,7 +899,7 @@ func checkDependsOn(g *Graph, cfg *config.Config, lenient bool) error {
 				if lenient {
 					continue
 				}
-				key, _ := where(p.Dir, j)
+				key := where(p.Dir, j)
 				return &Error{File: cfgName(cfg), Msg: fmt.Sprintf("%s: project %s: depends_on %q names no project (use a project name or directory; `atoll projects` lists them)", key, p.Name, dep)}
 			}
 			deps = append(deps, dir)

@@ -69,3 +69,17 @@ func TestFirstErrorJoinsSummaryAndDetail(t *testing.T) {
 		t.Errorf("without: %v", err)
 	}
 }
+
+// A -from-module source the .envrc sets in a way only the shell can
+// evaluate is no module call: the project is from a module, source unknown.
+func TestUnknownFromModuleSourceIsNoCall(t *testing.T) {
+	t.Parallel()
+	g, err := Discover(mapTree{"conf/a/.envrc": "export TF_CLI_INIT_FROM_MODULE=$(pick)\n", "conf/a/terraform.tfvars": "", "modules/m/main.tf": ""},
+		&config.Config{Roots: []string{"conf"}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Projects) != 1 || !g.Projects[0].FromModule || g.Projects[0].Source != "" || len(g.Projects[0].Modules) != 0 || g.Projects[0].SourceFrom != "conf/a/.envrc:1" {
+		t.Errorf("projects %+v, warnings %q", g.Projects, g.Warnings)
+	}
+}
