@@ -23,6 +23,9 @@ var quickOrdinary = []struct {
 	{"locals { a = 1 }\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 3}}},
 	{"module \"m\" {\n\tsource = \"./m\"\r\n}\r\n", []Call{{"m", "./m", 2}}},
 	{"resource \"x\" \"y\" {}\n", nil},
+	{"aZ09-\u00e9 {}\nzA_9 {\n  Az-0 = 1\n}\nZa {}\nmodule \"m\" {\n  a9-Z_z = 2\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 8}}},
+	{"# a\n// b\n/* c */ /** d **/\nmodule \"m\" { # e\n  /* f */ source = \"./m\" // g\n}\n", []Call{{"m", "./m", 5}}},
+	{"locals {\n  t = \"$$${x} %%%{y} $\"\n  u = <<EOT\n$${a} ${b}\nEOT\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 8}}},
 }
 
 // TestQuickReaderAnswersOrdinaryFiles: the quick reader exists so that
