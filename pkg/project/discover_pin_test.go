@@ -295,6 +295,11 @@ func TestSymlinkedEnvrcIsNotRead(t *testing.T) {
 		"conf/b/.envrc":  "export TF_CLI_INIT_FROM_MODULE=git::https://x/b.git\n",
 		"conf/c/main.tf": "",
 		"conf/c/.envrc@": "export TF_CLI_INIT_FROM_MODULE=git::https://x/c.git",
+		// Nor is a symlinked file that use envrc or source_env would source.
+		"conf/d/main.tf":  "",
+		"conf/d/.envrc":   "use envrc\nsource_env y.sh\n",
+		"conf/d/x.envrc@": "export TF_CLI_INIT_FROM_MODULE=git::https://x/d.git",
+		"conf/d/y.sh@":    "export TF_CLI_INIT_FROM_MODULE=git::https://x/e.git",
 	}
 	g, err := Discover(tree, &config.Config{}, Options{})
 	if err != nil {
@@ -304,7 +309,7 @@ func TestSymlinkedEnvrcIsNotRead(t *testing.T) {
 	for _, p := range g.Projects {
 		from[p.Dir] = p.FromModule
 	}
-	if want := map[string]bool{"conf/a": false, "conf/b": true, "conf/c": false}; !reflect.DeepEqual(from, want) {
+	if want := map[string]bool{"conf/a": false, "conf/b": true, "conf/c": false, "conf/d": false}; !reflect.DeepEqual(from, want) {
 		t.Errorf("from_module = %v, want %v", from, want)
 	}
 }
