@@ -23,6 +23,9 @@ var quickOrdinary = []struct {
 	{"locals { a = 1 }\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 3}}},
 	{"module \"m\" {\n\tsource = \"./m\"\r\n}\r\n", []Call{{"m", "./m", 2}}},
 	{"resource \"x\" \"y\" {}\n", nil},
+	{"module \"m\" {\n  source = \"./a$b%c{d\"\n}\n", []Call{{"m", "./a$b%c{d", 2}}},
+	{"locals {\n  x = \"$${a %%{b\"\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 5}}},
+	{"locals {\n  a = 4 / 2\n  b = c*d\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 6}}},
 	{"aZ09-\u00e9 {}\nzA_9 {\n  Az-0 = 1\n}\nZa {}\nmodule \"m\" {\n  a9-Z_z = 2\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 8}}},
 	{"# a\n// b\n/* c */ /** d **/\nmodule \"m\" { # e\n  /* f */ source = \"./m\" // g\n}\n", []Call{{"m", "./m", 5}}},
 	{"locals {\n  t = \"$$${x} %%%{y} $\"\n  u = <<EOT\n$${a} ${b}\nEOT\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", []Call{{"m", "./m", 8}}},
@@ -82,6 +85,7 @@ func TestQuickReaderGivesUp(t *testing.T) {
 		{"locals {\n  x = \"${\"\n}\nmodule \"m\" {\n  source = \"./m\"\n}\n", nil, 2},
 		{"locals {\n  x = [\n}\n", nil, 3},
 		{"a = 1 }\n", nil, 1},
+		{"module \"a\" {\n  source = \"./a\" x = 1\n}\n", nil, 2},
 	} {
 		if calls, ok := quickCalls([]byte(tt.src)); ok {
 			t.Errorf("the quick reader answered %v for:\n%s", calls, tt.src)
