@@ -143,7 +143,7 @@ func TestBundleCarriesPlansToAnotherWorkdir(t *testing.T) {
 	third := f.fresh(func(o *runner.Options) { o.Workdir = t.TempDir() })
 	_, err = runner.ImportBundle(ctx, third, file)
 	var mm *bundle.MismatchError
-	if !errors.As(err, &mm) || !strings.Contains(err.Error(), short8(head)) {
+	if !errors.As(err, &mm) || !strings.Contains(err.Error(), head[:8]) {
 		t.Errorf("a bundle of another commit: %v", err)
 	}
 	if ps, _ := runner.Store(third.Workdir, third.Repo).Plans("conf/a"); len(ps) != 0 {
@@ -167,8 +167,6 @@ func TestBundleCarriesPlansToAnotherWorkdir(t *testing.T) {
 		t.Errorf("a bundle of an unknown commit: %v", err)
 	}
 }
-
-func short8(s string) string { return s[:8] }
 
 // The records of a bundle are checked against its manifest and the
 // store's layout, all of them before any is imported.

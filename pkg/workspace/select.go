@@ -37,10 +37,6 @@ type selection struct {
 	warnings  []string
 }
 
-// maxLinkHops bounds symlink resolution as the kernel bounds it (and as
-// change detection does).
-const maxLinkHops = project.MaxSymlinks
-
 // selectFiles decides the files of each project.
 func selectFiles(repo *git.Repo, tree git.Hash, projects []project.Project, globalWatch []string) (*selection, error) {
 	t := &treeView{repo: repo, root: tree, subtree: map[string][]git.Entry{}, direct: map[string]map[string]git.Entry{}, targets: map[git.Hash]string{}}
@@ -338,7 +334,7 @@ func (t *treeView) resolve(link, target string) (dest string, via []git.Entry, w
 		if !ok || !e.Symlink {
 			continue
 		}
-		if hops++; hops > maxLinkHops {
+		if hops++; hops > project.MaxSymlinks { // as the kernel, and change detection
 			return "", nil, "is a symlink loop", nil
 		}
 		next, err := t.linkTarget(e)
