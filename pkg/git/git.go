@@ -59,10 +59,14 @@ type Repo struct {
 	// atoll keeps its cache; shared by linked worktrees).
 	CommonDir string
 	storage   *filesystem.Storage
-	trees     sync.Map // Hash -> *object.Tree, decoded trees shared by walks
+	// gitDir is this work tree's own git directory (its index is there).
+	gitDir string
+	trees  sync.Map // Hash -> *object.Tree, decoded trees shared by walks
 	// mu serialises object reads: go-git's pack reader shares file offsets.
-	mu         sync.Mutex
-	indexStats map[string]indexStat
+	mu sync.Mutex
+	// indexStats are the index entries IndexFiles vouched for, sorted
+	// by path, whose stat data proves a work-tree file's content.
+	indexStats []indexStat
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.
 	MergeBases MergeBaseCache
 	// BaseHint, when set, is the base the environment names for this
@@ -112,7 +116,7 @@ func Open(dir string) (*Repo, error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("open repository at %s: %w", root, err)
 	}
-	return &Repo{repo: r, storage: st, Root: root, CommonDir: common}, nil
+	return &Repo{repo: r, storage: st, Root: root, CommonDir: common, gitDir: gitdir}, nil
 }
 
 // Close releases the open pack files.

@@ -4,6 +4,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 // its blob; a file whose stat still says the same holds the same bytes
 // (git's own rule, including its "racy" exception).
 type indexStat struct {
+	path  string
 	blob  Hash
 	size  uint32
 	mtime time.Time
@@ -27,32 +30,28 @@ type indexStat struct {
 // root of the index hashes to tree, and no entry is conflicted, sparse or
 // intent-to-add. Otherwise ok is false and the caller walks the tree.
 func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
-	r.mu.Lock()
-	idx, err := r.repo.Storer.Index()
-	r.mu.Unlock()
-	if err != nil || idx.Cache == nil || len(idx.Cache.Entries) == 0 {
+	idx, err := readIndexFile(filepath.Join(r.gitDir, "index"))
+	if err != nil || !idx.treeOK || idx.treeHash != tree || idx.treeEntries != len(idx.entries) {
 		return nil, false
 	}
-	rootEntry := idx.Cache.Entries[0]
-	if rootEntry.Path != "" || rootEntry.Entries < 0 || fromPlumbing(rootEntry.Hash) != tree || rootEntry.Entries != len(idx.Entries) {
-		return nil, false
-	}
-	stats := make(map[string]indexStat, len(idx.Entries))
-	entries = make([]Entry, 0, len(idx.Entries))
-	for _, e := range idx.Entries {
+	stats := make([]indexStat, 0, len(idx.entries))
+	entries = make([]Entry, 0, len(idx.entries))
+	for i := range idx.entries {
+		e := &idx.entries[i]
 		// An unsafe name is reported by the walk of the tree objects.
-		if e.Stage != 0 || e.SkipWorktree || e.IntentToAdd || !validPath(e.Name) {
+		if e.stage != 0 || e.skipWorktree || e.intentToAdd || !validPath(e.name) {
 			return nil, false
 		}
-		if e.Mode == filemode.Submodule {
-			entries = append(entries, Entry{Path: e.Name, Blob: fromPlumbing(e.Hash), Gitlink: true})
+		mode := filemode.FileMode(e.mode)
+		if mode == filemode.Submodule {
+			entries = append(entries, Entry{Path: e.name, Blob: e.hash, Gitlink: true})
 			continue
 		}
-		entries = append(entries, Entry{Path: e.Name, Blob: fromPlumbing(e.Hash), Symlink: e.Mode == filemode.Symlink, Executable: e.Mode == filemode.Executable})
+		entries = append(entries, Entry{Path: e.name, Blob: e.hash, Symlink: mode == filemode.Symlink, Executable: mode == filemode.Executable})
 		// Racily clean entries (modified in the same instant the index was
 		// written) cannot be trusted by stat; they are hashed instead.
-		if e.ModifiedAt.Before(idx.ModTime) {
-			stats[e.Name] = indexStat{blob: fromPlumbing(e.Hash), size: e.Size, mtime: e.ModifiedAt, inode: e.Inode}
+		if e.mtime.Before(idx.modTime) {
+			stats = append(stats, indexStat{path: e.name, blob: e.hash, size: e.size, mtime: e.mtime, inode: e.inode})
 		}
 	}
 	r.mu.Lock()
@@ -64,9 +63,14 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 // statMatches reports whether the index vouches that the file holds blob h.
 func (r *Repo) statMatches(p string, h Hash, fi os.FileInfo) bool {
 	r.mu.Lock()
-	st, ok := r.indexStats[p]
+	stats := r.indexStats
 	r.mu.Unlock()
-	if !ok || st.blob != h || !fi.Mode().IsRegular() || int64(st.size) != fi.Size() || !st.mtime.Equal(fi.ModTime()) {
+	i, found := slices.BinarySearchFunc(stats, p, func(s indexStat, p string) int { return strings.Compare(s.path, p) })
+	if !found {
+		return false
+	}
+	st := stats[i]
+	if st.blob != h || !fi.Mode().IsRegular() || int64(st.size) != fi.Size() || !st.mtime.Equal(fi.ModTime()) {
 		return false
 	}
 	if sys, ok := fi.Sys().(*syscall.Stat_t); ok && st.inode != 0 && uint32(sys.Ino) != st.inode {
