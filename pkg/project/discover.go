@@ -203,30 +203,47 @@ func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
 		cfg:     cfg,
 		tree:    tree,
 		opt:     opt,
-		byDir:   map[string][]File{},
-		isFile:  map[string]File{},
 		calls:   map[string][]dirCall{},
 		parsed:  map[string]bool{},
 		targets: map[string]bool{},
-		tfDirs:  map[string]bool{},
-		present: map[string]bool{},
 	}
+	// The maps are sized up front: on a large monorepo growing them
+	// (rehashing, and the garbage of each smaller table) was a good part
+	// of a cold run.
 	excluded := excludedDirs(cfg)
 	files := make([]File, 0, len(all))
+	counts := make(map[string]int32, len(all)/2)
+	d.present = make(map[string]bool, len(all)/2)
+	d.tfDirs = make(map[string]bool, len(all)/4)
 	for _, f := range all {
+		dir := path.Dir(f.Path)
 		if IsTerraformFile(f.Path) {
-			d.tfDirs[path.Dir(f.Path)] = true
+			d.tfDirs[dir] = true
 		}
-		for dir := path.Dir(f.Path); dir != "." && !d.present[dir]; dir = path.Dir(dir) {
+		for dir := dir; dir != "." && !d.present[dir]; dir = path.Dir(dir) {
 			d.present[dir] = true
 		}
-		if !excluded(path.Dir(f.Path)) {
+		if !excluded(dir) {
 			files = append(files, f)
+			counts[dir]++
 		}
 	}
-	for _, f := range files {
-		d.byDir[path.Dir(f.Path)] = append(d.byDir[path.Dir(f.Path)], f)
-		d.isFile[f.Path] = f
+	// Each directory's files are a slice of one array, in listing order.
+	d.files = files
+	d.byDir = make(map[string][]File, len(counts))
+	d.isFile = make(map[string]int32, len(files))
+	grouped := make([]File, len(files))
+	next := 0
+	for i, f := range files {
+		dir := path.Dir(f.Path)
+		s, ok := d.byDir[dir]
+		if !ok {
+			n := int(counts[dir])
+			s = grouped[next : next : next+n]
+			next += n
+		}
+		d.byDir[dir] = append(s, f)
+		d.isFile[f.Path] = int32(i)
 		if f.Symlink {
 			d.symlinks = append(d.symlinks, f)
 		}
@@ -248,11 +265,14 @@ type dirCall struct {
 }
 
 type discovery struct {
-	cfg      *config.Config
-	tree     Tree
-	opt      Options
-	byDir    map[string][]File
-	isFile   map[string]File
+	cfg   *config.Config
+	tree  Tree
+	opt   Options
+	byDir map[string][]File
+	// files are the listed files outside excluded directories; isFile
+	// indexes them by path.
+	files    []File
+	isFile   map[string]int32
 	calls    map[string][]dirCall
 	parsed   map[string]bool
 	targets  map[string]bool
@@ -289,7 +309,7 @@ func (d *discovery) hasTerraform(dir string) bool {
 func (d *discovery) run(roots []string) (*Graph, error) {
 	// Candidates: directories under the roots with configuration files or a
 	// geodesic -from-module .envrc, plus every declared project.
-	candidates := map[string]bool{}
+	candidates := make(map[string]bool, len(d.tfDirs))
 	fromModule := map[string]EnvrcSource{}
 	for dir := range d.byDir {
 		if !underRoot(dir, roots) {
@@ -340,13 +360,16 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	if len(d.tfDirs) > 0 {
 		g.TerraformDirs = keys(d.tfDirs)
 	}
-	d.projectDirs = map[string]bool{}
+	d.projectDirs = make(map[string]bool, len(candidates))
+	if len(candidates) > 0 {
+		g.Projects = make([]Project, 0, len(candidates))
+	}
 	for dir := range candidates {
 		if _, declared := d.cfg.ProjectByDir(dir); declared || !d.targets[dir] {
 			d.projectDirs[dir] = true
 		}
 	}
-	names := map[string]string{}
+	names := make(map[string]string, len(candidates))
 	for _, dir := range keys(candidates) {
 		decl, declared := d.cfg.ProjectByDir(dir)
 		if d.targets[dir] && !declared {
@@ -418,11 +441,19 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 // its .envrc (a regular file: a symlinked .envrc is not read), and the
 // *.envrc files that `use envrc` sources.
 func (d *discovery) envrcSource(dir string) (EnvrcSource, bool, error) {
-	envrc, ok := d.isFile[path.Join(dir, ".envrc")]
-	if !ok || envrc.Symlink || envrc.Gitlink {
+	var envrc File
+	for _, f := range d.byDir[dir] {
+		if strings.HasSuffix(f.Path, ".envrc") && path.Base(f.Path) == ".envrc" {
+			envrc = f
+		}
+	}
+	if envrc.Path == "" || envrc.Symlink || envrc.Gitlink {
 		return EnvrcSource{}, false, nil
 	}
-	read := func(p string) ([]byte, error) { return d.tree.Read(d.isFile[p]) }
+	read := func(p string) ([]byte, error) {
+		f, _ := d.file(p)
+		return d.tree.Read(f)
+	}
 	return ReadEnvrc(envrc.Path, read, regularFiles(d.byDir[dir]))
 }
 
@@ -499,17 +530,22 @@ func (d *discovery) fingerprint(dir string) string {
 	if len(files) == 0 {
 		return ""
 	}
-	lines := make([]string, 0, len(files))
 	for _, f := range files {
 		if f.ID == "" {
 			return "" // uncommitted content has no identity to compare
 		}
-		lines = append(lines, path.Base(f.Path)+"\x00"+f.ID+"\x00")
 	}
-	sort.Strings(lines)
+	// The hash is over the files' names and contents in name order; a
+	// listing is in that order already, so sorting is rarely needed.
+	byName := func(a, b File) int { return strings.Compare(path.Base(a.Path), path.Base(b.Path)) }
+	if !slices.IsSortedFunc(files, byName) {
+		files = slices.SortedFunc(slices.Values(files), byName)
+	}
 	h := sha256.New()
-	for _, l := range lines {
-		h.Write([]byte(l))
+	var line []byte
+	for _, f := range files {
+		line = append(append(append(append(line[:0], path.Base(f.Path)...), 0), f.ID...), 0)
+		h.Write(line)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
 }
@@ -519,6 +555,20 @@ func cfgName(c *config.Config) string {
 		return c.File
 	}
 	return config.FileName
+}
+
+// file returns the listed file at p.
+func (d *discovery) file(p string) (File, bool) {
+	i, ok := d.isFile[p]
+	if !ok {
+		return File{}, false
+	}
+	return d.files[i], true
+}
+
+func (d *discovery) isGitlink(p string) bool {
+	f, _ := d.file(p)
+	return f.Gitlink
 }
 
 // exists reports whether the tree holds a file in dir or below it.
@@ -592,7 +642,7 @@ func (d *discovery) parseDirs(dirs []string) error {
 			// A submodule is a directory whose files are another
 			// repository's: its calls cannot be read, a bump of its
 			// commit is a change at its path.
-			if !d.exists(target) && !d.isFile[target].Gitlink {
+			if !d.exists(target) && !d.isGitlink(target) {
 				d.warnings = append(d.warnings, fmt.Sprintf("%s:%d: module %q: source %q names %s, which does not exist in this commit", f.Path, c.Line, c.Name, c.Source, target))
 			}
 			d.calls[dir] = append(d.calls[dir], dirCall{Call: c, File: f.Path, Target: target, Links: links})
@@ -612,7 +662,7 @@ func (d *discovery) parseFile(f File) ([]Call, error) {
 		if err != nil {
 			return nil, nil
 		}
-		t, ok := d.isFile[target]
+		t, ok := d.file(target)
 		if !ok || t.Symlink || t.Gitlink {
 			return nil, nil
 		}
@@ -796,7 +846,7 @@ func (d *discovery) symlinkPrefix(p string) (File, string, bool) {
 	parts := strings.Split(p, "/")
 	for i := 1; i <= len(parts); i++ {
 		pre := strings.Join(parts[:i], "/")
-		if f, ok := d.isFile[pre]; ok && f.Symlink {
+		if f, ok := d.file(pre); ok && f.Symlink {
 			return f, strings.Join(parts[i:], "/"), true
 		}
 	}
