@@ -87,10 +87,27 @@ type Input struct {
 	Remaining map[string]bool
 }
 
+// Decision is what Decide answers.
+type Decision struct {
+	// Projects are the affected projects sorted by directory.
+	Projects []Project
+	// Unrecognised are the directories UnrecognisedDirs lists.
+	Unrecognised []string
+}
+
+// Decide answers Compute and UnrecognisedDirs at once, indexing each
+// graph once.
+func Decide(in Input) Decision {
+	head, base := index(in.Head, in.Changes), index(in.Base, nil)
+	return Decision{Projects: compute(in, head, base), Unrecognised: unrecognisedDirs(in, head)}
+}
+
 // Compute returns the affected projects sorted by directory.
 func Compute(in Input) []Project {
-	head := index(in.Head)
-	base := index(in.Base)
+	return compute(in, index(in.Head, in.Changes), index(in.Base, nil))
+}
+
+func compute(in Input, head, base graphIndex) []Project {
 	byDir := map[string]*Project{}
 	add := func(p project.Project, r Reason) {
 		ap := byDir[p.Dir]
@@ -121,7 +138,7 @@ func Compute(in Input) []Project {
 			// A file of a project that still exists (one that does not is
 			// deleted, below).
 			if p, ok := base.owner(c.Path); ok {
-				if hp, still := head.byDir[p.Dir]; still {
+				if hp, still := head.project(p.Dir); still {
 					add(hp, Reason{Kind: KindFile, Path: c.Path})
 				}
 			}
@@ -216,7 +233,8 @@ func Compute(in Input) []Project {
 	// are identical and no other deleted or added project shares them.
 	addedBy := map[string][]*Project{}
 	for _, ap := range byDir {
-		if fp := head.byDir[ap.Dir].Fingerprint; ap.Status == Added && fp != "" {
+		if hp, _ := head.project(ap.Dir); ap.Status == Added && hp.Fingerprint != "" {
+			fp := hp.Fingerprint
 			addedBy[fp] = append(addedBy[fp], ap)
 		}
 	}
@@ -270,20 +288,28 @@ func unrecognised(in Input, head graphIndex, p project.Project) bool {
 // recognises although its directory still holds files: Compute reports it
 // neither as deleted nor at all, since there is no project at HEAD to plan,
 // and its infrastructure has not been given up either.
-func Unrecognised(in Input) []string {
+func UnrecognisedWarnings(dirs []string) []string {
 	var out []string
-	for _, dir := range UnrecognisedDirs(in) {
+	for _, dir := range dirs {
 		out = append(out, dir+": a project at the merge-base, but not at HEAD, where its directory still holds files yet no *.tf, *.tf.json, *.tofu or *.tofu.json file, and its direnv files (.envrc and the *.envrc files `use envrc` sources) set no TF_CLI_INIT_FROM_MODULE or TF_FROM_MODULE; not reported as deleted, which would mean a destroy, and atoll guard refuses the branch (check tracked): to delete the project remove its directory, else make it a project again (or declare it under projects: in atoll.yaml)")
 	}
 	return out
 }
 
+// Unrecognised explains each directory of UnrecognisedDirs.
+func Unrecognised(in Input) []string {
+	return UnrecognisedWarnings(UnrecognisedDirs(in))
+}
+
 // UnrecognisedDirs are the directories Unrecognised explains.
 func UnrecognisedDirs(in Input) []string {
+	return unrecognisedDirs(in, index(in.Head, nil))
+}
+
+func unrecognisedDirs(in Input, head graphIndex) []string {
 	if in.Base == nil {
 		return nil
 	}
-	head := index(in.Head)
 	var out []string
 	for _, p := range in.Base.Projects {
 		if unrecognised(in, head, p) {
@@ -310,31 +336,45 @@ type use struct {
 }
 
 type graphIndex struct {
-	byDir map[string]project.Project
+	g *project.Graph
+	// byDir indexes g.Projects by directory.
+	byDir map[string]int
 	users map[string][]use
-	// under: the uses of modules at or below a directory.
+	// under: the uses of modules at or below a directory, for the
+	// directories asked for only.
 	under map[string][]use
 	// through: the projects whose resolution went through a symlink.
 	through map[string][]int
 	tfDirs  map[string]bool
 }
 
-func index(g *project.Graph) graphIndex {
-	ix := graphIndex{byDir: map[string]project.Project{}, users: map[string][]use{},
-		under: map[string][]use{}, through: map[string][]int{}, tfDirs: map[string]bool{}}
+// index indexes a graph; under is filled for the changed paths.
+func index(g *project.Graph, changes []Change) graphIndex {
+	ix := graphIndex{g: g, users: map[string][]use{}, under: map[string][]use{}, through: map[string][]int{}}
 	if g == nil {
 		return ix
 	}
+	ix.byDir = make(map[string]int, len(g.Projects))
+	ix.tfDirs = make(map[string]bool, len(g.TerraformDirs))
 	for _, d := range g.TerraformDirs {
 		ix.tfDirs[d] = true
 	}
+	asked := make(map[string]bool, len(changes))
+	for _, c := range changes {
+		asked[c.Path] = true
+	}
 	for i, p := range g.Projects {
-		ix.byDir[p.Dir] = p
+		ix.byDir[p.Dir] = i
 		for _, m := range p.Modules {
 			u := use{project: i, chain: m.Chain}
 			ix.users[m.Dir] = append(ix.users[m.Dir], u)
+			if len(asked) == 0 {
+				continue
+			}
 			for d := m.Dir; d != "." && d != "/"; d = path.Dir(d) {
-				ix.under[d] = append(ix.under[d], u)
+				if asked[d] {
+					ix.under[d] = append(ix.under[d], u)
+				}
 			}
 		}
 		for _, l := range p.Symlinks {
@@ -342,6 +382,15 @@ func index(g *project.Graph) graphIndex {
 		}
 	}
 	return ix
+}
+
+// project returns the project at dir.
+func (ix graphIndex) project(dir string) (project.Project, bool) {
+	i, ok := ix.byDir[dir]
+	if !ok {
+		return project.Project{}, false
+	}
+	return ix.g.Projects[i], true
 }
 
 // boundary reports whether dir holds Terraform files of its own (or is a
@@ -357,8 +406,8 @@ func (ix graphIndex) boundary(dir string) bool {
 // directory) lies between them.
 func (ix graphIndex) owner(p string) (project.Project, bool) {
 	for dir := path.Dir(p); ; dir = path.Dir(dir) {
-		if pr, ok := ix.byDir[dir]; ok {
-			return pr, true
+		if i, ok := ix.byDir[dir]; ok {
+			return ix.g.Projects[i], true
 		}
 		if ix.tfDirs[dir] || dir == "." || dir == "/" {
 			return project.Project{}, false

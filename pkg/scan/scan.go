@@ -185,8 +185,9 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	}); err != nil {
 		return nil, err
 	}
-	res.Projects = affected.Compute(in)
-	res.Warnings = append(append([]string(nil), headGraph.Warnings...), affected.Unrecognised(in)...)
+	decision := affected.Decide(in)
+	res.Projects = decision.Projects
+	res.Warnings = append(append([]string(nil), headGraph.Warnings...), affected.UnrecognisedWarnings(decision.Unrecognised)...)
 	// The merge-base as it was: with the roots its own atoll.yaml set, or
 	// else its own tree gave it.
 	ownBase := baseGraph
@@ -211,7 +212,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	}
 	// Vanished projects that Unrecognised already explained are not
 	// blamed on the roots.
-	explained := affected.UnrecognisedDirs(in)
+	explained := decision.Unrecognised
 	var byRoots []Vanished
 	for _, v := range res.Vanished {
 		if !slices.Contains(explained, v.Dir) {
