@@ -6,11 +6,13 @@
 package cache
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/gob"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,8 +24,9 @@ import (
 	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
-// format changes whenever the layout of a payload changes.
-const format = 1
+// format changes whenever the layout of an entry or a payload changes.
+// 2: header, payload and the trailing sum in one stream, encoded once.
+const format = 2
 
 const (
 	magic = "atoll-cache"
@@ -36,14 +39,15 @@ const (
 	maxEntryBytes = 256 << 20
 )
 
-type envelope struct {
+// An entry's file is a gob stream of a header and the payload, followed by
+// the SHA-256 of both: what a crash, a truncation or another writer leaves
+// is recognised and rebuilt.
+type header struct {
 	Magic   string
 	Format  int
 	Version string
 	Kind    string
 	Key     string
-	Sum     [32]byte
-	Payload []byte
 }
 
 // Store is a cache directory. A nil *Store caches nothing.
@@ -87,14 +91,18 @@ func (s *Store) load(kind, key string, v any) bool {
 		}
 		return false
 	}
-	var env envelope
-	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&env); err != nil ||
-		env.Magic != magic || env.Format != format || env.Version != s.version ||
-		env.Kind != kind || env.Key != key || sha256.Sum256(env.Payload) != env.Sum {
+	n := len(b) - sha256.Size
+	if n <= 0 || sha256.Sum256(b[:n]) != [sha256.Size]byte(b[n:]) {
 		_ = os.Remove(p)
 		return false
 	}
-	if err := gob.NewDecoder(bytes.NewReader(env.Payload)).Decode(v); err != nil {
+	dec := gob.NewDecoder(bytes.NewReader(b[:n]))
+	var h header
+	if err := dec.Decode(&h); err != nil || h != (header{magic, format, s.version, kind, key}) {
+		_ = os.Remove(p)
+		return false
+	}
+	if err := dec.Decode(v); err != nil {
 		_ = os.Remove(p)
 		return false
 	}
@@ -107,16 +115,6 @@ func (s *Store) save(kind, key string, v any) error {
 	if s == nil {
 		return nil
 	}
-	var payload bytes.Buffer
-	if err := gob.NewEncoder(&payload).Encode(v); err != nil {
-		return fmt.Errorf("encode cache %s: %w", kind, err)
-	}
-	env := envelope{Magic: magic, Format: format, Version: s.version, Kind: kind, Key: key,
-		Sum: sha256.Sum256(payload.Bytes()), Payload: payload.Bytes()}
-	var out bytes.Buffer
-	if err := gob.NewEncoder(&out).Encode(env); err != nil {
-		return fmt.Errorf("encode cache %s: %w", kind, err)
-	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return err
 	}
@@ -124,9 +122,21 @@ func (s *Store) save(kind, key string, v any) error {
 	if err != nil {
 		return err
 	}
-	_, werr := tmp.Write(out.Bytes())
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
+	// Encoded once, straight into the file and the hash: no copy of the
+	// payload is held.
+	sum := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(tmp, sum), 64<<10)
+	enc := gob.NewEncoder(w)
+	err = enc.Encode(header{magic, format, s.version, kind, key})
+	if err == nil {
+		err = enc.Encode(v)
+	}
+	if err != nil {
+		err = fmt.Errorf("encode cache %s: %w", kind, err)
+	} else if err = w.Flush(); err == nil {
+		_, err = tmp.Write(sum.Sum(nil))
+	}
+	if err := errors.Join(err, tmp.Close()); err != nil {
 		_ = os.Remove(tmp.Name())
 		return err
 	}
