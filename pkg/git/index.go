@@ -1,8 +1,6 @@
 package git
 
 import (
-	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,7 +59,7 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 }
 
 // statMatches reports whether the index vouches that the file holds blob h.
-func (r *Repo) statMatches(p string, h Hash, fi os.FileInfo) bool {
+func (r *Repo) statMatches(p string, h Hash, st *syscall.Stat_t) bool {
 	r.mu.Lock()
 	stats := r.indexStats
 	r.mu.Unlock()
@@ -69,39 +67,52 @@ func (r *Repo) statMatches(p string, h Hash, fi os.FileInfo) bool {
 	if !found {
 		return false
 	}
-	st := stats[i]
-	if st.blob != h || !fi.Mode().IsRegular() || int64(st.size) != fi.Size() || !st.mtime.Equal(fi.ModTime()) {
-		return false
-	}
-	if sys, ok := fi.Sys().(*syscall.Stat_t); ok && st.inode != 0 && uint32(sys.Ino) != st.inode {
-		return false
-	}
-	return true
+	is := stats[i]
+	return is.blob == h && int64(is.size) == st.Size && is.mtime.Equal(mtime(st)) &&
+		(is.inode == 0 || uint32(st.Ino) == is.inode)
 }
 
 // readWorktree returns the work-tree copy of p when it provably holds blob
-// h: the index vouches for it by stat, or its bytes hash to h.
+// h: the index vouches for it by stat, or its bytes hash to h. It is the
+// hot path of a cold scan (one call per Terraform file), so it makes the
+// four system calls directly, without an *os.File.
 func (r *Repo) readWorktree(p string, h Hash) ([]byte, bool) {
 	// O_NOFOLLOW: a symlink in the work tree is never read through;
 	// O_NONBLOCK: a FIFO there never blocks the open.
-	f, err := os.OpenFile(filepath.Join(r.Root, filepath.FromSlash(p)), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	fd, err := openNoEINTR(filepath.Join(r.Root, filepath.FromSlash(p)), syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC)
 	if err != nil {
 		return nil, false
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil || uint32(st.Mode)&syscall.S_IFMT != syscall.S_IFREG {
 		return nil, false
 	}
-	b := make([]byte, fi.Size())
-	if _, err := io.ReadFull(f, b); err != nil {
-		return nil, false
+	b := make([]byte, st.Size)
+	for n := 0; n < len(b); {
+		m, err := syscall.Read(fd, b[n:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || m == 0 {
+			return nil, false // shrank or failed while read: hash nothing
+		}
+		n += m
 	}
-	if r.statMatches(p, h, fi) {
+	if r.statMatches(p, h, &st) {
 		return b, true
 	}
 	if fromPlumbing(plumbing.ComputeHash(plumbing.BlobObject, b)) == h {
 		return b, true
 	}
 	return nil, false
+}
+
+func openNoEINTR(p string, flags int) (int, error) {
+	for {
+		fd, err := syscall.Open(p, flags, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
 }
