@@ -60,6 +60,11 @@ type Store struct {
 	callsDirty bool
 	mbs        map[string]git.Hash
 	mbsDirty   bool
+
+	// writes are the graphs being saved in the background; writeErrs
+	// what they failed with, for Flush.
+	writes    sync.WaitGroup
+	writeErrs []error
 }
 
 // Open returns the store at dir for an atoll build version. Nothing is read
@@ -156,12 +161,29 @@ func (s *Store) Graph(key string) (*project.Graph, bool) {
 	return &g, true
 }
 
-// SetGraph caches a discovery result.
+// SetGraph caches a discovery result. The entry is encoded and written in
+// the background, off the scan's critical path (a large graph takes tens
+// of milliseconds to encode); Flush waits for it. The caller must not
+// change the graph's projects afterwards (replacing its slices is fine).
 func (s *Store) SetGraph(key string, g *project.Graph) error {
-	if err := s.save("graph", key, g); err != nil {
-		return err
+	if s == nil {
+		return nil
 	}
-	return s.prune("graph-")
+	snapshot := *g
+	s.writes.Add(1)
+	go func() {
+		defer s.writes.Done()
+		err := s.save("graph", key, &snapshot)
+		if err == nil {
+			err = s.prune("graph-")
+		}
+		if err != nil {
+			s.mu.Lock()
+			s.writeErrs = append(s.writeErrs, err)
+			s.mu.Unlock()
+		}
+	}()
+	return nil
 }
 
 // Load decodes a cached value of any gob-encodable type.
@@ -272,14 +294,17 @@ func (s *Store) SetMergeBase(a, b, mb git.Hash) {
 	s.mbsDirty = true
 }
 
-// Flush writes what changed since Open.
+// Flush writes what changed since Open, and waits for the graphs being
+// written in the background.
 func (s *Store) Flush() error {
 	if s == nil {
 		return nil
 	}
+	s.writes.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var errs []error
+	errs := s.writeErrs
+	s.writeErrs = nil
 	if s.callsDirty {
 		errs = append(errs, s.save("calls", "all", s.calls))
 		s.callsDirty = false

@@ -1,6 +1,8 @@
 package cache
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +15,11 @@ import (
 )
 
 var graph = &project.Graph{Projects: []project.Project{{Name: "a", Dir: "conf/a", Modules: []project.ModuleUse{{Dir: "m", Chain: []string{"conf/a", "m"}}}}}}
+
+// setGraph saves a graph and waits for it to be written.
+func setGraph(s *Store, key string, g *project.Graph) error {
+	return errors.Join(s.SetGraph(key, g), s.Flush())
+}
 
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
@@ -57,6 +64,9 @@ func TestUntrustworthyEntriesAreIgnoredAndRemoved(t *testing.T) {
 			if err := s.SetGraph("k", graph); err != nil {
 				t.Fatal(err)
 			}
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
 			p := filepath.Join(dir, "graph-k")
 			damage(p)
 			if g, ok := Open(dir, "v1").Graph("k"); ok {
@@ -72,13 +82,13 @@ func TestUntrustworthyEntriesAreIgnoredAndRemoved(t *testing.T) {
 func TestOtherVersionAndRenamedEntriesAreIgnored(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if err := Open(dir, "v1").SetGraph("k", graph); err != nil {
+	if err := setGraph(Open(dir, "v1"), "k", graph); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := Open(dir, "v2").Graph("k"); ok {
 		t.Error("an entry written by another version was trusted")
 	}
-	if err := Open(dir, "v1").SetGraph("k", graph); err != nil {
+	if err := setGraph(Open(dir, "v1"), "k", graph); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Rename(filepath.Join(dir, "graph-k"), filepath.Join(dir, "graph-j")); err != nil {
@@ -158,12 +168,51 @@ func TestEntriesThatAreNotFilesAreMisses(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("reading the entry blocked")
 			}
-			if err := s.SetGraph("k", graph); err != nil {
+			if err := setGraph(s, "k", graph); err != nil {
 				t.Fatal(err)
 			}
 			if g, ok := Open(dir, "v1").Graph("k"); !ok || !reflect.DeepEqual(g, graph) {
 				t.Errorf("after a save: %+v, %v", g, ok)
 			}
 		})
+	}
+}
+
+// A graph is written in the background: not before SetGraph returns
+// necessarily, but always by the time Flush does, with what failed.
+func TestFlushWaitsForGraphsAndReportsTheirErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Open(dir, "v1")
+	for i := range 8 {
+		if err := s.SetGraph(fmt.Sprint("k", i), graph); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		if g, ok := Open(dir, "v1").Graph(fmt.Sprint("k", i)); !ok || !reflect.DeepEqual(g, graph) {
+			t.Errorf("k%d after Flush: %+v, %v", i, g, ok)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+
+	blocked := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := Open(filepath.Join(blocked, "cache"), "v1") // a directory under a file
+	if err := bad.SetGraph("k", graph); err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Flush(); err == nil {
+		t.Error("Flush hid the failed write")
+	}
+	if err := bad.Flush(); err != nil {
+		t.Errorf("a second Flush reported the old failure again: %v", err)
 	}
 }

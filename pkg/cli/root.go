@@ -240,7 +240,10 @@ func (s *session) workdir() (string, error) {
 }
 
 // Close releases the repository.
-func (s *session) Close() error { return s.Repo.Close() }
+func (s *session) Close() error {
+	_ = s.Cache.Flush() // what a scan left being written
+	return s.Repo.Close()
+}
 
 // open finds the repository, loads the configuration (flags bound from fs)
 // and opens the cache.

@@ -87,6 +87,7 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 // merge-base and HEAD.
 func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options) (res *Result, err error) {
 	res = &Result{Uncommitted: opt.Uncommitted}
+	defer func() { _ = opt.Cache.Flush() }() // the graphs saved in the background
 	resultKey := to.String() + "-" + from.String() + "-" + cfg.Hash()
 	if !opt.Uncommitted {
 		var cached cachedResult
