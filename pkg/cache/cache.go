@@ -26,7 +26,8 @@ import (
 
 // format changes whenever the layout of an entry or a payload changes.
 // 2: header, payload and the trailing sum in one stream, encoded once.
-const format = 2
+// 3: a graph's projects in chunks, each its own gob message.
+const format = 3
 
 const (
 	magic = "atoll-cache"
@@ -37,7 +38,19 @@ const (
 	// maxEntryBytes bounds what is read of one entry: far above what
 	// maxCalls and keepEntries let a real entry grow to.
 	maxEntryBytes = 256 << 20
+	// graphChunk is how many projects one gob message of a graph holds:
+	// gob builds each message in memory before writing it, so one message
+	// for 20,000 projects grew a buffer of several megabytes (and copied
+	// it at each doubling) where a chunk reuses one of tens of kilobytes.
+	graphChunk = 256
 )
+
+// graphEntry is what precedes a graph's project chunks: the graph without
+// its projects, and how many there are.
+type graphEntry struct {
+	Rest     project.Graph
+	Projects int
+}
 
 // An entry's file is a gob stream of a header and the payload, followed by
 // the SHA-256 of both: what a crash, a truncation or another writer leaves
@@ -85,6 +98,11 @@ func (s *Store) path(kind, key string) string {
 // from a FIFO or device, and at most maxEntryBytes of it; anything else at
 // the entry's path is removed (unlinked, not followed) and rebuilt.
 func (s *Store) load(kind, key string, v any) bool {
+	return s.loadWith(kind, key, func(dec *gob.Decoder) error { return dec.Decode(v) })
+}
+
+// loadWith reads an entry whose payload decode reads.
+func (s *Store) loadWith(kind, key string, decode func(*gob.Decoder) error) bool {
 	if s == nil {
 		return false
 	}
@@ -107,7 +125,7 @@ func (s *Store) load(kind, key string, v any) bool {
 		_ = os.Remove(p)
 		return false
 	}
-	if err := dec.Decode(v); err != nil {
+	if err := decode(dec); err != nil {
 		_ = os.Remove(p)
 		return false
 	}
@@ -117,6 +135,11 @@ func (s *Store) load(kind, key string, v any) bool {
 // save writes an entry atomically: a reader sees the old file or the new
 // one, never half of one.
 func (s *Store) save(kind, key string, v any) error {
+	return s.saveWith(kind, key, func(enc *gob.Encoder) error { return enc.Encode(v) })
+}
+
+// saveWith writes an entry whose payload encode writes.
+func (s *Store) saveWith(kind, key string, encode func(*gob.Encoder) error) error {
 	if s == nil {
 		return nil
 	}
@@ -134,7 +157,7 @@ func (s *Store) save(kind, key string, v any) error {
 	enc := gob.NewEncoder(w)
 	err = enc.Encode(header{magic, format, s.version, kind, key})
 	if err == nil {
-		err = enc.Encode(v)
+		err = encode(enc)
 	}
 	if err != nil {
 		err = fmt.Errorf("encode cache %s: %w", kind, err)
@@ -155,10 +178,51 @@ func (s *Store) save(kind, key string, v any) error {
 // Graph returns the cached discovery result for key.
 func (s *Store) Graph(key string) (*project.Graph, bool) {
 	var g project.Graph
-	if !s.load("graph", key, &g) {
+	if !s.loadWith("graph", key, func(dec *gob.Decoder) error { return decodeGraph(dec, &g) }) {
 		return nil, false
 	}
 	return &g, true
+}
+
+func encodeGraph(enc *gob.Encoder, g *project.Graph) error {
+	rest := *g
+	rest.Projects = nil
+	if err := enc.Encode(graphEntry{Rest: rest, Projects: len(g.Projects)}); err != nil {
+		return err
+	}
+	for i := 0; i < len(g.Projects); i += graphChunk {
+		if err := enc.Encode(g.Projects[i:min(i+graphChunk, len(g.Projects))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeGraph(dec *gob.Decoder, g *project.Graph) error {
+	var e graphEntry
+	if err := dec.Decode(&e); err != nil {
+		return err
+	}
+	if e.Projects < 0 {
+		return errors.New("negative project count")
+	}
+	*g = e.Rest
+	if e.Projects > 0 {
+		// The count is checked against what the chunks hold, never
+		// trusted for an allocation beyond what the file could hold.
+		g.Projects = make([]project.Project, 0, min(e.Projects, maxEntryBytes/64))
+	}
+	for len(g.Projects) < e.Projects {
+		var chunk []project.Project
+		if err := dec.Decode(&chunk); err != nil {
+			return err
+		}
+		if len(chunk) == 0 || len(g.Projects)+len(chunk) > e.Projects {
+			return errors.New("project chunks do not match the count")
+		}
+		g.Projects = append(g.Projects, chunk...)
+	}
+	return nil
 }
 
 // SetGraph caches a discovery result. The entry is encoded and written in
@@ -173,7 +237,7 @@ func (s *Store) SetGraph(key string, g *project.Graph) error {
 	s.writes.Add(1)
 	go func() {
 		defer s.writes.Done()
-		err := s.save("graph", key, &snapshot)
+		err := s.saveWith("graph", key, func(enc *gob.Encoder) error { return encodeGraph(enc, &snapshot) })
 		if err == nil {
 			err = s.prune("graph-")
 		}

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"os"
@@ -214,5 +215,49 @@ func TestFlushWaitsForGraphsAndReportsTheirErrors(t *testing.T) {
 	}
 	if err := bad.Flush(); err != nil {
 		t.Errorf("a second Flush reported the old failure again: %v", err)
+	}
+}
+
+// A graph is written as chunks of projects: one larger than a chunk reads
+// back whole and in order, and an entry whose chunks disagree with its
+// count is a miss, removed.
+func TestLargeGraphsRoundTripInChunks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := &project.Graph{Warnings: []string{"w"}, TerraformDirs: []string{"conf/a"}}
+	for i := range 2*graphChunk + 3 {
+		big.Projects = append(big.Projects, project.Project{Name: fmt.Sprint("p", i), Dir: fmt.Sprint("conf/p", i), Modules: []project.ModuleUse{{Dir: "m", Chain: []string{fmt.Sprint("conf/p", i), "m"}}}})
+	}
+	if err := setGraph(Open(dir, "v1"), "big", big); err != nil {
+		t.Fatal(err)
+	}
+	if g, ok := Open(dir, "v1").Graph("big"); !ok || !reflect.DeepEqual(g, big) {
+		t.Fatalf("large graph: ok=%v, %d projects, want %d", ok, len(g.Projects), len(big.Projects))
+	}
+
+	for name, encode := range map[string]func(*gob.Encoder) error{
+		"fewer projects than counted": func(enc *gob.Encoder) error {
+			return errors.Join(enc.Encode(graphEntry{Projects: 5}), enc.Encode(big.Projects[:3]))
+		},
+		"more projects than counted": func(enc *gob.Encoder) error {
+			return errors.Join(enc.Encode(graphEntry{Projects: 2}), enc.Encode(big.Projects[:3]))
+		},
+		"an empty chunk": func(enc *gob.Encoder) error {
+			return errors.Join(enc.Encode(graphEntry{Projects: 2}), enc.Encode([]project.Project{}))
+		},
+		"a negative count": func(enc *gob.Encoder) error {
+			return enc.Encode(graphEntry{Projects: -1})
+		},
+	} {
+		s := Open(dir, "v1")
+		if err := s.saveWith("graph", "bad", encode); err != nil {
+			t.Fatal(err)
+		}
+		if g, ok := s.Graph("bad"); ok {
+			t.Errorf("%s: trusted: %+v", name, g)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "graph-bad")); !os.IsNotExist(err) {
+			t.Errorf("%s: the entry was not removed (%v)", name, err)
+		}
 	}
 }
