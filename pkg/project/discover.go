@@ -118,6 +118,9 @@ type Options struct {
 	// chosen by DefaultRoots (as when they are empty): then directories
 	// with Terraform files outside them are warned about.
 	DefaultRoots bool
+	// Parsed, when set, is called once every file discovery reads has been
+	// parsed (and its calls given to Cache), before the graph is built.
+	Parsed func()
 }
 
 // Error is a problem in the repository's configuration that makes the
@@ -351,6 +354,9 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		}
 		sort.Strings(next)
 		frontier = next
+	}
+	if d.opt.Parsed != nil {
+		d.opt.Parsed()
 	}
 	if err := d.checkCycles(); err != nil && !d.opt.Lenient {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/atoll-tf/atoll/pkg/affected"
 	"github.com/atoll-tf/atoll/pkg/cache"
@@ -151,29 +152,22 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 
 	// The head's files are listed once; the merge-base's are derived from
 	// them and the diff, instead of walking a second, almost equal tree.
-	var headFiles []git.Entry
-	lister := func() ([]git.Entry, error) {
-		if headFiles == nil {
-			var err error
-			if headFiles, err = listCommit(repo, headCommit.Tree); err != nil {
-				return nil, err
-			}
-		}
-		return headFiles, nil
-	}
-	headGraph, err := graph(cfg, opt.Cache, headCommit.Tree, overlay, false, defaultRoots, func() (project.Tree, error) {
-		files, err := lister()
-		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
-	})
-	if err != nil {
-		return nil, err
-	}
+	lister := sync.OnceValues(func() ([]git.Entry, error) { return listCommit(repo, headCommit.Tree) })
 	baseCfg := withBaseEntries(repo, cfg, diff)
 	baseFiles := func() (project.Tree, error) {
 		files, err := lister()
 		return &snapshot{repo: repo, entries: patch(files, diff)}, err
 	}
-	baseGraph, err := graph(baseCfg, opt.Cache, baseTree, nil, true, false, baseFiles)
+	headGraph, baseGraph, err := bothGraphs(opt.Cache,
+		func(c project.Cache, parsed func()) (*project.Graph, error) {
+			return graph(cfg, opt.Cache, headCommit.Tree, overlay, false, defaultRoots, project.Options{Cache: c, Parsed: parsed}, func() (project.Tree, error) {
+				files, err := lister()
+				return &snapshot{repo: repo, entries: files, overlay: overlay}, err
+			})
+		},
+		func(c project.Cache) (*project.Graph, error) {
+			return graph(baseCfg, opt.Cache, baseTree, nil, true, false, project.Options{Cache: c}, baseFiles)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +197,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 		}
 		if !slices.Equal(baseOwnCfg.Roots, cfg.Roots) {
 			baseOwnCfg = withBaseEntries(repo, baseOwnCfg, diff)
-			if ownBase, err = graph(baseOwnCfg, opt.Cache, baseTree, nil, true, false, baseFiles); err != nil {
+			if ownBase, err = graph(baseOwnCfg, opt.Cache, baseTree, nil, true, false, project.Options{Cache: parseCache(opt.Cache)}, baseFiles); err != nil {
 				return nil, err
 			}
 		}
@@ -351,16 +345,74 @@ func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) 
 		}
 	}
 	defer func() { _ = opt.Cache.Flush() }()
-	return graph(cfg, opt.Cache, c.Tree, overlay, false, false, func() (project.Tree, error) {
+	return graph(cfg, opt.Cache, c.Tree, overlay, false, false, project.Options{Cache: parseCache(opt.Cache)}, func() (project.Tree, error) {
 		files, err := listCommit(repo, c.Tree)
 		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
 	})
 }
 
+// bothGraphs discovers HEAD's graph and the merge-base's at once: most of
+// a discovery after its files are parsed (module closures, symlinks,
+// fingerprints) runs on one core, so the merge-base's runs beside it. The
+// merge-base's files are mostly HEAD's, so its parses wait for HEAD's to
+// finish and take theirs from the cache rather than parse them twice.
+// HEAD's error comes first, as when they ran one after the other.
+func bothGraphs(store *cache.Store, head func(c project.Cache, parsed func()) (*project.Graph, error), base func(c project.Cache) (*project.Graph, error)) (*project.Graph, *project.Graph, error) {
+	pc := parseCache(store)
+	ready := make(chan struct{})
+	release := sync.OnceFunc(func() { close(ready) })
+	var baseGraph *project.Graph
+	var baseErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var c project.Cache
+		if pc != nil {
+			c = afterParse{pc, ready}
+		}
+		baseGraph, baseErr = base(c)
+	}()
+	headGraph, err := head(pc, release)
+	release() // also when HEAD's graph came from the cache, or failed
+	<-done
+	if err != nil {
+		return nil, nil, err
+	}
+	if baseErr != nil {
+		return nil, nil, baseErr
+	}
+	return headGraph, baseGraph, nil
+}
+
+// afterParse is a parse cache whose misses wait until ready is closed,
+// then look again.
+type afterParse struct {
+	project.Cache
+	ready <-chan struct{}
+}
+
+func (a afterParse) Calls(id string) ([]project.Call, bool) {
+	if c, ok := a.Cache.Calls(id); ok {
+		return c, true
+	}
+	<-a.ready
+	return a.Cache.Calls(id)
+}
+
+// parseCache is the store as a parse cache: nil (no caching) for a nil
+// store.
+func parseCache(store *cache.Store) project.Cache {
+	if store == nil {
+		return nil
+	}
+	return store
+}
+
 // graph discovers a tree's projects, through the cache when the tree is a
 // commit's: the key is the tree hash, since the same files always give the
-// same graph under the same settings.
-func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, lenient, defaultRoots bool, open func() (project.Tree, error)) (*project.Graph, error) {
+// same graph under the same settings. po carries the parse cache and a
+// hook; graph sets the rest of the discovery's options.
+func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, lenient, defaultRoots bool, po project.Options, open func() (project.Tree, error)) (*project.Graph, error) {
 	cacheable := len(overlay) == 0
 	key := tree.String() + "-" + cfg.Hash()
 	if lenient {
@@ -378,11 +430,8 @@ func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.
 	if err != nil {
 		return nil, err
 	}
-	var pc project.Cache
-	if store != nil {
-		pc = store
-	}
-	g, err := project.Discover(t, cfg, project.Options{Cache: pc, Lenient: lenient, DefaultRoots: defaultRoots})
+	po.Lenient, po.DefaultRoots = lenient, defaultRoots
+	g, err := project.Discover(t, cfg, po)
 	if err != nil {
 		return nil, err
 	}
