@@ -22,7 +22,7 @@ import (
 type Size struct{ Projects, Modules, Commits int }
 
 // Sizes are the monorepos every benchmark runs on, smallest first.
-var Sizes = []Size{{100, 10, 200}, {1000, 50, 2000}, {5000, 200, 5000}}
+var Sizes = []Size{{100, 10, 200}, {1000, 50, 2000}, {5000, 200, 5000}, {20000, 800, 5000}}
 
 // Name is the repository's directory name, e.g. r5000.
 func (s Size) Name() string { return fmt.Sprintf("r%d", s.Projects) }
@@ -38,7 +38,7 @@ func SelectSizes(list string) ([]Size, error) {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		i := slices.IndexFunc(Sizes, func(s Size) bool { return s.Projects == n })
 		if err != nil || i < 0 {
-			return nil, fmt.Errorf("unknown size %q (known: 100, 1000, 5000)", f)
+			return nil, fmt.Errorf("unknown size %q (known: 100, 1000, 5000, 20000)", f)
 		}
 		out = append(out, Sizes[i])
 	}

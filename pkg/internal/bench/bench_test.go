@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -60,5 +61,31 @@ func TestSelectSizes(t *testing.T) {
 	}
 	if _, err := SelectSizes("42"); err == nil {
 		t.Error("SelectSizes(42): want an error")
+	}
+}
+
+// The targets of issue 11: each is checked against its own limit, on the
+// size it belongs to, and only the missed ones are returned.
+func TestChangedTargets(t *testing.T) {
+	ms := func(wall time.Duration, rss int64, n int) Series {
+		var s Series
+		for range n {
+			s = append(s, Sample{Wall: wall * time.Millisecond, MaxRSS: rss})
+		}
+		return s
+	}
+	r5000 := changedRow{Size: Size{Projects: 5000}, Floor: ms(10, 1e6, 3), Warm: ms(19, 20e6, 3), Cold: ms(140, 60e6, 3)}
+	r5000.Cold = append(r5000.Cold, Sample{Wall: 210 * time.Millisecond, MaxRSS: 60e6}) // one slow round
+	r20000 := changedRow{Size: Size{Projects: 20000}, Floor: ms(10, 1e6, 3), Cold: ms(700, 90e6, 3)}
+	table, failed := changedTargets([]changedRow{r5000, r20000})
+	want := []string{
+		"r5000: cold, slowest round 210.0 ms, want ≤ 200.0 ms",
+		"r20000: cold median 700.0 ms (70.0×), want ≤ 600.0 ms",
+	}
+	if strings.Join(failed, "\n") != strings.Join(want, "\n") {
+		t.Errorf("missed targets:\n%s\nwant:\n%s\ntable:\n%s", strings.Join(failed, "\n"), strings.Join(want, "\n"), table)
+	}
+	if _, failed := changedTargets(nil); failed != nil {
+		t.Errorf("no rows measured: %v", failed)
 	}
 }
