@@ -326,8 +326,24 @@ func (s *Store) SetCalls(id string, calls []project.Call) {
 
 func mbKey(a, b git.Hash) string { return a.String() + b.String() }
 
+// peelKey keeps peeled commits in the merge-base entry, under keys that
+// cannot be a pair of hashes.
+func peelKey(h git.Hash) string { return "peel-" + h.String() }
+
+// Peeled implements git.PeelCache.
+func (s *Store) Peeled(h git.Hash) (git.Hash, bool) { return s.memo(peelKey(h)) }
+
+// SetPeeled implements git.PeelCache.
+func (s *Store) SetPeeled(h, commit git.Hash) { s.setMemo(peelKey(h), commit) }
+
 // MergeBase implements git.MergeBaseCache.
-func (s *Store) MergeBase(a, b git.Hash) (git.Hash, bool) {
+func (s *Store) MergeBase(a, b git.Hash) (git.Hash, bool) { return s.memo(mbKey(a, b)) }
+
+// SetMergeBase implements git.MergeBaseCache.
+func (s *Store) SetMergeBase(a, b, mb git.Hash) { s.setMemo(mbKey(a, b), mb) }
+
+// memo reads one fact of the merge-base entry, loading it on first use.
+func (s *Store) memo(key string) (git.Hash, bool) {
 	if s == nil {
 		return git.Hash{}, false
 	}
@@ -337,12 +353,12 @@ func (s *Store) MergeBase(a, b git.Hash) (git.Hash, bool) {
 		s.mbs = map[string]git.Hash{}
 		s.load("mergebase", "all", &s.mbs)
 	}
-	mb, ok := s.mbs[mbKey(a, b)]
-	return mb, ok
+	h, ok := s.mbs[key]
+	return h, ok
 }
 
-// SetMergeBase implements git.MergeBaseCache.
-func (s *Store) SetMergeBase(a, b, mb git.Hash) {
+// setMemo records one fact of the merge-base entry, for Flush.
+func (s *Store) setMemo(key string, h git.Hash) {
 	if s == nil {
 		return
 	}
@@ -350,11 +366,15 @@ func (s *Store) SetMergeBase(a, b, mb git.Hash) {
 	defer s.mu.Unlock()
 	if s.mbs == nil {
 		s.mbs = map[string]git.Hash{}
+		s.load("mergebase", "all", &s.mbs)
+	}
+	if old, ok := s.mbs[key]; ok && old == h {
+		return
 	}
 	if len(s.mbs) > 4096 {
 		s.mbs = map[string]git.Hash{}
 	}
-	s.mbs[mbKey(a, b)] = mb
+	s.mbs[key] = h
 	s.mbsDirty = true
 }
 

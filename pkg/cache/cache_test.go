@@ -261,3 +261,40 @@ func TestLargeGraphsRoundTripInChunks(t *testing.T) {
 		}
 	}
 }
+
+// Peeled commits are kept beside the merge-bases: both survive a later
+// run that records more (without reading first), and neither is taken for
+// the other.
+func TestPeelsAndMergeBasesAccumulate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a, b, mb, tag, commit := git.Hash{1}, git.Hash{2}, git.Hash{3}, git.Hash{4}, git.Hash{5}
+	first := Open(dir, "v1")
+	first.SetMergeBase(a, b, mb)
+	if err := first.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	second := Open(dir, "v1")
+	second.SetPeeled(tag, commit) // the first thing this run does
+	if err := second.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := Open(dir, "v1")
+	if got, ok := fresh.MergeBase(a, b); !ok || got != mb {
+		t.Errorf("merge-base after a later run = %v, %v; want %v", got, ok, mb)
+	}
+	if got, ok := fresh.Peeled(tag); !ok || got != commit {
+		t.Errorf("peeled = %v, %v; want %v", got, ok, commit)
+	}
+	if _, ok := fresh.Peeled(a); ok {
+		t.Error("a hash never peeled was found")
+	}
+	if _, ok := fresh.MergeBase(git.Hash{}, tag); ok {
+		t.Error("a peel was taken for a merge-base")
+	}
+	var nilStore *Store
+	nilStore.SetPeeled(tag, commit)
+	if _, ok := nilStore.Peeled(tag); ok {
+		t.Error("a nil store remembered a peel")
+	}
+}

@@ -182,6 +182,16 @@ type MergeBaseCache interface {
 	SetMergeBase(a, b, mb Hash)
 }
 
+// PeelCache memoises which commit an object peels to: a commit to itself,
+// an annotated tag to the commit it names. Objects never change, so
+// neither does the answer; a warm run that names its base by hash is then
+// answered without reading the pack index, which for a repository of a
+// few thousand commits is most of the run.
+type PeelCache interface {
+	Peeled(h Hash) (Hash, bool)
+	SetPeeled(h, commit Hash)
+}
+
 func (r *Repo) cachedMergeBase(a, b Hash) (Hash, error) {
 	if r.MergeBases != nil {
 		if mb, ok := r.MergeBases.MergeBase(a, b); ok {

@@ -69,6 +69,8 @@ type Repo struct {
 	indexStats []indexStat
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.
 	MergeBases MergeBaseCache
+	// Peels, when set, memoises commitOf.
+	Peels PeelCache
 	// BaseHint, when set, is the base the environment names for this
 	// change (a CI's pull-request target): with no explicit base it is
 	// tried before the default rules.
@@ -256,6 +258,11 @@ func (r *Repo) ResolveRevision(rev string) (Ref, bool, error) {
 			return ref, true, nil
 		}
 	}
+	if sha, ok := ParseHash(rev); ok && r.Peels != nil {
+		if c, ok := r.Peels.Peeled(sha); ok {
+			return Ref{Name: rev, SHA: c}, true, nil
+		}
+	}
 	r.mu.Lock()
 	h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
 	r.mu.Unlock()
@@ -275,6 +282,19 @@ func (r *Repo) ResolveRevision(rev string) (Ref, bool, error) {
 
 // commitOf peels annotated tags down to the commit they name.
 func (r *Repo) commitOf(h Hash) (Hash, error) {
+	if r.Peels != nil {
+		if c, ok := r.Peels.Peeled(h); ok {
+			return c, nil
+		}
+	}
+	c, err := r.peel(h)
+	if err == nil && r.Peels != nil {
+		r.Peels.SetPeeled(h, c)
+	}
+	return c, err
+}
+
+func (r *Repo) peel(h Hash) (Hash, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	obj, err := r.repo.Object(plumbing.AnyObject, toPlumbing(h))

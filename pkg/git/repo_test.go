@@ -388,3 +388,43 @@ func TestResolveBaseUsesTheMergeBaseCache(t *testing.T) {
 		t.Errorf("unrelated histories: %v, cache %v", err, cache)
 	}
 }
+
+type mapPeels map[git.Hash]git.Hash
+
+func (m mapPeels) Peeled(h git.Hash) (git.Hash, bool) { c, ok := m[h]; return c, ok }
+func (m mapPeels) SetPeeled(h, c git.Hash)            { m[h] = c }
+
+// What an object peels to is read once: an annotated tag's object and a
+// commit named by hash are remembered, and a remembered hash is answered
+// from the cache (a warm run then never reads the pack index). Trees and
+// blobs are still refused, and never remembered.
+func TestResolveRevisionUsesThePeelCache(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"f": "0"})
+	s.Git("tag", "-a", "-m", "v1", "v1")
+	commit := hash(t, s.Git("rev-parse", "HEAD"))
+	tagObj := hash(t, s.Git("rev-parse", "v1"))
+	tree := s.Git("rev-parse", "HEAD^{tree}")
+	r := open(t, s.Work)
+	peels := mapPeels{}
+	r.Peels = peels
+	for _, rev := range []string{tagObj.String(), commit.String(), "v1"} {
+		if ref, ok, err := r.ResolveRevision(rev); err != nil || !ok || ref.SHA != commit {
+			t.Fatalf("%s: %+v, %v, %v; want %s", rev, ref, ok, err, commit.Short())
+		}
+	}
+	if peels[tagObj] != commit || peels[commit] != commit {
+		t.Fatalf("peels recorded: %v", peels)
+	}
+	if _, _, err := r.ResolveRevision(tree); err == nil {
+		t.Error("a tree resolved as a commit")
+	}
+	if len(peels) != 2 {
+		t.Errorf("a tree was remembered: %v", peels)
+	}
+	seeded := hash(t, strings.Repeat("cd", 20))
+	peels[commit] = seeded
+	if ref, ok, err := r.ResolveRevision(commit.String()); err != nil || !ok || ref.SHA != seeded {
+		t.Errorf("a remembered hash: %+v, %v, %v; want the cached %s", ref, ok, err, seeded.Short())
+	}
+}

@@ -62,7 +62,7 @@ func CacheDir(repo *git.Repo) string {
 // Changed computes the affected projects of HEAD against the base.
 func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 	if opt.Cache != nil {
-		repo.MergeBases = opt.Cache
+		repo.MergeBases, repo.Peels = opt.Cache, opt.Cache
 		defer func() { _ = opt.Cache.Flush() }()
 	}
 	var cmp git.Comparison
