@@ -349,12 +349,17 @@ func (s *Store) memo(key string) (git.Hash, bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	h, ok := s.memos()[key]
+	return h, ok
+}
+
+// memos is the merge-base entry, read on first use; s.mu is held.
+func (s *Store) memos() map[string]git.Hash {
 	if s.mbs == nil {
 		s.mbs = map[string]git.Hash{}
 		s.load("mergebase", "all", &s.mbs)
 	}
-	h, ok := s.mbs[key]
-	return h, ok
+	return s.mbs
 }
 
 // setMemo records one fact of the merge-base entry, for Flush.
@@ -364,11 +369,7 @@ func (s *Store) setMemo(key string, h git.Hash) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.mbs == nil {
-		s.mbs = map[string]git.Hash{}
-		s.load("mergebase", "all", &s.mbs)
-	}
-	if old, ok := s.mbs[key]; ok && old == h {
+	if old, ok := s.memos()[key]; ok && old == h {
 		return
 	}
 	if len(s.mbs) > 4096 {

@@ -481,3 +481,23 @@ func TestWarnsAboutTerraformOutsideDefaultRoots(t *testing.T) {
 		}
 	}
 }
+
+// Parsed is called once, after the last file discovery reads has been
+// parsed and handed to the cache: a discovery running beside this one may
+// then take every parse from the cache.
+func TestParsedIsCalledOnceAfterEveryParse(t *testing.T) {
+	tree := mapTree{"conf/a/main.tf": mod("../../modules/m"), "modules/m/main.tf": mod("../n"), "modules/n/main.tf": ""}
+	c := &countingCache{m: map[string][]Call{}}
+	calls := 0
+	var cachedThen int
+	_, err := Discover(tree, &config.Config{}, Options{Cache: c, Workers: 1, Parsed: func() {
+		calls++
+		cachedThen = len(c.m)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || len(c.m) < 2 || cachedThen != len(c.m) {
+		t.Errorf("Parsed called %d times, with %d of the %d parsed files cached; want once, after all of them (at least the project's and the module's)", calls, cachedThen, len(c.m))
+	}
+}
