@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -74,10 +75,12 @@ type Store struct {
 	mbs        map[string]git.Hash
 	mbsDirty   bool
 
-	// writes are the graphs being saved in the background; writeErrs
-	// what they failed with, for Flush.
+	// writes are the graphs and StartFlush's entries being saved in the
+	// background; writeErrs what they failed with, for Flush.
 	writes    sync.WaitGroup
 	writeErrs []error
+	// flushed is closed when the latest StartFlush has written.
+	flushed chan struct{}
 }
 
 // Open returns the store at dir for an atoll build version. Nothing is read
@@ -223,6 +226,16 @@ func decodeGraph(dec *gob.Decoder, g *project.Graph) error {
 		g.Projects = append(g.Projects, chunk...)
 	}
 	return nil
+}
+
+// HasGraph reports whether a graph is cached under key, without reading
+// it (Graph still checks the entry).
+func (s *Store) HasGraph(key string) bool {
+	if s == nil {
+		return false
+	}
+	_, err := os.Lstat(s.path("graph", key))
+	return err == nil
 }
 
 // SetGraph caches a discovery result. The entry is encoded and written in
@@ -379,8 +392,55 @@ func (s *Store) setMemo(key string, h git.Hash) {
 	s.mbsDirty = true
 }
 
-// Flush writes what changed since Open, and waits for the graphs being
-// written in the background.
+// StartFlush starts writing, in the background, what changed since Open:
+// a scan calls it once its files are parsed, so that encoding the parsed-
+// file cache overlaps the rest of the scan instead of delaying its answer.
+// Flush waits for it; what changes after StartFlush, Flush writes.
+func (s *Store) StartFlush() {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var calls map[string][]project.Call
+	var mbs map[string]git.Hash
+	if s.callsDirty {
+		calls, s.callsDirty = maps.Clone(s.calls), false
+	}
+	if s.mbsDirty {
+		mbs, s.mbsDirty = maps.Clone(s.mbs), false
+	}
+	if calls == nil && mbs == nil {
+		return
+	}
+	// Each background flush writes after the one before it, so that the
+	// newest snapshot is the one left.
+	prev, done := s.flushed, make(chan struct{})
+	s.flushed = done
+	s.writes.Add(1)
+	go func() {
+		defer s.writes.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		var errs []error
+		if calls != nil {
+			errs = append(errs, s.save("calls", "all", calls))
+		}
+		if mbs != nil {
+			errs = append(errs, s.save("mergebase", "all", mbs))
+		}
+		if err := errors.Join(errs...); err != nil {
+			s.mu.Lock()
+			s.writeErrs = append(s.writeErrs, err)
+			s.mu.Unlock()
+		}
+	}()
+}
+
+// Flush writes what changed since Open (or since StartFlush), and waits
+// for what is being written in the background.
 func (s *Store) Flush() error {
 	if s == nil {
 		return nil

@@ -298,3 +298,90 @@ func TestPeelsAndMergeBasesAccumulate(t *testing.T) {
 		t.Error("a nil store remembered a peel")
 	}
 }
+
+// StartFlush writes the parsed-file and merge-base entries in the
+// background; Flush waits for it and writes what came after, so the file
+// ends up holding everything, whatever order the writes finish in.
+func TestStartFlushThenFlushKeepsEverything(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Open(dir, "v1")
+	a, b, mb := git.Hash{1}, git.Hash{2}, git.Hash{3}
+	s.SetMergeBase(a, b, mb)
+	for i := range 200 {
+		s.SetCalls(fmt.Sprint("before", i), []project.Call{{Name: "m", Source: fmt.Sprint("../m", i)}})
+	}
+	s.StartFlush()
+	s.SetCalls("between", []project.Call{{Name: "n"}})
+	s.StartFlush() // writes after the first: its snapshot is the newer
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := Open(dir, "v1").Calls("between"); !ok {
+		t.Error("an older snapshot was written last: the calls of between were lost")
+	}
+	s.SetCalls("after", []project.Call{{Name: "o"}})
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := Open(dir, "v1")
+	for _, id := range []string{"before0", "before199", "between", "after"} {
+		if _, ok := fresh.Calls(id); !ok {
+			t.Errorf("calls of %s were lost", id)
+		}
+	}
+	if got, ok := fresh.MergeBase(a, b); !ok || got != mb {
+		t.Errorf("merge-base = %v, %v; want %v", got, ok, mb)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(m) != 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+
+	// Nothing changed: nothing is written, and a nil store does nothing.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	s.StartFlush()
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a flush with nothing changed wrote %s: %v", dir, err)
+	}
+	var nilStore *Store
+	nilStore.StartFlush()
+
+	// A failed background write is Flush's error, reported once.
+	blocked := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(blocked, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := Open(filepath.Join(blocked, "cache"), "v1")
+	bad.SetCalls("x", nil)
+	bad.StartFlush()
+	if err := bad.Flush(); err == nil {
+		t.Error("Flush hid the failed background write")
+	}
+	if err := bad.Flush(); err != nil {
+		t.Errorf("a second Flush reported the old failure again: %v", err)
+	}
+}
+
+// HasGraph answers from the entry's presence alone.
+func TestHasGraph(t *testing.T) {
+	t.Parallel()
+	s := Open(t.TempDir(), "v1")
+	if s.HasGraph("k") {
+		t.Error("an empty store has a graph")
+	}
+	if err := setGraph(s, "k", graph); err != nil {
+		t.Fatal(err)
+	}
+	if !s.HasGraph("k") || s.HasGraph("other") {
+		t.Errorf("HasGraph(k) = %v, HasGraph(other) = %v", s.HasGraph("k"), s.HasGraph("other"))
+	}
+	var nilStore *Store
+	if nilStore.HasGraph("k") {
+		t.Error("a nil store has a graph")
+	}
+}

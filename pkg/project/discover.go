@@ -933,7 +933,12 @@ func (d *discovery) closure(dir string) []ModuleUse {
 // checkDependsOn resolves depends_on references to directories and fails
 // on references to nothing and on cycles.
 func checkDependsOn(g *Graph, cfg *config.Config, lenient bool) error {
-	known := map[string]string{}
+	// Only declared projects have dependencies: without any there is
+	// nothing to resolve, and no edge a cycle could use.
+	if !slices.ContainsFunc(g.Projects, func(p Project) bool { return len(p.DependsOn) > 0 }) {
+		return nil
+	}
+	known := make(map[string]string, 2*len(g.Projects))
 	for _, p := range g.Projects {
 		known[p.Name] = p.Dir
 		known[p.Dir] = p.Dir

@@ -110,6 +110,12 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	if cfg, err = withRoots(repo, cfg, headCommit.Tree); err != nil {
 		return nil, err
 	}
+	lister := sync.OnceValues(func() ([]git.Entry, error) { return listCommit(repo, headCommit.Tree) })
+	if opt.Uncommitted || !opt.Cache.HasGraph(graphKey(cfg, headCommit.Tree, false, defaultRoots)) {
+		// HEAD's graph will be discovered from its listing: the index is
+		// read beside the diff.
+		go func() { _, _ = lister() }()
+	}
 	var baseTree git.Hash
 	if !from.IsZero() {
 		mb, err := repo.Commit(from)
@@ -152,7 +158,6 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 
 	// The head's files are listed once; the merge-base's are derived from
 	// them and the diff, instead of walking a second, almost equal tree.
-	lister := sync.OnceValues(func() ([]git.Entry, error) { return listCommit(repo, headCommit.Tree) })
 	baseCfg := withBaseEntries(repo, cfg, diff)
 	baseFiles := func() (project.Tree, error) {
 		files, err := lister()
@@ -171,6 +176,9 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	if err != nil {
 		return nil, err
 	}
+	// Every file is parsed: the parse cache is written while the rest of
+	// the scan runs.
+	opt.Cache.StartFlush()
 	res.Changes = changes
 	in := affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch}
 	configChanges(repo, cfg.Committed(), diff, &in)
@@ -414,13 +422,7 @@ func parseCache(store *cache.Store) project.Cache {
 // hook; graph sets the rest of the discovery's options.
 func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, lenient, defaultRoots bool, po project.Options, open func() (project.Tree, error)) (*project.Graph, error) {
 	cacheable := len(overlay) == 0
-	key := tree.String() + "-" + cfg.Hash()
-	if lenient {
-		key += "-lenient"
-	}
-	if defaultRoots {
-		key += "-default-roots"
-	}
+	key := graphKey(cfg, tree, lenient, defaultRoots)
 	if cacheable {
 		if g, ok := store.Graph(key); ok {
 			return g, nil
@@ -439,6 +441,19 @@ func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.
 		_ = store.SetGraph(key, g)
 	}
 	return g, nil
+}
+
+// graphKey names the cached graph of a tree: the same files always give
+// the same graph under the same settings.
+func graphKey(cfg *config.Config, tree git.Hash, lenient, defaultRoots bool) string {
+	key := tree.String() + "-" + cfg.Hash()
+	if lenient {
+		key += "-lenient"
+	}
+	if defaultRoots {
+		key += "-default-roots"
+	}
+	return key
 }
 
 // Report is the machine-readable form of a Result: what `atoll changed
