@@ -395,7 +395,7 @@ func (s *Store) setMemo(key string, h git.Hash) {
 // StartFlush starts writing, in the background, what changed since Open:
 // a scan calls it once its files are parsed, so that encoding the parsed-
 // file cache overlaps the rest of the scan instead of delaying its answer.
-// Flush waits for it; what changes after StartFlush, Flush writes.
+// Flush is StartFlush followed by a wait for every background write.
 func (s *Store) StartFlush() {
 	if s == nil {
 		return
@@ -439,24 +439,17 @@ func (s *Store) StartFlush() {
 	}()
 }
 
-// Flush writes what changed since Open (or since StartFlush), and waits
-// for what is being written in the background.
+// Flush writes what changed since Open, and waits for everything being
+// written in the background (StartFlush's and the graphs').
 func (s *Store) Flush() error {
 	if s == nil {
 		return nil
 	}
+	s.StartFlush()
 	s.writes.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	errs := s.writeErrs
 	s.writeErrs = nil
-	if s.callsDirty {
-		errs = append(errs, s.save("calls", "all", s.calls))
-		s.callsDirty = false
-	}
-	if s.mbsDirty {
-		errs = append(errs, s.save("mergebase", "all", s.mbs))
-		s.mbsDirty = false
-	}
 	return errors.Join(errs...)
 }

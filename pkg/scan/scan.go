@@ -416,9 +416,8 @@ func parseCache(store *cache.Store) project.Cache {
 	return store
 }
 
-// graph discovers a tree's projects, through the cache when the tree is a
-// commit's: the key is the tree hash, since the same files always give the
-// same graph under the same settings. po carries the parse cache and a
+// graph discovers a tree's projects, through the cache (see graphKey) when
+// the tree is a commit's. po carries the parse cache and a
 // hook; graph sets the rest of the discovery's options.
 func graph(cfg *config.Config, store *cache.Store, tree git.Hash, overlay []git.WorktreeChange, lenient, defaultRoots bool, po project.Options, open func() (project.Tree, error)) (*project.Graph, error) {
 	cacheable := len(overlay) == 0
