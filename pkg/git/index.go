@@ -116,3 +116,13 @@ func openNoEINTR(p string, flags int) (int, error) {
 		}
 	}
 }
+
+// IndexSize is the size of the index file in bytes (0 without one): a
+// measure of the work tree's size known before anything is read.
+func (r *Repo) IndexSize() int64 {
+	var st syscall.Stat_t
+	if syscall.Stat(filepath.Join(r.gitDir, "index"), &st) != nil {
+		return 0
+	}
+	return st.Size
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/atoll-tf/atoll/pkg/cache"
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/git"
+	"github.com/atoll-tf/atoll/pkg/internal/hugeheap"
 	"github.com/atoll-tf/atoll/pkg/project"
 )
 
@@ -83,6 +84,22 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 	return res, nil
 }
 
+// heapPerIndexByte is how many bytes of heap a cold scan allocates for
+// each byte of the index, measured: about 45 MB for the 1.6 MB index of
+// 5,000 projects, 185 MB for the 6.5 MB of 20,000.
+const heapPerIndexByte = 40
+
+// growHeap has the heap a cold scan is about to allocate backed by huge
+// pages (see hugeheap): on r5000 that turned ~11,000 page faults into
+// ~1,800 and took a third off the run's CPU time. A small repository is
+// left alone: its scan allocates less than the garbage collection Grow
+// costs is worth.
+func growHeap(repo *git.Repo) {
+	if n := repo.IndexSize() * heapPerIndexByte; n >= 8<<20 {
+		hugeheap.Grow(int(min(n, 1<<30)))
+	}
+}
+
 // Between computes the projects affected by the changes from one commit
 // (the zero hash: the empty tree) to another, as Changed does for the
 // merge-base and HEAD.
@@ -113,7 +130,8 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	lister := sync.OnceValues(func() ([]git.Entry, error) { return listCommit(repo, headCommit.Tree) })
 	if opt.Uncommitted || !opt.Cache.HasGraph(graphKey(cfg, headCommit.Tree, false, defaultRoots)) {
 		// HEAD's graph will be discovered from its listing: the index is
-		// read beside the diff.
+		// read beside the diff, into huge pages when it is large.
+		growHeap(repo)
 		go func() { _, _ = lister() }()
 	}
 	var baseTree git.Hash
