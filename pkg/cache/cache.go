@@ -238,6 +238,17 @@ func (s *Store) HasGraph(key string) bool {
 	return err == nil
 }
 
+// HasCalls reports whether a parse cache entry exists, without reading
+// it: a store without one has never finished a scan, so the next scan is
+// cold.
+func (s *Store) HasCalls() bool {
+	if s == nil {
+		return false
+	}
+	_, err := os.Lstat(s.path("calls", "all"))
+	return err == nil
+}
+
 // SetGraph caches a discovery result. The entry is encoded and written in
 // the background, off the scan's critical path (a large graph takes tens
 // of milliseconds to encode); Flush waits for it. The caller must not

@@ -385,3 +385,26 @@ func TestHasGraph(t *testing.T) {
 		t.Error("a nil store has a graph")
 	}
 }
+
+func TestHasCalls(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Open(dir, "v1")
+	if s.HasCalls() {
+		t.Error("an empty store has a parse cache")
+	}
+	s.SetCalls("blob:native", []project.Call{{Name: "m", Source: "../m", Line: 1}})
+	if s.HasCalls() {
+		t.Error("HasCalls saw an entry that was not written yet")
+	}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if !Open(dir, "v1").HasCalls() {
+		t.Error("a flushed parse cache is not seen by the next run's store")
+	}
+	var nilStore *Store
+	if nilStore.HasCalls() {
+		t.Error("a nil store has a parse cache")
+	}
+}

@@ -67,6 +67,8 @@ type Repo struct {
 	// indexStats are the index entries IndexFiles vouched for, sorted
 	// by path, whose stat data proves a work-tree file's content.
 	indexStats []indexStat
+	// indexListing, when set, is a listing PrefetchIndex started.
+	indexListing func() indexListing
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.
 	MergeBases MergeBaseCache
 	// Peels, when set, memoises commitOf.

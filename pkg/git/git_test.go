@@ -256,6 +256,36 @@ func TestIndexListingOnlyWhenItProvablyEqualsTheCommit(t *testing.T) {
 	}
 }
 
+func TestPrefetchedIndexListsTheSameAndIsUsedOnce(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"conf/a/main.tf": "a", "conf/b/main.tf": "b"})
+	r := open(t, s.Work)
+	head, _ := r.Head()
+	c, _ := r.Commit(head.SHA)
+	want, ok := r.IndexFiles(c.Tree)
+	if !ok {
+		t.Fatal("a clean clone's index was not used")
+	}
+	r.PrefetchIndex()
+	r.PrefetchIndex() // a second prefetch before the listing is taken is a no-op
+	got, ok := r.IndexFiles(c.Tree)
+	if !ok || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("prefetched listing = %v, %v; want %v", got, ok, want)
+	}
+	// The prefetched listing was taken: the next call reads the index as
+	// it is now, which no longer holds the commit.
+	s.Write(map[string]string{"conf/a/main.tf": "staged"})
+	s.Git("add", "conf/a/main.tf")
+	if _, ok := r.IndexFiles(c.Tree); ok {
+		t.Error("IndexFiles answered from a listing already used, not the changed index")
+	}
+	// A prefetch of an index for another tree answers no for this one.
+	r.PrefetchIndex()
+	if _, ok := r.IndexFiles(c.Tree); ok {
+		t.Error("a prefetched index holding a staged change was trusted as HEAD's listing")
+	}
+}
+
 func TestReadCommittedNeverReturnsUncommittedBytes(t *testing.T) {
 	t.Parallel()
 	s := sandbox.New(t, map[string]string{"conf/a/main.tf": "committed"})

@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,17 +29,65 @@ type indexStat struct {
 // root of the index hashes to tree, and no entry is conflicted, sparse or
 // intent-to-add. Otherwise ok is false and the caller walks the tree.
 func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
-	idx, err := readIndexFile(filepath.Join(r.gitDir, "index"))
-	if err != nil || !idx.treeOK || idx.treeHash != tree || idx.treeEntries != len(idx.entries) {
+	r.mu.Lock()
+	pending := r.indexListing
+	r.indexListing = nil
+	r.mu.Unlock()
+	var l indexListing
+	if pending != nil {
+		l = pending()
+	} else {
+		l = listIndex(filepath.Join(r.gitDir, "index"))
+	}
+	if !l.ok || l.tree != tree {
 		return nil, false
 	}
+	r.mu.Lock()
+	r.indexStats = l.stats
+	r.mu.Unlock()
+	return l.entries, true
+}
+
+// PrefetchIndex starts reading and decoding the index in the background,
+// for the next IndexFiles call to use: a caller that will list the index
+// and has other work to do first (resolving the commits) overlaps the two.
+// The listing is what the index said when it was read, which IndexFiles
+// then checks against its tree as usual.
+func (r *Repo) PrefetchIndex() {
+	path := filepath.Join(r.gitDir, "index")
+	pending := sync.OnceValue(func() indexListing { return listIndex(path) })
+	r.mu.Lock()
+	if r.indexListing != nil {
+		r.mu.Unlock()
+		return
+	}
+	r.indexListing = pending
+	r.mu.Unlock()
+	go pending()
+}
+
+// indexListing is the index as a listing of one tree: ok when it holds
+// exactly the tree it names.
+type indexListing struct {
+	ok      bool
+	tree    Hash
+	entries []Entry
+	// stats are the entries whose stat data is trustworthy, by path.
+	stats []indexStat
+}
+
+func listIndex(path string) indexListing {
+	idx, err := readIndexFile(path)
+	if err != nil || !idx.treeOK || idx.treeEntries != len(idx.entries) {
+		return indexListing{}
+	}
 	stats := make([]indexStat, 0, len(idx.entries))
-	entries = make([]Entry, 0, len(idx.entries))
+	entries := make([]Entry, 0, len(idx.entries))
 	for i := range idx.entries {
 		e := &idx.entries[i]
 		// An unsafe name is reported by the walk of the tree objects.
 		if e.stage != 0 || e.skipWorktree || e.intentToAdd || !validPath(e.name) {
-			return nil, false
+			return indexListing{}
 		}
 		mode := filemode.FileMode(e.mode)
 		if mode == filemode.Submodule {
@@ -52,10 +101,7 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 			stats = append(stats, indexStat{path: e.name, blob: e.hash, size: e.size, mtime: e.mtime, inode: e.inode})
 		}
 	}
-	r.mu.Lock()
-	r.indexStats = stats
-	r.mu.Unlock()
-	return entries, true
+	return indexListing{ok: true, tree: idx.treeHash, entries: entries, stats: stats}
 }
 
 // statMatches reports whether the index vouches that the file holds blob h.

@@ -30,6 +30,9 @@ type Options struct {
 	// Head, when set, is examined instead of HEAD (hooks examine the
 	// commit being merged or pushed). Uncommitted requires HEAD.
 	Head *git.Head
+
+	// grown is set once the heap was grown for a cold scan (growHeap).
+	grown bool
 }
 
 // Result is the answer of Changed.
@@ -65,6 +68,14 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 	if opt.Cache != nil {
 		repo.MergeBases, repo.Peels = opt.Cache, opt.Cache
 		defer func() { _ = opt.Cache.Flush() }()
+	}
+	if opt.Head == nil && !opt.Cache.HasCalls() {
+		// Without a parse cache nothing is cached (a fresh clone, a CI
+		// job, --no-cache): the scan is cold. HEAD's listing is read
+		// while the commits are resolved, into huge pages.
+		growHeap(repo)
+		opt.grown = true
+		repo.PrefetchIndex()
 	}
 	var cmp git.Comparison
 	var err error
@@ -131,7 +142,9 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	if opt.Uncommitted || !opt.Cache.HasGraph(graphKey(cfg, headCommit.Tree, false, defaultRoots)) {
 		// HEAD's graph will be discovered from its listing: the index is
 		// read beside the diff, into huge pages when it is large.
-		growHeap(repo)
+		if !opt.grown {
+			growHeap(repo)
+		}
 		go func() { _, _ = lister() }()
 	}
 	var baseTree git.Hash
