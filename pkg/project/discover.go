@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/atoll-tf/atoll/pkg/config"
 	"github.com/atoll-tf/atoll/pkg/modsource"
@@ -602,13 +603,16 @@ func (d *discovery) parseDirs(dirs []string) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	// Each worker takes the next file by counter: handing files out over
+	// a channel woke the receiver on the sender's processor, and one of
+	// two cores sat idle for a third of the round.
 	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
+	var next atomic.Int64
+	for w := 0; w < min(workers, len(todo)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
+			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
 				results[i], errs[i] = d.parseFile(todo[i])
 				var se *SyntaxError
 				if d.opt.Lenient && errors.As(errs[i], &se) {
@@ -617,10 +621,6 @@ func (d *discovery) parseDirs(dirs []string) error {
 			}
 		}()
 	}
-	for i := range todo {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
