@@ -104,12 +104,19 @@ const heapPerIndexByte = 40
 // pages (see hugeheap): on r5000 that turned ~11,000 page faults into
 // ~1,800 and took a third off the run's CPU time. A small repository is
 // left alone: its scan allocates less than the garbage collection Grow
-// costs is worth.
+// costs is worth. The block is capped at maxGrow: it is memory the scan
+// would have mapped anyway, but a machine that does not overcommit
+// charges all of it at once.
 func growHeap(repo *git.Repo) {
-	if n := repo.IndexSize() * heapPerIndexByte; n >= 8<<20 {
-		hugeheap.Grow(int(min(n, 1<<30)))
+	if n := repo.IndexSize() * heapPerIndexByte; n >= minGrow {
+		hugeheap.Grow(int(min(n, maxGrow)))
 	}
 }
+
+const (
+	minGrow = 8 << 20
+	maxGrow = 512 << 20
+)
 
 // Between computes the projects affected by the changes from one commit
 // (the zero hash: the empty tree) to another, as Changed does for the
