@@ -206,22 +206,29 @@ func (q *quick) skipBlank(nl bool) {
 }
 
 // stringLit reads a quoted string with no template sequences; lit is false
-// for anything else (including interpolation).
+// for anything else (including interpolation). A string without escapes
+// (nearly every module source) is one copy of its bytes.
 func (q *quick) stringLit() (string, bool) {
 	if q.peek() != '"' {
 		return "", false
 	}
 	q.pos++
-	var out []byte
+	start := q.pos
+	var out []byte // nil until the first escape
 	for q.pos < len(q.src) {
 		c := q.src[q.pos]
 		switch {
 		case c == '"':
+			lit := q.src[start:q.pos]
 			q.pos++
+			if out == nil {
+				return string(lit), true
+			}
 			return string(out), true
-		case c == '\n':
-			return "", false
 		case c == '\\':
+			if out == nil {
+				out = append(make([]byte, 0, q.pos-start+16), q.src[start:q.pos]...)
+			}
 			n := q.peekAt(1)
 			switch n {
 			case '"', '\\':
@@ -234,10 +241,14 @@ func (q *quick) stringLit() (string, bool) {
 				return "", false
 			}
 			q.pos += 2
+		case c == '\n':
+			return "", false
 		case (c == '$' || c == '%') && q.peekAt(1) == '{':
 			return "", false
 		default:
-			out = append(out, c)
+			if out != nil {
+				out = append(out, c)
+			}
 			q.pos++
 		}
 	}
