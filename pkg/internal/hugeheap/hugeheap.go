@@ -20,7 +20,11 @@
 // nothing else does.
 package hugeheap
 
-import "runtime"
+import (
+	"os"
+	"runtime"
+	"strings"
+)
 
 // Page is the huge page size Grow aligns to.
 const Page = 2 << 20
@@ -32,7 +36,7 @@ const Page = 2 << 20
 // allocations start, and only when they are about to (the memory is not
 // touched, so it costs no RSS until used).
 func Grow(n int) bool {
-	if n < 2*Page {
+	if n < 2*Page || thpDisabled(os.Getenv("GODEBUG")) {
 		return false
 	}
 	b := make([]byte, n)
@@ -43,4 +47,17 @@ func Grow(n int) bool {
 	// the next allocations take from.
 	runtime.GC()
 	return ok
+}
+
+// thpDisabled reports whether GODEBUG asks the Go runtime to keep huge
+// pages off the heap (disablethp=1): then atoll does not ask for them
+// either.
+func thpDisabled(godebug string) bool {
+	disabled := false
+	for _, kv := range strings.Split(godebug, ",") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(kv), "="); ok && k == "disablethp" {
+			disabled = v == "1" // the last setting wins, as in the runtime
+		}
+	}
+	return disabled
 }

@@ -83,3 +83,25 @@ func TestGrowIgnoresSmallRequests(t *testing.T) {
 		t.Fatal("Grow advised less than two huge pages")
 	}
 }
+
+func TestGrowHonoursGODEBUGDisablethp(t *testing.T) {
+	for _, tc := range []struct {
+		godebug string
+		want    bool
+	}{
+		{"", false},
+		{"disablethp=1", true},
+		{"gctrace=1, disablethp=1", true},
+		{"disablethp=0", false},
+		{"disablethp=1,disablethp=0", false},
+		{"xdisablethp=1", false},
+	} {
+		if got := thpDisabled(tc.godebug); got != tc.want {
+			t.Errorf("thpDisabled(%q) = %v, want %v", tc.godebug, got, tc.want)
+		}
+	}
+	t.Setenv("GODEBUG", "disablethp=1")
+	if Grow(64 << 20) {
+		t.Error("Grow advised huge pages under GODEBUG=disablethp=1")
+	}
+}
