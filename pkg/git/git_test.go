@@ -23,6 +23,20 @@ func open(t *testing.T, dir string) *git.Repo {
 	return r
 }
 
+// headCommit is the commit HEAD names.
+func headCommit(t *testing.T, r *git.Repo) git.Commit {
+	t.Helper()
+	head, err := r.Head()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := r.Commit(head.SHA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func hash(t *testing.T, s string) git.Hash {
 	t.Helper()
 	h, ok := git.ParseHash(s)
@@ -235,8 +249,7 @@ func TestIndexListingOnlyWhenItProvablyEqualsTheCommit(t *testing.T) {
 	t.Parallel()
 	s := sandbox.New(t, map[string]string{"conf/a/main.tf": "a", "conf/b/main.tf": "b", "link": "x"})
 	r := open(t, s.Work)
-	head, _ := r.Head()
-	c, _ := r.Commit(head.SHA)
+	c := headCommit(t, r)
 	walked, err := r.Files(c.Tree, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -260,8 +273,7 @@ func TestPrefetchedIndexListsTheSameAndIsUsedOnce(t *testing.T) {
 	t.Parallel()
 	s := sandbox.New(t, map[string]string{"conf/a/main.tf": "a", "conf/b/main.tf": "b"})
 	r := open(t, s.Work)
-	head, _ := r.Head()
-	c, _ := r.Commit(head.SHA)
+	c := headCommit(t, r)
 	want, ok := r.IndexFiles(c.Tree)
 	if !ok {
 		t.Fatal("a clean clone's index was not used")
@@ -290,8 +302,7 @@ func TestReadCommittedNeverReturnsUncommittedBytes(t *testing.T) {
 	t.Parallel()
 	s := sandbox.New(t, map[string]string{"conf/a/main.tf": "committed"})
 	r := open(t, s.Work)
-	head, _ := r.Head()
-	c, _ := r.Commit(head.SHA)
+	c := headCommit(t, r)
 	files, _ := r.IndexFiles(c.Tree)
 	// Same size, so only the content (or mtime) tells them apart.
 	if err := os.WriteFile(filepath.Join(s.Work, "conf/a/main.tf"), []byte("uncommitt"), 0o644); err != nil {

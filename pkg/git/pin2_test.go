@@ -101,8 +101,7 @@ func TestIndexVouchesOnlyForWhatItHolds(t *testing.T) {
 	}
 	s.Git("update-index", "--refresh")
 	r := open(t, s.Work)
-	head, _ := r.Head()
-	c, _ := r.Commit(head.SHA)
+	c := headCommit(t, r)
 	files, ok := r.IndexFiles(c.Tree)
 	if !ok || len(files) != 2 {
 		t.Fatalf("HEAD's listing from the index: %v %v", files, ok)
@@ -148,8 +147,7 @@ func TestIndexWithASkipWorktreeEntryAnswersNothing(t *testing.T) {
 	t.Parallel()
 	s := sandbox.New(t, map[string]string{"a.tf": "aaaa", "b.tf": "bbbb"})
 	r := open(t, s.Work)
-	head, _ := r.Head()
-	c, _ := r.Commit(head.SHA)
+	c := headCommit(t, r)
 	if _, ok := r.IndexFiles(c.Tree); !ok {
 		t.Fatal("a clean index did not answer")
 	}

@@ -279,8 +279,7 @@ func TestReadCommittedTrustsTheIndexOnlyForTheSameFile(t *testing.T) {
 	}
 	s.Commit("old file", nil)
 	r := open(t, s.Work)
-	head, _ := r.Head()
-	c, _ := r.Commit(head.SHA)
+	c := headCommit(t, r)
 	files, ok := r.IndexFiles(c.Tree)
 	if !ok {
 		t.Fatal("the index was not used")
