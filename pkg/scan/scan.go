@@ -5,8 +5,10 @@ package scan
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -73,7 +75,7 @@ func Changed(repo *git.Repo, cfg *config.Config, opt Options) (*Result, error) {
 		// Without a parse cache nothing is cached (a fresh clone, a CI
 		// job, --no-cache): the scan is cold. HEAD's listing is read
 		// while the commits are resolved, into huge pages.
-		growHeap(repo)
+		defer growHeap(repo)()
 		opt.grown = true
 		repo.PrefetchIndex()
 	}
@@ -106,17 +108,72 @@ const heapPerIndexByte = 40
 // left alone: its scan allocates less than the garbage collection Grow
 // costs is worth. The block is capped at maxGrow: it is memory the scan
 // would have mapped anyway, but a machine that does not overcommit
-// charges all of it at once.
-func growHeap(repo *git.Repo) {
-	if n := repo.IndexSize() * heapPerIndexByte; n >= minGrow {
-		hugeheap.Grow(int(min(n, maxGrow)))
+// charges all of it at once. The returned func ends what growHeap
+// changed for the scan (see pauseGC); call it when the scan is done.
+func growHeap(repo *git.Repo) (done func()) {
+	n := repo.IndexSize() * heapPerIndexByte
+	if n < minGrow {
+		return func() {}
 	}
+	n = min(n, maxGrow)
+	hugeheap.Grow(int(n))
+	return pauseGC(n, os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "")
 }
 
 const (
 	minGrow = 8 << 20
 	maxGrow = 512 << 20
+	// maxPausedGC is the largest budget the collector is paused for:
+	// beyond it the memory a paused scan would hold matters more than
+	// the collections it saves.
+	maxPausedGC = 128 << 20
+	// gcSlack is the runtime's own memory (stacks, metadata, the
+	// binary's data) on top of the heap, which the memory limit counts.
+	gcSlack = 16 << 20
 )
+
+// pauseGC turns the garbage collector off while a cold scan allocates
+// within its budget: the scan's data is alive until its end, so the
+// collections of a growing heap (six or seven on r5000, about 10% of its
+// CPU) would free little. A memory limit of the budget is the backstop:
+// should the scan outgrow its estimate, the collector runs again when the
+// heap reaches it. Settings the user chose (GOGC, GOMEMLIMIT) are kept.
+// The returned func restores the collector once every scan that paused
+// it is done (scans may overlap in one process).
+func pauseGC(budget int64, userTuned bool) (restore func()) {
+	if budget > maxPausedGC || userTuned {
+		return func() {}
+	}
+	paused.Lock()
+	defer paused.Unlock()
+	if paused.n == 0 {
+		paused.limit = debug.SetMemoryLimit(budget + gcSlack)
+		paused.percent = debug.SetGCPercent(-1)
+		paused.budget = budget
+	} else if budget > paused.budget {
+		// Overlapping scans share one limit: the larger budget.
+		debug.SetMemoryLimit(budget + gcSlack)
+		paused.budget = budget
+	}
+	paused.n++
+	return sync.OnceFunc(func() {
+		paused.Lock()
+		defer paused.Unlock()
+		if paused.n--; paused.n == 0 {
+			debug.SetGCPercent(paused.percent)
+			debug.SetMemoryLimit(paused.limit)
+		}
+	})
+}
+
+// paused is the state of pauseGC: how many scans paused the collector,
+// and the settings to restore when the last one is done.
+var paused struct {
+	sync.Mutex
+	n             int
+	budget, limit int64
+	percent       int
+}
 
 // Between computes the projects affected by the changes from one commit
 // (the zero hash: the empty tree) to another, as Changed does for the
@@ -150,7 +207,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 		// HEAD's graph will be discovered from its listing: the index is
 		// read beside the diff, into huge pages when it is large.
 		if !opt.grown {
-			growHeap(repo)
+			defer growHeap(repo)()
 		}
 		go func() { _, _ = lister() }()
 	}
