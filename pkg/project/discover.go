@@ -377,7 +377,21 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		}
 	}
 	names := make(map[string]string, len(candidates))
-	for _, dir := range keys(candidates) {
+	dirs := keys(candidates)
+	// The fingerprints and module closures (most of this loop's work) read
+	// only the finished maps: they are computed on every core first.
+	fingerprints := make([]string, len(dirs))
+	closures := make([][]ModuleUse, len(dirs))
+	forEach(len(dirs), d.workers(), func(i int) {
+		if _, declared := d.cfg.ProjectByDir(dirs[i]); d.targets[dirs[i]] && !declared {
+			return
+		}
+		fingerprints[i] = d.fingerprint(dirs[i])
+		if !d.opt.Lenient {
+			closures[i] = d.closure(dirs[i])
+		}
+	})
+	for i, dir := range dirs {
 		decl, declared := d.cfg.ProjectByDir(dir)
 		if d.targets[dir] && !declared {
 			continue // a module, not a project
@@ -392,14 +406,14 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 			return nil, err
 		}
 		envrc, fromEnvrc := fromModule[dir]
-		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromEnvrc, Fingerprint: d.fingerprint(dir)}
+		p := Project{Name: dir, Dir: dir, Declared: declared, FromModule: fromEnvrc, Fingerprint: fingerprints[i]}
 		if fromEnvrc {
 			p.Source, p.SourceFrom = envrc.Source, envrc.Where()
 		}
 		if !d.opt.Lenient {
 			// A lenient (merge-base) graph answers only which projects
 			// existed; the module closure is HEAD's question.
-			p.Modules = d.closure(dir)
+			p.Modules = closures[i]
 			for _, m := range p.Modules {
 				if err := checkPath("module directory", m.Dir, "rename the module's directory and the sources that name it"); err != nil {
 					return nil, err
@@ -599,29 +613,14 @@ func (d *discovery) parseDirs(dirs []string) error {
 	}
 	results := make([][]Call, len(todo))
 	errs := make([]error, len(todo))
-	workers := d.opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	// Each worker takes the next file by counter: handing files out over
-	// a channel woke the receiver on the sender's processor, and one of
-	// two cores sat idle for a third of the round.
-	var wg sync.WaitGroup
-	var next atomic.Int64
-	for w := 0; w < min(workers, len(todo)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
-				results[i], errs[i] = d.parseFile(todo[i])
-				var se *SyntaxError
-				if d.opt.Lenient && errors.As(errs[i], &se) {
-					results[i], errs[i] = nil, nil
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	workers := d.workers()
+	forEach(len(todo), workers, func(i int) {
+		results[i], errs[i] = d.parseFile(todo[i])
+		var se *SyntaxError
+		if d.opt.Lenient && errors.As(errs[i], &se) {
+			results[i], errs[i] = nil, nil
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -1004,6 +1003,33 @@ func checkDependsOn(g *Graph, cfg *config.Config, lenient bool) error {
 		}
 	}
 	return nil
+}
+
+// workers is how many goroutines share discovery's parallel work.
+func (d *discovery) workers() int {
+	if d.opt.Workers > 0 {
+		return d.opt.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// forEach calls f(0) ... f(n-1) on up to workers goroutines and returns
+// when all have returned. Each worker takes the next index by counter:
+// handing indices out over a channel woke the receiver on the sender's
+// processor, and one of two cores sat idle for a third of a parse round.
+func forEach(n, workers int, f func(i int)) {
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for w := 0; w < min(workers, n); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func keys(m map[string]bool) []string {
