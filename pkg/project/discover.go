@@ -345,16 +345,17 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		if err := d.parseDirs(frontier); err != nil {
 			return nil, err
 		}
-		var next []string
+		// A set: 20,000 projects calling 800 modules made a search of
+		// the list for each call quadratic (45 ms at r20000).
+		next := map[string]bool{}
 		for _, dir := range frontier {
 			for _, c := range d.calls[dir] {
-				if !d.parsed[c.Target] && !contains(next, c.Target) {
-					next = append(next, c.Target)
+				if !d.parsed[c.Target] {
+					next[c.Target] = true
 				}
 			}
 		}
-		sort.Strings(next)
-		frontier = next
+		frontier = keys(next)
 	}
 	if d.opt.Parsed != nil {
 		d.opt.Parsed()
@@ -1041,11 +1042,3 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
