@@ -334,13 +334,15 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	for _, p := range d.cfg.Projects {
 		candidates[p.Dir] = true
 	}
-	if err := d.sourceCalls(candidates, fromModule); err != nil {
+	// Sorted once: the candidates are final from here on.
+	dirs := keys(candidates)
+	if err := d.sourceCalls(dirs, fromModule); err != nil {
 		return nil, err
 	}
 
 	// Parse the candidates, then whatever their local sources reach, until
 	// nothing new is reached.
-	frontier := keys(candidates)
+	frontier := dirs
 	for len(frontier) > 0 {
 		if err := d.parseDirs(frontier); err != nil {
 			return nil, err
@@ -378,7 +380,6 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		}
 	}
 	names := make(map[string]string, len(candidates))
-	dirs := keys(candidates)
 	// The fingerprints and module closures (most of this loop's work) read
 	// only the finished maps: they are computed on every core first.
 	fingerprints := make([]string, len(dirs))
@@ -486,8 +487,8 @@ func (d *discovery) envrcSource(dir string) (EnvrcSource, bool, error) {
 // directory and what it calls are the project's inputs, in change
 // detection and in the scratch checkout alike. A path that leaves the
 // repository is refused elsewhere (config, checkEnvrcSource).
-func (d *discovery) sourceCalls(candidates map[string]bool, fromModule map[string]EnvrcSource) error {
-	for _, dir := range keys(candidates) {
+func (d *discovery) sourceCalls(candidates []string, fromModule map[string]EnvrcSource) error {
+	for _, dir := range candidates {
 		var c Call
 		var file string
 		if i := slices.IndexFunc(d.cfg.Projects, func(p config.Project) bool { return p.Dir == dir }); i >= 0 && d.cfg.Projects[i].Source != "" {
@@ -1041,4 +1042,3 @@ func keys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
