@@ -28,7 +28,8 @@ import (
 // format changes whenever the layout of an entry or a payload changes.
 // 2: header, payload and the trailing sum in one stream, encoded once.
 // 3: a graph's projects in chunks, each its own gob message.
-const format = 3
+// 4: the parse cache as columns (callsTable), not a map.
+const format = 4
 
 const (
 	magic = "atoll-cache"
@@ -321,7 +322,7 @@ func (s *Store) Calls(id string) ([]project.Call, bool) {
 	defer s.mu.Unlock()
 	if s.calls == nil {
 		s.calls = map[string][]project.Call{}
-		s.load("calls", "all", &s.calls)
+		s.loadWith("calls", "all", func(dec *gob.Decoder) error { return decodeCalls(dec, s.calls) })
 	}
 	c, ok := s.calls[id]
 	return c, ok
@@ -346,6 +347,64 @@ func (s *Store) SetCalls(id string, calls []project.Call) {
 	}
 	s.calls[id] = calls
 	s.callsDirty = true
+}
+
+// callsTable is the parse cache as written: one column per field, which
+// gob encodes as a few long slices instead of one reflected value per map
+// entry (the map of r5000's 5,600 files took 4-12 ms to encode, at the end
+// of every cold scan).
+type callsTable struct {
+	IDs []string
+	// Counts is how many calls each ID has; its calls follow those of the
+	// IDs before it in Names, Sources and Lines.
+	Counts         []uint32
+	Names, Sources []string
+	Lines          []int32
+}
+
+func encodeCalls(enc *gob.Encoder, calls map[string][]project.Call) error {
+	t := callsTable{IDs: make([]string, 0, len(calls)), Counts: make([]uint32, 0, len(calls))}
+	for id, cs := range calls {
+		t.IDs = append(t.IDs, id)
+		t.Counts = append(t.Counts, uint32(len(cs)))
+		for _, c := range cs {
+			t.Names = append(t.Names, c.Name)
+			t.Sources = append(t.Sources, c.Source)
+			t.Lines = append(t.Lines, int32(c.Line))
+		}
+	}
+	return enc.Encode(&t)
+}
+
+// decodeCalls adds the table's entries to calls. A table whose columns do
+// not add up is an error (the entry is then dropped and rebuilt).
+func decodeCalls(dec *gob.Decoder, calls map[string][]project.Call) error {
+	var t callsTable
+	if err := dec.Decode(&t); err != nil {
+		return err
+	}
+	if len(t.Counts) != len(t.IDs) || len(t.Sources) != len(t.Names) || len(t.Lines) != len(t.Names) {
+		return errors.New("calls table: columns of different lengths")
+	}
+	total := 0
+	for _, n := range t.Counts {
+		total += int(n)
+	}
+	if total != len(t.Names) {
+		return errors.New("calls table: counts do not match the calls")
+	}
+	all := make([]project.Call, total)
+	next := 0
+	for i, id := range t.IDs {
+		n := int(t.Counts[i])
+		cs := all[next : next+n : next+n]
+		for j := range cs {
+			cs[j] = project.Call{Name: t.Names[next+j], Source: t.Sources[next+j], Line: int(t.Lines[next+j])}
+		}
+		next += n
+		calls[id] = cs
+	}
+	return nil
 }
 
 func mbKey(a, b git.Hash) string { return a.String() + b.String() }
@@ -437,7 +496,7 @@ func (s *Store) StartFlush() {
 		}
 		var errs []error
 		if calls != nil {
-			errs = append(errs, s.save("calls", "all", calls))
+			errs = append(errs, s.saveWith("calls", "all", func(enc *gob.Encoder) error { return encodeCalls(enc, calls) }))
 		}
 		if mbs != nil {
 			errs = append(errs, s.save("mergebase", "all", mbs))

@@ -408,3 +408,54 @@ func TestHasCalls(t *testing.T) {
 		t.Error("a nil store has a parse cache")
 	}
 }
+
+func TestCallsTableRoundTripsEveryShape(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := Open(dir, "v1")
+	want := map[string][]project.Call{
+		"none:native": {},
+		"one:native":  {{Name: "m", Source: "../m", Line: 2}},
+		"two:json":    {{Name: "a", Source: "./a", Line: 1}, {Name: "b", Source: "git::file:///x", Line: 9}},
+	}
+	for id, cs := range want {
+		s.SetCalls(id, cs)
+	}
+	s.SetCalls("nil:native", nil)
+	want["nil:native"] = []project.Call{}
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	fresh := Open(dir, "v1")
+	for id, cs := range want {
+		got, ok := fresh.Calls(id)
+		if !ok || got == nil || !reflect.DeepEqual(got, cs) {
+			t.Errorf("Calls(%q) = %#v, %v; want %#v", id, got, ok, cs)
+		}
+	}
+	if _, ok := fresh.Calls("absent"); ok {
+		t.Error("an ID never set was found")
+	}
+}
+
+func TestCallsTableWithColumnsThatDoNotAddUpIsRefused(t *testing.T) {
+	t.Parallel()
+	for name, table := range map[string]callsTable{
+		"counts short":   {IDs: []string{"a", "b"}, Counts: []uint32{1}, Names: []string{"m"}, Sources: []string{"../m"}, Lines: []int32{1}},
+		"counts too big": {IDs: []string{"a"}, Counts: []uint32{2}, Names: []string{"m"}, Sources: []string{"../m"}, Lines: []int32{1}},
+		"lines short":    {IDs: []string{"a"}, Counts: []uint32{1}, Names: []string{"m"}, Sources: []string{"../m"}},
+	} {
+		dir := t.TempDir()
+		s := Open(dir, "v1")
+		if err := s.saveWith("calls", "all", func(enc *gob.Encoder) error { return enc.Encode(&table) }); err != nil {
+			t.Fatal(err)
+		}
+		fresh := Open(dir, "v1")
+		if _, ok := fresh.Calls("a"); ok {
+			t.Errorf("%s: a table whose columns do not add up was trusted", name)
+		}
+		if _, err := os.Stat(fresh.path("calls", "all")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: the refused entry was not removed (%v)", name, err)
+		}
+	}
+}
