@@ -231,22 +231,20 @@ func decodeGraph(dec *gob.Decoder, g *project.Graph) error {
 
 // HasGraph reports whether a graph is cached under key, without reading
 // it (Graph still checks the entry).
-func (s *Store) HasGraph(key string) bool {
-	if s == nil {
-		return false
-	}
-	_, err := os.Lstat(s.path("graph", key))
-	return err == nil
-}
+func (s *Store) HasGraph(key string) bool { return s.has("graph", key) }
 
 // HasCalls reports whether a parse cache entry exists, without reading
 // it: a store without one has never finished a scan, so the next scan is
 // cold.
-func (s *Store) HasCalls() bool {
+func (s *Store) HasCalls() bool { return s.has("calls", "all") }
+
+// has reports whether an entry's file exists; what it holds is checked
+// when it is read.
+func (s *Store) has(kind, key string) bool {
 	if s == nil {
 		return false
 	}
-	_, err := os.Lstat(s.path("calls", "all"))
+	_, err := os.Lstat(s.path(kind, key))
 	return err == nil
 }
 

@@ -615,8 +615,7 @@ func (d *discovery) parseDirs(dirs []string) error {
 	}
 	results := make([][]Call, len(todo))
 	errs := make([]error, len(todo))
-	workers := d.workers()
-	forEach(len(todo), workers, func(i int) {
+	forEach(len(todo), d.workers(), func(i int) {
 		results[i], errs[i] = d.parseFile(todo[i])
 		var se *SyntaxError
 		if d.opt.Lenient && errors.As(errs[i], &se) {
