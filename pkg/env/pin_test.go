@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 )
 
 func TestMapAndList(t *testing.T) {
@@ -398,10 +400,7 @@ func TestExportCancelledBeforeTheStdlib(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(copyBin), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(copyBin, data, 0o755); err != nil {
+	if err := sandbox.WriteExecutable(copyBin, data); err != nil {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(tmp, "co/p/.envrc"), "export X=1\n")

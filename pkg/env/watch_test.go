@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 )
 
 // countingDirenv is a direnv on PATH that logs each start (its arguments)
@@ -14,8 +16,7 @@ func countingDirenv(t *testing.T, dir string) (bin, log string) {
 	t.Helper()
 	real := direnvBin(t)
 	bin, log = filepath.Join(dir, "bin", "direnv"), filepath.Join(dir, "starts.log")
-	write(t, bin, "#!/bin/sh\necho \"$*\" >> "+shellQuote(log)+"\nexec "+shellQuote(real)+" \"$@\"\n")
-	if err := os.Chmod(bin, 0o755); err != nil {
+	if err := sandbox.WriteExecutable(bin, []byte("#!/bin/sh\necho \"$*\" >> "+shellQuote(log)+"\nexec "+shellQuote(real)+" \"$@\"\n")); err != nil {
 		t.Fatal(err)
 	}
 	return bin, log
@@ -105,7 +106,9 @@ func TestDirenvStdlibAskedOncePerRun(t *testing.T) {
 		t.Errorf("direnv started %v for three evaluations, want one `direnv stdlib`", s)
 	}
 	// Another direnv binary (an upgrade in place): asked again.
-	write(t, bin, "#!/bin/sh\n# upgraded\necho \"$*\" >> "+shellQuote(log)+"\nexec "+shellQuote(direnvBin(t))+" \"$@\"\n")
+	if err := sandbox.WriteExecutable(bin, []byte("#!/bin/sh\n# upgraded\necho \"$*\" >> "+shellQuote(log)+"\nexec "+shellQuote(direnvBin(t))+" \"$@\"\n")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := d.Export(context.Background(), dirs[0], base, dirs[0]); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package git_test
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -123,7 +122,7 @@ func TestHooksDirIgnoresAFailedGit(t *testing.T) {
 	s.Git("config", "core.hooksPath", "my-hooks")
 	r := open(t, s.Work)
 	bin := t.TempDir()
-	if err := os.WriteFile(filepath.Join(bin, "git"), []byte("#!/bin/sh\necho /not/the/hooks\nexit 1\n"), 0o755); err != nil {
+	if err := sandbox.WriteExecutable(filepath.Join(bin, "git"), []byte("#!/bin/sh\necho /not/the/hooks\nexit 1\n")); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("PATH", bin)

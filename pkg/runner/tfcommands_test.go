@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 	"github.com/atoll-tf/atoll/pkg/record"
 	"github.com/atoll-tf/atoll/pkg/runner"
 )
@@ -21,7 +22,7 @@ func tfWrapper(t *testing.T, f *fixture) func() []string {
 	calls := filepath.Join(dir, "calls")
 	wrapper := filepath.Join(dir, "terraform")
 	script := "#!/bin/sh\necho \"$1 $(basename \"$PWD\")\" >> '" + calls + "'\nexec '" + f.opts.TerraformBin + "' \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+	if err := sandbox.WriteExecutable(wrapper, []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	f.opts.TerraformBin = wrapper
@@ -119,7 +120,7 @@ func TestPlanTextThatFailsFailsTheProject(t *testing.T) {
 		map[string]string{"conf/a/main.tf": "resource \"terraform_data\" \"a\" {}\n"})
 	wrapper := filepath.Join(t.TempDir(), "terraform")
 	script := "#!/bin/sh\nif [ \"$1\" = show ] && [ \"$2\" = -no-color ]; then echo 'Error: cannot render the plan' >&2; exit 1; fi\nexec '" + f.opts.TerraformBin + "' \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+	if err := sandbox.WriteExecutable(wrapper, []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	f.opts.TerraformBin = wrapper

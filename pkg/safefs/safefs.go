@@ -229,13 +229,30 @@ func (t *Tree) prepare(rel string) (string, error) {
 }
 
 // WriteFile writes a new file at rel (replacing a file or symlink there).
+// An executable file is written with no process forked meanwhile (see
+// HoldForks), so it can be run as soon as WriteFile returns.
 func (t *Tree) WriteFile(rel string, data []byte, perm fs.FileMode) error {
+	if perm&0o111 != 0 {
+		defer HoldForks()()
+	}
 	f, err := t.Create(rel, perm)
 	if err != nil {
 		return err
 	}
 	_, werr := f.Write(data)
 	return errors.Join(werr, f.Close())
+}
+
+// HoldForks keeps this process from starting another one until the
+// returned function is called. Write a file that is to be executed between
+// the two: a child forked while the file is open for writing holds that
+// descriptor until its own exec, and running the file meanwhile fails with
+// "text file busy" (ETXTBSY). Terraform runs a checkout's scripts while
+// other checkouts are written, and tests start processes in parallel.
+func HoldForks() (release func()) {
+	// Every fork takes syscall.ForkLock for writing.
+	syscall.ForkLock.RLock()
+	return syscall.ForkLock.RUnlock
 }
 
 // Create creates a new file at rel for writing (replacing a file or

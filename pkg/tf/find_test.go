@@ -2,25 +2,24 @@ package tf
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 )
 
 func TestFind(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "terraform")
-	writeFile(t, exe, "#!/bin/sh\n")
-	if err := os.Chmod(exe, 0o755); err != nil {
+	if err := sandbox.WriteExecutable(exe, []byte("#!/bin/sh\n")); err != nil {
 		t.Fatal(err)
 	}
 	notExe := filepath.Join(dir, "plain")
 	writeFile(t, notExe, "")
 	wellKnown := filepath.Join(dir, "well-known-terraform")
-	writeFile(t, wellKnown, "#!/bin/sh\n")
-	if err := os.Chmod(wellKnown, 0o755); err != nil {
+	if err := sandbox.WriteExecutable(wellKnown, []byte("#!/bin/sh\n")); err != nil {
 		t.Fatal(err)
 	}
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 )
 
 // TestVersionOncePerBinary: a plan of many projects starts Terraform for
@@ -22,8 +24,7 @@ func TestVersionOncePerBinary(t *testing.T) {
 	dir := t.TempDir()
 	calls := filepath.Join(dir, "calls")
 	wrapper := filepath.Join(dir, "terraform")
-	writeFile(t, wrapper, "#!/bin/sh\necho \"$1\" >> '"+calls+"'\nexec '"+real+"' \"$@\"\n")
-	if err := os.Chmod(wrapper, 0o755); err != nil {
+	if err := sandbox.WriteExecutable(wrapper, []byte("#!/bin/sh\necho \"$1\" >> '"+calls+"'\nexec '"+real+"' \"$@\"\n")); err != nil {
 		t.Fatal(err)
 	}
 	r.Bin = wrapper
@@ -75,8 +76,7 @@ func TestVersionOfNoBinary(t *testing.T) {
 		t.Fatal("Version of a missing binary succeeded")
 	}
 	notTF := filepath.Join(t.TempDir(), "echo-tf")
-	writeFile(t, notTF, "#!/bin/sh\necho 'not json'\n")
-	if err := os.Chmod(notTF, 0o755); err != nil {
+	if err := sandbox.WriteExecutable(notTF, []byte("#!/bin/sh\necho 'not json'\n")); err != nil {
 		t.Fatal(err)
 	}
 	r.Bin = notTF
@@ -242,8 +242,7 @@ func TestVersionCacheKeepsOtherBinaries(t *testing.T) {
 // calls and answers `version -json` with version.
 func fakeTerraform(t *testing.T, path, calls, version string) {
 	t.Helper()
-	writeFile(t, path, "#!/bin/sh\necho \"$1\" >> '"+calls+"'\necho '{\"terraform_version\":\""+version+"\"}'\n")
-	if err := os.Chmod(path, 0o755); err != nil {
+	if err := sandbox.WriteExecutable(path, []byte("#!/bin/sh\necho \"$1\" >> '"+calls+"'\necho '{\"terraform_version\":\""+version+"\"}'\n")); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
 )
 
 // The plan benchmark plans planProjects projects of r100 with atoll and,
@@ -318,7 +320,7 @@ func (b *planBench) countCalls() map[string]int {
 	log := filepath.Join(dir, "calls.log")
 	wrapper := filepath.Join(dir, "terraform")
 	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" >> '%s'\nexec '%s' \"$@\"\n", log, b.tfBin)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+	if err := sandbox.WriteExecutable(wrapper, []byte(script)); err != nil {
 		t.Fatal(err)
 	}
 	b.atollPlan(wrapper, 1)

@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/atoll-tf/atoll/pkg/safefs"
 )
 
 // Env is the hermetic git environment.
@@ -112,4 +114,19 @@ func Commit(dir, msg string) (string, error) {
 		return sha, nil
 	}
 	return Git(dir, "rev-parse", "HEAD")
+}
+
+// WriteExecutable writes data to path (its directory created, a file there
+// replaced) as an executable, with no process forked while it is open for
+// writing: a test that runs the file at once while parallel tests start
+// processes would otherwise fail now and then with "text file busy".
+func WriteExecutable(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	defer safefs.HoldForks()()
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o755)
 }
