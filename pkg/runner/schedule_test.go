@@ -59,7 +59,12 @@ func TestScheduleFailFastAndParallelism(t *testing.T) {
 				break
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		// Each job holds its slot until two ran at once (or 10 s passed):
+		// on a loaded machine the second worker may start late, and a
+		// job that ended first would make the peak 1.
+		for wait := time.Now().Add(10 * time.Second); atomic.LoadInt32(&peak) < 2 && time.Now().Before(wait); {
+			time.Sleep(time.Millisecond)
+		}
 		atomic.AddInt32(&running, -1)
 		return dir != "a"
 	})
