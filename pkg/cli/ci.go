@@ -150,6 +150,13 @@ func (s *session) deepen(ctx context.Context) error {
 // identity is who runs atoll, for locks and ledger entries: the CI's
 // actor and run, else the git user on this host.
 func (s *session) identity() ledger.Identity {
+	// An apply records its identity in the lock and in each ledger entry:
+	// git's user.name is read once.
+	s.whoOnce.Do(func() { s.who = s.askIdentity() })
+	return s.who
+}
+
+func (s *session) askIdentity() ledger.Identity {
 	host, _ := os.Hostname()
 	id := ledger.IdentityFrom(os.Getenv, s.Repo.ConfigValue("user.name"), host)
 	if r := s.CI.Run; s.CI.Active() {

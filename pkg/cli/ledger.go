@@ -129,7 +129,12 @@ func (s *session) acquire(ctx context.Context, errw io.Writer, r *guard.Remote, 
 	if err != nil {
 		return nil, err
 	}
-	got, err := r.Client.Acquire(ctx, want, r.Classifier(s.branchOf(head)))
+	// The snapshot the guard judged, when one was read, decides first.
+	take := r.Client.Acquire
+	if r.Snap != nil {
+		take = r.Snap.Acquire
+	}
+	got, err := take(ctx, want, r.Classifier(s.branchOf(head)))
 	if err != nil {
 		return nil, err
 	}

@@ -162,7 +162,7 @@ func unlockRun(opts *LockOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := r.Client.Unlock(ctx, keys, s.branchOf(head), opts.Force, s.identity())
+	res, err := r.Snap.Unlock(ctx, keys, s.branchOf(head), opts.Force, s.identity())
 	if err != nil {
 		return err
 	}

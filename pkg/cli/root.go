@@ -214,6 +214,9 @@ type session struct {
 	// deepened: --fetch fetched the whole history of the base already.
 	deepened bool
 	errw     io.Writer
+	// who is identity's answer, asked of git once per run.
+	who     ledger.Identity
+	whoOnce sync.Once
 }
 
 // workdir resolves the root of scratch checkouts and records.

@@ -28,7 +28,13 @@ import (
 type Hash [20]byte
 
 // String returns the full hex form.
-func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+func (h Hash) String() string {
+	// One allocation, the string's: discovery names every listed file's
+	// blob this way.
+	var b [2 * len(Hash{})]byte
+	hex.Encode(b[:], h[:])
+	return string(b[:])
+}
 
 // Short returns the first 8 hex digits.
 func (h Hash) Short() string { return h.String()[:8] }

@@ -839,3 +839,87 @@ func TestFormatErrorNamesRefAndShortID(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotUnlockReadsOnce: an unlock planned on the snapshot just
+// loaded reads the remote no more; when the lock changed after that read,
+// the compare-and-swap refuses the push and the unlock reads again and
+// releases the lock as it now is.
+func TestSnapshotUnlockReadsOnce(t *testing.T) {
+	t.Parallel()
+	m := newMem()
+	c := fixed(m)
+	if _, err := c.Acquire(ctx0, []*ledger.Lock{{Dir: "conf/a", Branch: "mine"}}, heldBy); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := c.Load(ctx0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := m.fetches
+	un, err := snap.Unlock(ctx0, []string{"conf_a"}, "mine", "", ledger.Identity{})
+	if err != nil || len(un.Released) != 1 {
+		t.Fatalf("unlock on the snapshot: %+v %v", un, err)
+	}
+	if m.fetches != before {
+		t.Errorf("the unlock read the remote %d more times, want none", m.fetches-before)
+	}
+	if _, ok := m.refs[ledger.LockRef("conf_a")]; ok {
+		t.Error("still locked")
+	}
+
+	// The lock re-taken after the snapshot: one refused push, one read.
+	if _, err := c.Acquire(ctx0, []*ledger.Lock{{Dir: "conf/a", Branch: "mine"}}, heldBy); err != nil {
+		t.Fatal(err)
+	}
+	if snap, err = c.Load(ctx0); err != nil {
+		t.Fatal(err)
+	}
+	put(t, m, ledger.LockRef("conf_a"), `{"format":1,"kind":"lock","dir":"conf/a","branch":"mine","nonce":"n3"}`)
+	before = m.fetches
+	un, err = snap.Unlock(ctx0, []string{"conf_a"}, "mine", "", ledger.Identity{})
+	if err != nil || len(un.Released) != 1 || un.Released[0].Lock.Nonce != "n3" {
+		t.Fatalf("unlock on an old snapshot: %+v %v", un, err)
+	}
+	if m.fetches != before+1 {
+		t.Errorf("after the refused push the unlock read the remote %d times, want 1", m.fetches-before)
+	}
+	if _, ok := m.refs[ledger.LockRef("conf_a")]; ok {
+		t.Error("still locked after the retry")
+	}
+}
+
+// TestSnapshotAcquireReadsOnce: locks taken on the snapshot just loaded
+// cost one push and no read; a lock another branch took after that read
+// makes the push fail its compare-and-swap, and the fresh read refuses.
+func TestSnapshotAcquireReadsOnce(t *testing.T) {
+	t.Parallel()
+	m := newMem()
+	c := fixed(m)
+	snap, err := c.Load(ctx0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, pushes := m.fetches, m.updates
+	got, err := snap.Acquire(ctx0, []*ledger.Lock{{Dir: "conf/a", Branch: "mine"}}, heldBy)
+	if err != nil || len(got.Taken) != 1 {
+		t.Fatalf("acquire on the snapshot: %+v %v", got, err)
+	}
+	if m.fetches != before || m.updates != pushes+1 {
+		t.Errorf("the acquire read the remote %d times and pushed %d times, want 0 and 1", m.fetches-before, m.updates-pushes)
+	}
+
+	// conf/b is free in the snapshot, then another branch takes it.
+	if snap, err = c.Load(ctx0); err != nil {
+		t.Fatal(err)
+	}
+	put(t, m, ledger.LockRef("conf_b"), `{"format":1,"kind":"lock","dir":"conf/b","branch":"theirs","nonce":"t1"}`)
+	before = m.fetches
+	_, err = snap.Acquire(ctx0, []*ledger.Lock{{Dir: "conf/b", Branch: "mine"}}, heldBy)
+	var le *ledger.LockedError
+	if !errors.As(err, &le) || len(le.Blocked) != 1 || le.Blocked[0].Held.Lock.Branch != "theirs" {
+		t.Fatalf("acquire on an old snapshot: %v, want the lock of branch theirs", err)
+	}
+	if m.fetches != before+1 {
+		t.Errorf("after the refused push the acquire read the remote %d times, want 1", m.fetches-before)
+	}
+}
