@@ -42,7 +42,7 @@ func tfWrapper(t *testing.T, f *fixture) func() []string {
 // plan in each project and nothing else (plus one version of the binary):
 // the counts come from plan's -json stream, with no terraform show. A
 // failing plan still says why. --plan-json and --plan-text each add one
-// terraform show per project planned.
+// terraform show per project planned. An apply runs init and apply.
 func TestPlanRunsInitAndPlanOnly(t *testing.T) {
 	t.Parallel()
 	stateDir := filepath.Join(t.TempDir(), "state")
@@ -106,6 +106,19 @@ func TestPlanRunsInitAndPlanOnly(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(planDir, name)); err != nil || !strings.Contains(string(b), "terraform_data.a") {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+
+	// Applying that plan: init and apply, and no `terraform version` per
+	// directory (which terraform-exec would start).
+	arep, err := runner.Apply(t.Context(), f.opts, f.targets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := calls(), []string{"apply a", "init a"}; !slices.Equal(got, want) {
+		t.Errorf("apply: terraform ran %q, want %q", got, want)
+	}
+	if a := byDir(t, arep)["conf/a"]; a.Status != runner.StatusApplied || a.Counts != (runner.Counts{Add: 2}) {
+		t.Errorf("apply of conf/a: %s %+v %s, want applied, 2 added", a.Status, a.Counts, a.Error)
 	}
 }
 

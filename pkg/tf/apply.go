@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
 )
 
@@ -69,11 +68,11 @@ type FailedChange struct {
 // failures are *Error.
 func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult, error) {
 	events := &applyEvents{log: writers(r.Stdout)}
-	c, err := r.tfCommand(ctx, "apply", dir, nil)
+	c, err := r.command("apply", dir, nil)
 	if err != nil {
 		return events.result(), err
 	}
-	fromEnv, err := applyOptions(r.Args["apply"])
+	fromEnv, err := applyArgs(r.Args["apply"])
 	if err != nil {
 		return events.result(), c.fail(err)
 	}
@@ -82,14 +81,16 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile string) (*ApplyResult,
 		// changed nothing.
 		events = &applyEvents{log: writers(r.Stdout), passed: passed}
 		c.stderr.Reset()
-		// ApplyJSON makes this writer the handle's stdout, replacing
-		// r.Stdout; events passes a readable form of each message on to it.
-		applyOpts := []tfexec.ApplyOption{tfexec.DirOrPlan(planFile)}
+		args := []string{"apply", "-json", "-no-color", "-input=false", "-auto-approve"}
 		if lockTimeout != "" {
-			applyOpts = append(applyOpts, tfexec.LockTimeout(lockTimeout))
+			args = append(args, "-lock-timeout="+lockTimeout)
 		}
-		applyOpts = append(applyOpts, fromEnv...)
-		err := c.tf.ApplyJSON(ctx, events, applyOpts...)
+		// The environment's arguments after atoll's, as for plan; the
+		// saved plan last.
+		args = append(args, fromEnv...)
+		args = append(args, planFile)
+		// events passes a readable form of each message on to r.Stdout.
+		_, err := r.run(ctx, c, events, false, args...)
 		events.flush()
 		if err == nil {
 			return nil

@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/atoll-tf/atoll/pkg/env"
-	"github.com/hashicorp/terraform-exec/tfexec"
 )
 
 // ArgError is an argument, from a project's environment, that atoll does
@@ -43,8 +42,8 @@ func needValue(command string, a env.Arg) error {
 	return nil
 }
 
-// common handles what every command accepts: flags terraform-exec or atoll
-// always give anyway, and positional arguments, which none takes.
+// common handles what every command accepts: flags atoll always gives
+// anyway, and positional arguments, which none takes.
 func common(command string, a env.Arg) (handled bool, err error) {
 	switch a.Flag {
 	case "":
@@ -132,10 +131,10 @@ func planArgs(args []env.Arg) ([]string, error) {
 	return out, nil
 }
 
-// applyOptions turns apply's arguments into terraform-exec options. A saved
+// applyArgs checks apply's arguments and returns them as flags. A saved
 // plan fixes everything else.
-func applyOptions(args []env.Arg) ([]tfexec.ApplyOption, error) {
-	var out []tfexec.ApplyOption
+func applyArgs(args []env.Arg) ([]string, error) {
+	var out []string
 	for _, a := range args {
 		if ok, err := common("apply", a); ok {
 			if err != nil {
@@ -146,26 +145,23 @@ func applyOptions(args []env.Arg) ([]tfexec.ApplyOption, error) {
 		switch a.Flag {
 		case "-auto-approve", "-compact-warnings":
 			// Always given / output only.
+			continue
 		case "-parallelism":
-			n, err := strconv.Atoi(a.Value)
-			if err != nil || n < 1 {
+			if n, err := strconv.Atoi(a.Value); err != nil || n < 1 {
 				return nil, &ArgError{Command: "apply", Arg: a, Reason: "the value is not a positive number"}
 			}
-			out = append(out, tfexec.Parallelism(n))
 		case "-lock":
-			b, err := boolArg("apply", a)
-			if err != nil {
+			if _, err := boolArg("apply", a); err != nil {
 				return nil, err
 			}
-			out = append(out, tfexec.Lock(b))
 		case "-lock-timeout":
 			if err := needValue("apply", a); err != nil {
 				return nil, err
 			}
-			out = append(out, tfexec.LockTimeout(a.Value))
 		default:
 			return nil, &ArgError{Command: "apply", Arg: a, Reason: "a saved plan is applied as it was made: only -parallelism, -lock and -lock-timeout apply to it"}
 		}
+		out = append(out, a.String())
 	}
 	return out, nil
 }

@@ -85,7 +85,7 @@ func TestArgsRefusedNotDropped(t *testing.T) {
 		case "plan":
 			_, err = planArgs([]env.Arg{tc.arg})
 		case "apply":
-			_, err = applyOptions([]env.Arg{tc.arg})
+			_, err = applyArgs([]env.Arg{tc.arg})
 		}
 		var ae *ArgError
 		if !errors.As(err, &ae) || !strings.Contains(err.Error(), tc.want) {
@@ -95,6 +95,17 @@ func TestArgsRefusedNotDropped(t *testing.T) {
 	got, err := planArgs([]env.Arg{{Flag: "-var", Value: "a=b c", HasValue: true}, {Flag: "-refresh", Value: "false", HasValue: true}, {Flag: "-no-color"}})
 	if err != nil || strings.Join(got, "|") != "-var=a=b c|-refresh=false" {
 		t.Errorf("plan args %q, %v", got, err)
+	}
+	// apply's: what a saved plan still takes, as flags; -auto-approve is
+	// atoll's anyway.
+	got, err = applyArgs([]env.Arg{{Flag: "-parallelism", Value: "3", HasValue: true}, {Flag: "-auto-approve"}, {Flag: "-lock", Value: "false", HasValue: true}, {Flag: "-lock-timeout", Value: "5s", HasValue: true}})
+	if err != nil || strings.Join(got, "|") != "-parallelism=3|-lock=false|-lock-timeout=5s" {
+		t.Errorf("apply args %q, %v", got, err)
+	}
+	for _, bad := range []env.Arg{{Flag: "-parallelism", Value: "0", HasValue: true}, {Flag: "-lock", Value: "maybe", HasValue: true}, {Flag: "-lock-timeout"}} {
+		if _, err := applyArgs([]env.Arg{bad}); err == nil {
+			t.Errorf("apply arg %v accepted", bad)
+		}
 	}
 	// init's are passed as given, but for -from-module (the caller's) and
 	// what atoll always gives.

@@ -68,79 +68,48 @@ func TestFind(t *testing.T) {
 	}
 }
 
-func TestEnviron(t *testing.T) {
-	t.Parallel()
-	inherited := []string{"HOME=/home/u", "TF_LOG=TRACE", "TF_WORKSPACE=prod", "EMPTY="}
-	tests := []struct {
-		name      string
-		op        string
-		inherited []string
-		env       map[string]string
-		extra     map[string]string
-		want      map[string]string // nil: inherit unchanged
-		wantErr   string
-	}{
-		{name: "nothing to add inherits", op: "plan", inherited: append(inherited, "TF_VAR_region=eu"), want: nil},
-		{
-			name: "extra over env over inherited", op: "init", inherited: inherited,
-			env:   map[string]string{"HOME": "/tmp", "TF_DATA_DIR": "d"},
-			extra: map[string]string{"TF_DATA_DIR": "e", "TF_PLUGIN_CACHE_DIR": "/cache"},
-			// TF_LOG and TF_WORKSPACE are dropped: terraform-exec
-			// overrides them even when inheriting.
-			want: map[string]string{"HOME": "/tmp", "EMPTY": "", "TF_DATA_DIR": "e", "TF_PLUGIN_CACHE_DIR": "/cache"},
-		},
-		{
-			name: "TF_VAR dropped where nothing reads it", op: "init",
-			inherited: []string{"TF_VAR_region=eu"}, extra: map[string]string{"TF_PLUGIN_CACHE_DIR": "/c"},
-			want: map[string]string{"TF_PLUGIN_CACHE_DIR": "/c"},
-		},
-		{
-			name: "TF_VAR for plan is not dropped silently", op: "plan",
-			inherited: []string{"TF_VAR_region=eu", "TF_VAR_a=1"}, env: map[string]string{"TF_DATA_DIR": "d"},
-			wantErr: "cannot pass TF_VAR_a, TF_VAR_region on to terraform plan while also setting TF_DATA_DIR",
-		},
-		{
-			name: "TF_CLI_ARGS of the command", op: "apply",
-			inherited: []string{"TF_CLI_ARGS_apply=-parallelism=1"}, env: map[string]string{"X": "1"},
-			wantErr: "TF_CLI_ARGS_apply",
-		},
-		{
-			name: "TF_CLI_ARGS of another command", op: "apply",
-			inherited: []string{"TF_CLI_ARGS_plan=-parallelism=1"}, env: map[string]string{"X": "1"},
-			want: map[string]string{"X": "1"},
-		},
-		{
-			name: "managed variable in Env", op: "plan", env: map[string]string{"TF_VAR_x": "1"},
-			wantErr: "cannot set TF_VAR_x for terraform",
-		},
+// TestExecEnviron: Terraform gets the inherited environment with Env and
+// then the command's own variables on top, TF_IN_AUTOMATION set and
+// TF_WORKSPACE dropped; an explicit environment (a project's) is all it
+// gets, and a TF_WORKSPACE there is refused. No t.Parallel: Setenv.
+func TestExecEnviron(t *testing.T) {
+	t.Setenv("ATOLL_TEST_INHERITED", "shell")
+	t.Setenv("TF_WORKSPACE", "prod")
+	t.Setenv("TF_LOG", "TRACE")
+	r := &Runner{Env: map[string]string{"ATOLL_TEST_ENV": "env", "TF_DATA_DIR": "d"}}
+	got, err := r.execEnviron(map[string]string{"TF_DATA_DIR": "e"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := environ(tt.op, tt.inherited, tt.env, tt.extra)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("environ() error = %v, want one containing %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.want == nil {
-				if got != nil {
-					t.Fatalf("environ() = %v, want nil (inherit)", got)
-				}
-				return
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("environ() = %v, want %v", got, tt.want)
-			}
-			for k, v := range tt.want {
-				if gv, ok := got[k]; !ok || gv != v {
-					t.Fatalf("environ() = %v, want %v", got, tt.want)
-				}
-			}
-		})
+	vars := map[string]string{}
+	for _, kv := range got {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	for k, want := range map[string]string{"ATOLL_TEST_INHERITED": "shell", "ATOLL_TEST_ENV": "env", "TF_DATA_DIR": "e", "TF_IN_AUTOMATION": "1", "TF_LOG": "TRACE"} {
+		if vars[k] != want {
+			t.Errorf("inherited environment: %s=%q, want %q", k, vars[k], want)
+		}
+	}
+	if _, ok := vars["TF_WORKSPACE"]; ok {
+		t.Error("TF_WORKSPACE reached Terraform")
+	}
+
+	r = &Runner{Environ: map[string]string{"PATH": "/bin", "TF_VAR_stage": "prod"}, Env: map[string]string{"IGNORED": "1"}}
+	if got, err = r.execEnviron(nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"PATH=/bin", "TF_IN_AUTOMATION=1", "TF_VAR_stage=prod"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("explicit environment %q, want exactly %q", got, want)
+	}
+	r.Environ["TF_WORKSPACE"] = "staging"
+	var ae *ArgError
+	if _, err := r.execEnviron(nil); !errors.As(err, &ae) || !strings.Contains(err.Error(), "projects[].workspace") {
+		t.Errorf("TF_WORKSPACE in a project's environment: %v, want a refusal", err)
+	}
+	delete(r.Environ, "TF_WORKSPACE")
+	r.Environ["TF_CLI_ARGS_plan"] = "-parallelism=1"
+	if _, err := r.execEnviron(nil); err == nil || !strings.Contains(err.Error(), "belongs in Args") {
+		t.Errorf("TF_CLI_ARGS_plan in an explicit environment: %v", err)
 	}
 }

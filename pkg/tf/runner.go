@@ -1,11 +1,10 @@
 // Package tf runs Terraform (or OpenTofu) for one project directory at a
 // time and turns what it does into typed results. It is the only importer of
-// terraform-exec and terraform-json.
+// terraform-json.
 //
 // Cancelling the context of a command sends Terraform SIGINT, so that it
 // stops gracefully, writes its state and releases its lock. Terraform runs
-// in its own process group (atoll starts init, workspace, plan, show and
-// version itself, and apply through terraform-exec), so a terminal's Ctrl-C
+// in its own process group, so a terminal's Ctrl-C
 // does not reach it directly: the caller must turn SIGINT into a cancelled context
 // (signal.NotifyContext) and keep catching signals until the command returns.
 package tf
@@ -20,14 +19,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/atoll-tf/atoll/pkg/env"
 	"github.com/atoll-tf/atoll/pkg/safefs"
-	"github.com/hashicorp/terraform-exec/tfexec"
 )
 
 // Runner runs Terraform commands. It is safe for concurrent use on different
@@ -36,18 +33,16 @@ type Runner struct {
 	// Bin is the Terraform binary (see Find).
 	Bin string
 	// Env holds variables set for every command on top of the inherited
-	// environment. Leave it empty when possible: see environ. Ignored
-	// when Environ is set.
+	// environment. Ignored when Environ is set.
 	Env map[string]string
 	// Environ, when not nil, is the whole environment of every command
 	// (a project's, see pkg/env): nothing is inherited. It holds no
-	// TF_CLI_ARGS*: those are in Args. Of the variables terraform-exec
-	// manages, TF_VAR_* reach plan, the command that reads them, and the
-	// rest are terraform-exec's to set.
+	// TF_CLI_ARGS*: those are in Args. TF_WORKSPACE is refused (see
+	// Workspace); atoll sets TF_IN_AUTOMATION.
 	Environ map[string]string
 	// Args are the arguments each command (init, plan, apply) gets from the
-	// project's environment: given to Terraform as flags (terraform-exec
-	// options for apply), or refused (*ArgError), never dropped.
+	// project's environment: given to Terraform as flags after atoll's
+	// own, or refused (*ArgError), never dropped.
 	Args map[string][]env.Arg
 	// Stdout and Stderr receive Terraform's full output, e.g. a log file.
 	// Either may be nil. They are written from different goroutines, so a
@@ -57,7 +52,7 @@ type Runner struct {
 	// InterruptGrace is how long Terraform may take to stop after SIGINT
 	// before it is killed. Killing it can leave the state locked and lose
 	// track of resources created meanwhile, so be generous. Zero means
-	// terraform-exec's default, 60s.
+	// 60s.
 	InterruptGrace time.Duration
 	// LockTimeout is how long plan and apply wait for a state lock that
 	// another run holds (-lock-timeout). Zero fails at once, as Terraform
@@ -72,22 +67,18 @@ type Runner struct {
 	// binary its version only when the binary is new or replaced. A
 	// missing, damaged or foreign file only makes the run ask again.
 	VersionCache string
-
-	mu      sync.Mutex
-	handles map[string]*tfexec.Terraform
 }
 
 // stderrTail bounds how much of stderr an *Error keeps.
 const stderrTail = 16 << 10
 
-// command is one Terraform operation in a directory. atoll runs every
-// operation but apply itself (run): terraform-exec starts each directory's
-// first command with `terraform version -json`, a process start per
-// project that a plan of many projects pays for nothing, and it cannot pass
-// a project's TF_VAR_* to plan (hashicorp/terraform-exec#584). apply goes
-// through terraform-exec (tfCommand), which then sets tf.
+// command is one Terraform operation in a directory, which atoll runs
+// itself (run) rather than through terraform-exec: that starts each
+// directory's first command with `terraform version -json`, a process
+// start per project that a plan or apply of many projects pays for
+// nothing, and it cannot pass a project's TF_VAR_* to plan
+// (hashicorp/terraform-exec#584).
 type command struct {
-	tf      *tfexec.Terraform
 	op      string
 	dir     string
 	environ []string
@@ -107,9 +98,9 @@ func (r *Runner) command(op, dir string, extraEnv map[string]string) (*command, 
 
 // execEnviron is the environment of a command atoll runs itself: Environ
 // when set (a project's, which holds no TF_CLI_ARGS*: those are in Args),
-// else the inherited one with Env; then extra. As terraform-exec does, it
-// tells Terraform it runs in automation and never lets TF_WORKSPACE pick a
-// workspace: Workspace does that.
+// else the inherited one with Env; then extra. It tells Terraform it runs
+// in automation and never lets TF_WORKSPACE pick a workspace: Workspace
+// does that.
 func (r *Runner) execEnviron(extra map[string]string) ([]string, error) {
 	var vars map[string]string
 	if r.Environ != nil {
@@ -141,140 +132,9 @@ func workspaceRefusal(v string) error {
 		Reason: "it selects a Terraform workspace behind atoll's back: declare it as projects[].workspace in atoll.yaml"}
 }
 
-// tfCommand is op in dir through a terraform-exec handle (apply). Handles
-// are stateful (ApplyJSON replaces the stdout writer for good), so every
-// operation sets the writers and the environment again.
-func (r *Runner) tfCommand(ctx context.Context, op, dir string, extraEnv map[string]string) (*command, error) {
-	c := &command{op: op, dir: dir, stderr: newTailBuffer(stderrTail)}
-	env, err := environ(op, os.Environ(), r.Env, extraEnv)
-	if r.Environ != nil {
-		env, err = r.explicitEnviron(extraEnv)
-	}
-	if err != nil {
-		return nil, c.fail(err)
-	}
-	tf, err := r.handle(ctx, dir)
-	if err != nil {
-		return nil, c.fail(err)
-	}
-	// nil inherits the process's environment.
-	if err := tf.SetEnv(env); err != nil {
-		return nil, c.fail(err)
-	}
-	c.tf = tf
-	tf.SetStdout(writers(r.Stdout))
-	tf.SetStderr(writers(r.Stderr, c.stderr))
-	return c, nil
-}
-
-// handle returns the tfexec handle of dir, made once per Runner: each new
-// handle runs `terraform version -json` before its first command, so the
-// operations on one directory share one.
-func (r *Runner) handle(ctx context.Context, dir string) (*tfexec.Terraform, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if tf, ok := r.handles[dir]; ok {
-		return tf, nil
-	}
-	tf, err := tfexec.NewTerraform(dir, r.Bin)
-	if err != nil {
-		return nil, err
-	}
-	if r.InterruptGrace > 0 {
-		if err := tf.SetWaitDelay(r.InterruptGrace); err != nil {
-			return nil, err
-		}
-	}
-	// Asking first caches the answer, and keeps `version -json` out of the log.
-	tf.SetStdout(io.Discard)
-	if _, _, err := tf.Version(ctx, false); err != nil {
-		return nil, err
-	}
-	if r.handles == nil {
-		r.handles = map[string]*tfexec.Terraform{}
-	}
-	r.handles[dir] = tf
-	return tf, nil
-}
-
 // fail wraps err as an *Error carrying stderr's tail.
 func (c *command) fail(err error) *Error {
 	return &Error{Op: c.op, Dir: c.dir, Diagnostics: c.stderr.String(), Err: err}
-}
-
-// environ returns the environment of a command, or nil to let terraform-exec
-// pass the inherited one unchanged (the usual case).
-//
-// terraform-exec refuses an explicit environment holding variables it
-// manages or wants given as flags (TF_VAR_*, TF_CLI_ARGS*, TF_LOG*, ...),
-// yet passes them through when inheriting (hashicorp/terraform-exec#584).
-// So adding any variable means dropping those. Dropping TF_VAR_* or
-// TF_CLI_ARGS* where Terraform would read them would silently change what is
-// planned, so that is an error instead.
-func environ(op string, inherited []string, env, extra map[string]string) (map[string]string, error) {
-	if len(env) == 0 && len(extra) == 0 {
-		return nil, nil
-	}
-	if bad := tfexec.ProhibitedEnv(env); len(bad) > 0 {
-		slices.Sort(bad)
-		return nil, fmt.Errorf("cannot set %s for terraform: terraform-exec manages it", strings.Join(bad, ", "))
-	}
-	merged := make(map[string]string, len(inherited)+len(env)+len(extra))
-	for _, kv := range inherited {
-		k, v, _ := strings.Cut(kv, "=")
-		merged[k] = v
-	}
-	maps.Copy(merged, env)
-	maps.Copy(merged, extra)
-	var lost []string
-	for _, k := range tfexec.ProhibitedEnv(merged) {
-		if readBy(op, k) {
-			lost = append(lost, k)
-		}
-		delete(merged, k)
-	}
-	if len(lost) > 0 {
-		slices.Sort(lost)
-		return nil, fmt.Errorf("cannot pass %s on to terraform %s while also setting %s: "+
-			"terraform-exec drops such variables from an explicit environment (hashicorp/terraform-exec#584)",
-			strings.Join(lost, ", "), op, strings.Join(slices.Concat(slices.Sorted(maps.Keys(env)), slices.Sorted(maps.Keys(extra))), ", "))
-	}
-	return merged, nil
-}
-
-// explicitEnviron is Environ with extra added and the variables
-// terraform-exec manages taken out: it sets TF_LOG*, TF_INPUT and
-// TF_IN_AUTOMATION itself, and TF_VAR_* are read only by plan, which runs
-// with them (see Plan).
-func (r *Runner) explicitEnviron(extra map[string]string) (map[string]string, error) {
-	if v, ok := r.Environ["TF_WORKSPACE"]; ok {
-		return nil, workspaceRefusal(v)
-	}
-	out := make(map[string]string, len(r.Environ)+len(extra))
-	maps.Copy(out, r.Environ)
-	maps.Copy(out, extra)
-	for _, k := range tfexec.ProhibitedEnv(out) {
-		if k == "TF_CLI_ARGS" || strings.HasPrefix(k, "TF_CLI_ARGS_") {
-			return nil, fmt.Errorf("internal: %s in an explicit environment: it belongs in Args", k)
-		}
-		delete(out, k)
-	}
-	return out, nil
-}
-
-// readBy reports whether Terraform's op reads the inherited variable k in a
-// way terraform-exec does not override anyway (it forces TF_LOG*, TF_INPUT,
-// TF_IN_AUTOMATION and drops TF_WORKSPACE whatever the environment says).
-func readBy(op, k string) bool {
-	switch {
-	case strings.HasPrefix(k, "TF_VAR_"):
-		return op == "plan"
-	case k == "TF_CLI_ARGS":
-		return true
-	case strings.HasPrefix(k, "TF_CLI_ARGS_"):
-		return k == "TF_CLI_ARGS_"+op
-	}
-	return false
 }
 
 // writers is io.MultiWriter of the non-nil writers, made lenient.
@@ -288,7 +148,7 @@ func writers(ws ...io.Writer) io.Writer {
 	return io.MultiWriter(out...)
 }
 
-// lenientWriter passes output on and never fails: tfexec stops reading
+// lenientWriter passes output on and never fails: os/exec stops reading
 // Terraform's output when a writer fails, and Terraform then blocks forever
 // on a full pipe (a full disk under the log file must not hang an apply).
 type lenientWriter struct{ w io.Writer }

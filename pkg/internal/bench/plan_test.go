@@ -157,7 +157,7 @@ func TestPlanBenchmark(t *testing.T) {
 	}
 	b := &planBench{t: t, atoll: atoll, tfBin: tfBin, repo: repo, projects: projects,
 		atollEnv: append(slices.Clip(tfEnv), "ATOLL_WORKDIR="+filepath.Join(scratch, "workdir")),
-		// terraform-exec sets TF_IN_AUTOMATION=1 for atoll's Terraform.
+		// atoll sets TF_IN_AUTOMATION=1 for its Terraform.
 		baselineEnv: append(slices.Clip(tfEnv), "TF_IN_AUTOMATION=1"),
 		baselineLog: filepath.Join(scratch, "baseline.log")}
 	load := loadAverage()

@@ -183,7 +183,6 @@ var importPrograms = []importCase{
 	{"cobra", "cobra", []string{"github.com/spf13/cobra"}},
 	{"lipgloss", "lipgloss", []string{"github.com/charmbracelet/lipgloss"}},
 	{"HCL (`hclsyntax`)", "hcl", []string{"github.com/hashicorp/hcl/v2/hclsyntax"}},
-	{"terraform-exec", "tfexec", []string{"github.com/hashicorp/terraform-exec/tfexec"}},
 	{"`net/http`", "nethttp", []string{"net/http"}},
 	{"viper", "viper", []string{"github.com/spf13/viper"}},
 	{"go-git's index and object storage only", "gogit-storage", []string{"github.com/go-git/go-git/v5/plumbing/format/index", "github.com/go-git/go-git/v5/storage/filesystem"}},
