@@ -385,7 +385,7 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 	fingerprints := make([]string, len(dirs))
 	closures := make([][]ModuleUse, len(dirs))
 	forEach(len(dirs), d.workers(), func(i int) {
-		if _, declared := d.cfg.ProjectByDir(dirs[i]); d.targets[dirs[i]] && !declared {
+		if d.moduleOnly(dirs[i]) {
 			return
 		}
 		fingerprints[i] = d.fingerprint(dirs[i])
@@ -394,10 +394,10 @@ func (d *discovery) run(roots []string) (*Graph, error) {
 		}
 	})
 	for i, dir := range dirs {
-		decl, declared := d.cfg.ProjectByDir(dir)
-		if d.targets[dir] && !declared {
-			continue // a module, not a project
+		if d.moduleOnly(dir) {
+			continue
 		}
+		decl, declared := d.cfg.ProjectByDir(dir)
 		if declared && !d.exists(dir) {
 			// Not a project of this commit: one whose directory is gone
 			// is deleted, one whose directory is yet to come is added.
@@ -1004,6 +1004,13 @@ func checkDependsOn(g *Graph, cfg *config.Config, lenient bool) error {
 		}
 	}
 	return nil
+}
+
+// moduleOnly reports whether a candidate directory is a module some
+// project calls and not a project itself (atoll.yaml can declare it one).
+func (d *discovery) moduleOnly(dir string) bool {
+	_, declared := d.cfg.ProjectByDir(dir)
+	return d.targets[dir] && !declared
 }
 
 // workers is how many goroutines share discovery's parallel work.
