@@ -260,3 +260,18 @@ func WriteSection(t testing.TB, root, name, body string) {
 	}
 	t.Logf("wrote %s", doc)
 }
+
+// EnvCount is the number in the environment variable name, at least min,
+// or def when it is unset; anything else fails the test.
+func EnvCount(t testing.TB, name string, def, min int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		t.Fatalf("%s=%q: want a number, at least %d", name, v, min)
+	}
+	return n
+}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,14 +32,7 @@ func TestReplayBenchmark(t *testing.T) {
 		t.Log("benchmark not run: set ATOLL_BENCH=1 (see docs/performance.md)")
 		return
 	}
-	commits := 200
-	if v := os.Getenv("ATOLL_REPLAY_COMMITS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 2 {
-			t.Fatalf("ATOLL_REPLAY_COMMITS=%q: want a number of commits, at least 2", v)
-		}
-		commits = n
-	}
+	commits := EnvCount(t, "ATOLL_REPLAY_COMMITS", 200, 2)
 	sizes := os.Getenv("ATOLL_BENCH_SIZES")
 	if sizes == "" {
 		sizes = "1000"
