@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,10 +23,19 @@ import (
 // and without Terraform files of their own), and at every commit the
 // answer of Between, with a cache kept along the history and without
 // one, must be the independent oracle's (pkg/internal/oracle): the same
-// affected projects and the same deleted ones.
+// affected projects and the same deleted ones. ATOLL_ORACLE_SEEDS runs
+// more histories than the suite's four (60 take about two minutes).
 func TestBetweenAgreesWithOracle(t *testing.T) {
 	t.Parallel()
-	for seed := uint64(1); seed <= 4; seed++ {
+	seeds := uint64(4)
+	if v := os.Getenv("ATOLL_ORACLE_SEEDS"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 32)
+		if err != nil || n == 0 {
+			t.Fatalf("ATOLL_ORACLE_SEEDS=%q: want a number of histories", v)
+		}
+		seeds = n
+	}
+	for seed := uint64(1); seed <= seeds; seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			t.Parallel()
 			h := newHistory(t, seed)
@@ -140,7 +150,29 @@ func (h *history) step() {
 			h.log = append(h.log, "remove "+p)
 		}
 	}
-	switch op := h.rnd.IntN(10); {
+	switch op := h.rnd.IntN(13); {
+	case op == 10 && len(h.projects) > 1: // a project calls another: that one is a module now
+		// Only a later directory is called, and names are never reused,
+		// so no cycle forms.
+		from, to := project(), project()
+		if from < to {
+			up := strings.Repeat("../", strings.Count(from, "/")+1)
+			set(from+"/main.tf", h.files[from+"/main.tf"]+fmt.Sprintf("\nmodule \"other\" {\n  source = %q\n}\n", up+to))
+		}
+	case op == 11 && len(h.projects) > 0: // Terraform files in a project's subdirectory: a project of its own
+		dir := project() + "/nested"
+		if _, ok := h.files[dir+"/main.tf"]; ok {
+			remove(dir + "/main.tf")
+		} else {
+			set(dir+"/main.tf", h.projectBody(dir))
+		}
+	case op == 12: // a module goes, whoever still calls it
+		m := module()
+		for p := range h.files {
+			if strings.HasPrefix(p, m+"/") {
+				remove(p)
+			}
+		}
 	case op == 0 && len(h.projects) > 2: // delete a project
 		dir := project()
 		for p := range h.files {
