@@ -47,7 +47,23 @@ func TestBetweenAgreesWithOracle(t *testing.T) {
 				for n := 1 + h.rnd.IntN(3); n > 0; n-- {
 					h.step()
 				}
+				// Now and then the steps are also examined uncommitted:
+				// the work tree against HEAD, which is the parent.
+				var uncommitted *Result
+				if h.rnd.IntN(3) == 0 {
+					h.writeTree()
+					uncommitted = h.run(commits[len(commits)-1], commits[len(commits)-1], Options{Uncommitted: true})
+				}
 				commits = append(commits, h.commit())
+				if uncommitted != nil {
+					o.NoRenames = true
+					wantLive, wantDeleted := o.Affected(commits[len(commits)-2], commits[len(commits)-1])
+					o.NoRenames = false
+					if live, deleted := split(uncommitted); !slices.Equal(live, wantLive) || !slices.Equal(deleted, wantDeleted) {
+						t.Fatalf("seed %d, work tree on %s: Between --uncommitted and the oracle disagree\nBetween: affected %q, deleted %q\noracle:  affected %q, deleted %q\nsteps:\n%s",
+							seed, commits[len(commits)-2][:8], live, deleted, wantLive, wantDeleted, strings.Join(h.log, "\n"))
+					}
+				}
 				head := commits[len(commits)-1]
 				// The parent, and now and then an older commit: a change
 				// of several steps.
@@ -231,9 +247,17 @@ func (h *history) step() {
 	}
 }
 
-// commit writes the files to the work tree, removes the others, and
-// commits them all.
+// commit writes the work tree (writeTree) and commits it all.
 func (h *history) commit() string {
+	h.t.Helper()
+	h.writeTree()
+	h.sb.Git("add", "-A")
+	h.sb.Git("commit", "-q", "--allow-empty", "-m", fmt.Sprintf("step %d", len(h.log)))
+	return h.sb.Git("rev-parse", "HEAD")
+}
+
+// writeTree writes the files to the work tree and removes the others.
+func (h *history) writeTree() {
 	h.t.Helper()
 	err := filepath.WalkDir(h.sb.Work, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -255,14 +279,15 @@ func (h *history) commit() string {
 		h.t.Fatal(err)
 	}
 	h.sb.Write(h.files)
-	h.sb.Git("add", "-A")
-	h.sb.Git("commit", "-q", "--allow-empty", "-m", fmt.Sprintf("step %d", len(h.log)))
-	return h.sb.Git("rev-parse", "HEAD")
 }
 
-// between is Between's answer: affected projects other than deleted
-// ones, and deleted ones, each sorted.
+// between is Between's answer, split.
 func (h *history) between(base, head string, store *cache.Store) (live, deleted []string) {
+	return split(h.run(base, head, Options{Cache: store}))
+}
+
+// run calls Between.
+func (h *history) run(base, head string, opt Options) *Result {
 	h.t.Helper()
 	repo, err := git.Open(h.sb.Work)
 	if err != nil {
@@ -275,10 +300,16 @@ func (h *history) between(base, head string, store *cache.Store) (live, deleted 
 	}
 	from, _ := git.ParseHash(base)
 	to, _ := git.ParseHash(head)
-	res, err := Between(repo, cfg, from, to, Options{Cache: store})
+	res, err := Between(repo, cfg, from, to, opt)
 	if err != nil {
-		h.t.Fatalf("Between %s..%s: %v\nsteps:\n%s", base[:8], head[:8], err, strings.Join(h.log, "\n"))
+		h.t.Fatalf("Between %s..%s (uncommitted %v): %v\nsteps:\n%s", base[:8], head[:8], opt.Uncommitted, err, strings.Join(h.log, "\n"))
 	}
+	return res
+}
+
+// split divides a result's projects into the deleted ones and the rest,
+// each sorted by directory.
+func split(res *Result) (live, deleted []string) {
 	for _, p := range res.Projects {
 		if p.Status == "deleted" {
 			deleted = append(deleted, p.Dir)

@@ -21,6 +21,11 @@ import (
 // Oracle answers what `atoll changed --base BASE` at HEAD should say,
 // with none of atoll's code (see docs/testing.md).
 type Oracle struct {
+	// NoRenames reports a moved project as deleted and added, as atoll
+	// does when HEAD's side is the work tree: uncommitted files have no
+	// identity to compare.
+	NoRenames bool
+
 	t     testing.TB
 	repo  string
 	env   []string
@@ -280,7 +285,7 @@ func (o *Oracle) Affected(base, head string) (live, deleted []string) {
 	}
 	deleted = slices.DeleteFunc(deleted, func(dir string) bool {
 		fp := b.fingerprint[dir]
-		return len(added[fp]) == 1 && gone[fp] == 1
+		return !o.NoRenames && len(added[fp]) == 1 && gone[fp] == 1
 	})
 	slices.Sort(live)
 	slices.Sort(deleted)
