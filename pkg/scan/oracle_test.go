@@ -298,8 +298,11 @@ func (h *history) run(base, head string, opt Options) *Result {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	from, _ := git.ParseHash(base)
-	to, _ := git.ParseHash(head)
+	from, ok := git.ParseHash(base)
+	to, ok2 := git.ParseHash(head)
+	if !ok || !ok2 {
+		h.t.Fatalf("not commit hashes: %q, %q", base, head)
+	}
 	res, err := Between(repo, cfg, from, to, opt)
 	if err != nil {
 		h.t.Fatalf("Between %s..%s (uncommitted %v): %v\nsteps:\n%s", base[:8], head[:8], opt.Uncommitted, err, strings.Join(h.log, "\n"))
