@@ -14,8 +14,9 @@ import (
 	"github.com/atoll-tf/atoll/pkg/internal/oracle"
 )
 
-// TestHistoryOracle checks `atoll changed` against a second, independent
-// implementation of its rules, commit by commit along a history: at each
+// TestHistoryOracle checks `atoll changed` against pkg/internal/oracle, a
+// second, independent implementation of its rules, commit by commit along
+// a history: at each
 // first-parent commit, `atoll changed --base <parent> --no-cache` must
 // name the projects the oracle names (modified, added or renamed ones
 // together) and the deleted ones. The oracle shares no code with atoll:
@@ -32,9 +33,8 @@ import (
 // refuses with an error (a file that does not parse, a source leaving the
 // repository) is logged, not judged: the oracle knows no such errors.
 //
-// The oracle is deliberately small: it reads only `.tf` files (module
-// calls in `.tf.json` are not seen), no symlinks, direnv files, watch
-// globs or atoll.yaml. Keep the repositories checked within that.
+// The oracle is deliberately small (see its package): keep the
+// repositories checked within what it reads.
 func TestHistoryOracle(t *testing.T) {
 	if os.Getenv("ATOLL_BENCH") != "1" {
 		t.Log("not run: set ATOLL_BENCH=1 (see docs/testing.md)")

@@ -31,6 +31,7 @@ type Oracle struct {
 	env   []string
 	root  string
 	blobs map[string]string
+	sides map[string]side
 	// cat is one `git cat-file --batch` for all blob reads.
 	cat *exec.Cmd
 	in  io.WriteCloser
@@ -40,7 +41,7 @@ type Oracle struct {
 // New starts an oracle for the repository at repo, with the roots root
 // ("." for the whole tree); env is git's environment. Close ends it.
 func New(t testing.TB, repo, root string, env []string) *Oracle {
-	o := &Oracle{t: t, repo: repo, root: root, env: env, blobs: map[string]string{}}
+	o := &Oracle{t: t, repo: repo, root: root, env: env, blobs: map[string]string{}, sides: map[string]side{}}
 	o.cat = exec.Command("git", "cat-file", "--batch")
 	o.cat.Dir, o.cat.Env = repo, env
 	var err error
@@ -112,9 +113,15 @@ type side struct {
 	uses map[string]map[string]bool
 	// fingerprint names each project's own files with their contents.
 	fingerprint map[string]string
+	// dirs directly hold files.
+	dirs map[string]bool
 }
 
+// side reads a commit once; its answer is kept.
 func (o *Oracle) side(commit string) side {
+	if s, ok := o.sides[commit]; ok {
+		return s
+	}
 	type entry struct{ mode, id string }
 	files := map[string]entry{}
 	byDir := map[string][]string{}
@@ -127,8 +134,9 @@ func (o *Oracle) side(commit string) side {
 		files[p] = entry{f[0], f[2]}
 		byDir[path.Dir(p)] = append(byDir[path.Dir(p)], p)
 	}
-	s := side{projects: map[string]bool{}, tfDirs: map[string]bool{}, uses: map[string]map[string]bool{}, fingerprint: map[string]string{}}
+	s := side{projects: map[string]bool{}, tfDirs: map[string]bool{}, uses: map[string]map[string]bool{}, fingerprint: map[string]string{}, dirs: map[string]bool{}}
 	for dir, ps := range byDir {
+		s.dirs[dir] = true
 		for _, p := range ps {
 			if isTerraformName(p) {
 				s.tfDirs[dir] = true
@@ -197,6 +205,7 @@ func (o *Oracle) side(commit string) side {
 		}
 		s.uses[dir] = uses
 	}
+	o.sides[commit] = s
 	return s
 }
 
@@ -231,10 +240,6 @@ func (o *Oracle) Affected(base, head string) (live, deleted []string) {
 	h, b := o.side(head), o.side(base)
 	set := map[string]bool{}
 	fields := strings.Split(strings.TrimSuffix(o.Git("diff", "--name-status", "--no-renames", "-z", base, head), "\x00"), "\x00")
-	headDirs := map[string]bool{}
-	for _, p := range strings.Split(o.Git("ls-tree", "-r", "-z", "--name-only", head), "\x00") {
-		headDirs[path.Dir(p)] = true
-	}
 	for i := 0; i+1 < len(fields); i += 2 {
 		status, p := fields[i], fields[i+1]
 		atHead, atBase := status != "D", status != "A"
@@ -266,7 +271,7 @@ func (o *Oracle) Affected(base, head string) (live, deleted []string) {
 		}
 	}
 	for dir := range b.projects {
-		if !h.projects[dir] && (!headDirs[dir] || usedAtHead[dir]) {
+		if !h.projects[dir] && (!h.dirs[dir] || usedAtHead[dir]) {
 			deleted = append(deleted, dir)
 		}
 	}
