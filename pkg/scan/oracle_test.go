@@ -2,6 +2,7 @@ package scan
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path"
@@ -81,9 +82,56 @@ func TestBetweenAgreesWithOracle(t *testing.T) {
 						}
 					}
 				}
+				// Now and then a branch: steps on a branch while main
+				// moves on too. Changed on the branch must answer for the
+				// branch's own steps only: against the merge-base.
+				if h.rnd.IntN(4) == 0 {
+					fork := commits[len(commits)-1]
+					onMain, mainProjects := maps.Clone(h.files), slices.Clone(h.projects)
+					branch := fmt.Sprintf("b%d", i)
+					h.sb.Git("checkout", "-q", "-b", branch)
+					for n := 1 + h.rnd.IntN(3); n > 0; n-- {
+						h.step()
+					}
+					tip := h.commit()
+					h.sb.Git("checkout", "-q", "main")
+					h.files, h.projects = onMain, mainProjects
+					for n := 1 + h.rnd.IntN(2); n > 0; n-- {
+						h.step()
+					}
+					commits = append(commits, h.commit())
+					h.sb.Git("checkout", "-q", branch)
+					wantLive, wantDeleted := o.Affected(fork, tip)
+					live, deleted := split(h.changed(store))
+					h.sb.Git("checkout", "-q", "main")
+					if !slices.Equal(live, wantLive) || !slices.Equal(deleted, wantDeleted) {
+						t.Fatalf("seed %d, branch %s from %s: Changed and the oracle disagree\nChanged: affected %q, deleted %q\noracle:  affected %q, deleted %q\nsteps:\n%s",
+							seed, branch, fork[:8], live, deleted, wantLive, wantDeleted, strings.Join(h.log, "\n"))
+					}
+				}
 			}
 		})
 	}
+}
+
+// changed is Changed at HEAD against main.
+func (h *history) changed(store *cache.Store) *Result {
+	h.t.Helper()
+	repo, err := git.Open(h.sb.Work)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer repo.Close()
+	cfg, err := config.Load(repo.Root, "", nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	cfg.Base = "main"
+	res, err := Changed(repo, cfg, Options{Cache: store})
+	if err != nil {
+		h.t.Fatalf("Changed: %v\nsteps:\n%s", err, strings.Join(h.log, "\n"))
+	}
+	return res
 }
 
 // history writes a random monorepo and changes it one step at a time.
