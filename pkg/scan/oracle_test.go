@@ -117,6 +117,16 @@ func TestBetweenAgreesWithOracle(t *testing.T) {
 // changed is Changed at HEAD against main.
 func (h *history) changed(store *cache.Store) *Result {
 	h.t.Helper()
+	return h.scan("Changed", func(repo *git.Repo, cfg *config.Config) (*Result, error) {
+		cfg.Base = "main"
+		return Changed(repo, cfg, Options{Cache: store})
+	})
+}
+
+// scan opens the sandbox's repository and its configuration for f, and
+// fails the test, with the steps so far, when f fails.
+func (h *history) scan(what string, f func(*git.Repo, *config.Config) (*Result, error)) *Result {
+	h.t.Helper()
 	repo, err := git.Open(h.sb.Work)
 	if err != nil {
 		h.t.Fatal(err)
@@ -126,10 +136,9 @@ func (h *history) changed(store *cache.Store) *Result {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	cfg.Base = "main"
-	res, err := Changed(repo, cfg, Options{Cache: store})
+	res, err := f(repo, cfg)
 	if err != nil {
-		h.t.Fatalf("Changed: %v\nsteps:\n%s", err, strings.Join(h.log, "\n"))
+		h.t.Fatalf("%s: %v\nsteps:\n%s", what, err, strings.Join(h.log, "\n"))
 	}
 	return res
 }
@@ -337,25 +346,14 @@ func (h *history) between(base, head string, store *cache.Store) (live, deleted 
 // run calls Between.
 func (h *history) run(base, head string, opt Options) *Result {
 	h.t.Helper()
-	repo, err := git.Open(h.sb.Work)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer repo.Close()
-	cfg, err := config.Load(repo.Root, "", nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
 	from, ok := git.ParseHash(base)
 	to, ok2 := git.ParseHash(head)
 	if !ok || !ok2 {
 		h.t.Fatalf("not commit hashes: %q, %q", base, head)
 	}
-	res, err := Between(repo, cfg, from, to, opt)
-	if err != nil {
-		h.t.Fatalf("Between %s..%s (uncommitted %v): %v\nsteps:\n%s", base[:8], head[:8], opt.Uncommitted, err, strings.Join(h.log, "\n"))
-	}
-	return res
+	return h.scan(fmt.Sprintf("Between %s..%s (uncommitted %v)", base[:8], head[:8], opt.Uncommitted), func(repo *git.Repo, cfg *config.Config) (*Result, error) {
+		return Between(repo, cfg, from, to, opt)
+	})
 }
 
 // split divides a result's projects into the deleted ones and the rest,
