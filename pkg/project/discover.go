@@ -215,11 +215,12 @@ func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
 	// (rehashing, and the garbage of each smaller table) was a good part
 	// of a cold run.
 	excluded := excludedDirs(cfg)
-	files := make([]File, 0, len(all))
 	counts := make(map[string]int32, len(all)/2)
+	kept := make([]bool, len(all))
+	n := 0
 	d.present = make(map[string]bool, len(all)/2)
 	d.tfDirs = make(map[string]bool, len(all)/4)
-	for _, f := range all {
+	for i, f := range all {
 		dir := path.Dir(f.Path)
 		if IsTerraformFile(f.Path) {
 			d.tfDirs[dir] = true
@@ -228,28 +229,36 @@ func Discover(tree Tree, cfg *config.Config, opt Options) (*Graph, error) {
 			d.present[dir] = true
 		}
 		if !excluded(dir) {
-			files = append(files, f)
+			kept[i] = true
 			counts[dir]++
+			n++
 		}
 	}
-	// Each directory's files are a slice of one array, in listing order.
-	d.files = files
+	// Each directory's files are a slice of one array, sorted by path, so
+	// that a file is found by its directory and a binary search.
+	files := make([]File, n)
 	d.byDir = make(map[string][]File, len(counts))
-	d.isFile = make(map[string]int32, len(files))
-	grouped := make([]File, len(files))
 	next := 0
-	for i, f := range files {
+	for i, f := range all {
+		if !kept[i] {
+			continue
+		}
 		dir := path.Dir(f.Path)
 		s, ok := d.byDir[dir]
 		if !ok {
-			n := int(counts[dir])
-			s = grouped[next : next : next+n]
-			next += n
+			c := int(counts[dir])
+			s = files[next : next : next+c]
+			next += c
 		}
 		d.byDir[dir] = append(s, f)
-		d.isFile[f.Path] = int32(i)
 		if f.Symlink {
 			d.symlinks = append(d.symlinks, f)
+		}
+	}
+	// A listing is in path order; the work tree's additions come last.
+	for _, fs := range d.byDir {
+		if !slices.IsSortedFunc(fs, compareFiles) {
+			slices.SortStableFunc(fs, compareFiles)
 		}
 	}
 	roots := cfg.Roots
@@ -269,14 +278,10 @@ type dirCall struct {
 }
 
 type discovery struct {
-	cfg   *config.Config
-	tree  Tree
-	opt   Options
-	byDir map[string][]File
-	// files are the listed files outside excluded directories; isFile
-	// indexes them by path.
-	files    []File
-	isFile   map[string]int32
+	cfg      *config.Config
+	tree     Tree
+	opt      Options
+	byDir    map[string][]File
 	calls    map[string][]dirCall
 	parsed   map[string]bool
 	targets  map[string]bool
@@ -580,14 +585,17 @@ func cfgName(c *config.Config) string {
 	return config.FileName
 }
 
-// file returns the listed file at p.
+// file returns the listed file at p (outside excluded directories).
 func (d *discovery) file(p string) (File, bool) {
-	i, ok := d.isFile[p]
+	fs := d.byDir[path.Dir(p)]
+	i, ok := slices.BinarySearchFunc(fs, p, func(f File, p string) int { return strings.Compare(f.Path, p) })
 	if !ok {
 		return File{}, false
 	}
-	return d.files[i], true
+	return fs[i], true
 }
+
+func compareFiles(a, b File) int { return strings.Compare(a.Path, b.Path) }
 
 func (d *discovery) isGitlink(p string) bool {
 	f, _ := d.file(p)
