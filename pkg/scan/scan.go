@@ -203,13 +203,17 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 		return nil, err
 	}
 	lister := sync.OnceValues(func() ([]git.Entry, error) { return listCommit(repo, headCommit.Tree) })
+	headFiles := sync.OnceValues(func() ([]project.File, error) {
+		entries, err := lister()
+		return asFiles(entries), err
+	})
 	if opt.Uncommitted || !opt.Cache.HasGraph(graphKey(cfg, headCommit.Tree, false, defaultRoots)) {
 		// HEAD's graph will be discovered from its listing: the index is
 		// read beside the diff, into huge pages when it is large.
 		if !opt.grown {
 			defer growHeap(repo)()
 		}
-		go func() { _, _ = lister() }()
+		go func() { _, _ = headFiles() }()
 	}
 	var baseTree git.Hash
 	if !from.IsZero() {
@@ -255,15 +259,16 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	// them and the diff, instead of walking a second, almost equal tree.
 	baseCfg := withBaseEntries(repo, cfg, diff)
 	baseFiles := func() (project.Tree, error) {
-		files, err := lister()
-		return &snapshot{repo: repo, entries: patch(files, diff)}, err
+		files, err := headFiles()
+		return &snapshot{repo: repo, files: patch(files, diff)}, err
+	}
+	headTree := func() (project.Tree, error) {
+		files, err := headFiles()
+		return &snapshot{repo: repo, files: files, overlay: overlay}, err
 	}
 	headGraph, baseGraph, err := bothGraphs(opt.Cache,
 		func(c project.Cache, parsed func()) (*project.Graph, error) {
-			return graph(cfg, opt.Cache, headCommit.Tree, overlay, false, defaultRoots, project.Options{Cache: c, Parsed: parsed}, func() (project.Tree, error) {
-				files, err := lister()
-				return &snapshot{repo: repo, entries: files, overlay: overlay}, err
-			})
+			return graph(cfg, opt.Cache, headCommit.Tree, overlay, false, defaultRoots, project.Options{Cache: c, Parsed: parsed}, headTree)
 		},
 		func(c project.Cache) (*project.Graph, error) {
 			return graph(baseCfg, opt.Cache, baseTree, nil, true, false, project.Options{Cache: c}, baseFiles)
@@ -277,10 +282,7 @@ func Between(repo *git.Repo, cfg *config.Config, from, to git.Hash, opt Options)
 	res.Changes = changes
 	in := affected.Input{Changes: changes, Head: headGraph, Base: baseGraph, Watch: cfg.Watch}
 	configChanges(repo, cfg.Committed(), diff, &in)
-	if in.Remaining, err = remaining(headGraph, baseGraph, func() (project.Tree, error) {
-		files, err := lister()
-		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
-	}); err != nil {
+	if in.Remaining, err = remaining(headGraph, baseGraph, headTree); err != nil {
 		return nil, err
 	}
 	decision := affected.Decide(in)
@@ -450,7 +452,7 @@ func Projects(repo *git.Repo, cfg *config.Config, commit git.Hash, opt Options) 
 	defer func() { _ = opt.Cache.Flush() }()
 	return graph(cfg, opt.Cache, c.Tree, overlay, false, false, project.Options{Cache: parseCache(opt.Cache)}, func() (project.Tree, error) {
 		files, err := listCommit(repo, c.Tree)
-		return &snapshot{repo: repo, entries: files, overlay: overlay}, err
+		return &snapshot{repo: repo, files: asFiles(files), overlay: overlay}, err
 	})
 }
 

@@ -139,12 +139,12 @@ func TestDerivedBaseListingEqualsTheTree(t *testing.T) {
 	base, _ := repo.Commit(cmp.MergeBase)
 	diff, _ := repo.DiffTrees(base.Tree, head.Tree)
 	headFiles, _ := listCommit(repo, head.Tree)
-	derived, err := project.Discover(&snapshot{repo: repo, entries: patch(headFiles, diff)}, cfg, project.Options{})
+	derived, err := project.Discover(&snapshot{repo: repo, files: patch(asFiles(headFiles), diff)}, cfg, project.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	walkedFiles, _ := repo.Files(base.Tree, nil)
-	walked, err := project.Discover(&snapshot{repo: repo, entries: walkedFiles}, cfg, project.Options{})
+	walked, err := project.Discover(&snapshot{repo: repo, files: asFiles(walkedFiles)}, cfg, project.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,9 +15,25 @@ import (
 // snapshot is a commit's files, optionally overlaid with the work tree's
 // uncommitted changes.
 type snapshot struct {
-	repo    *git.Repo
-	entries []git.Entry
+	repo *git.Repo
+	// files are the commit's, as asFiles gives them: the snapshots of
+	// HEAD and of the merge-base share the paths and IDs of the files
+	// they have in common.
+	files   []project.File
 	overlay []git.WorktreeChange
+}
+
+// asFiles turns a commit's listing into project files.
+func asFiles(entries []git.Entry) []project.File {
+	out := make([]project.File, len(entries))
+	for i, e := range entries {
+		out[i] = asFile(e)
+	}
+	return out
+}
+
+func asFile(e git.Entry) project.File {
+	return project.File{Path: e.Path, ID: e.Blob.String(), Symlink: e.Symlink, Gitlink: e.Gitlink}
 }
 
 // listCommit lists a commit tree's files: from the index when it provably
@@ -34,20 +50,20 @@ func listCommit(repo *git.Repo, tree git.Hash) ([]git.Entry, error) {
 
 // patch turns the listing of one side of a diff into the other side's:
 // given the files of the new tree, it returns the files of the old one.
-func patch(newFiles []git.Entry, diff []git.Change) []git.Entry {
+func patch(newFiles []project.File, diff []git.Change) []project.File {
 	changed := make(map[string]git.Change, len(diff))
 	for _, c := range diff {
 		changed[c.Path] = c
 	}
-	out := make([]git.Entry, 0, len(newFiles))
-	for _, e := range newFiles {
-		if _, ok := changed[e.Path]; !ok {
-			out = append(out, e)
+	out := make([]project.File, 0, len(newFiles))
+	for _, f := range newFiles {
+		if _, ok := changed[f.Path]; !ok {
+			out = append(out, f)
 		}
 	}
 	for _, c := range diff {
 		if c.Action != git.Added {
-			out = append(out, c.Old)
+			out = append(out, asFile(c.Old))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
@@ -72,19 +88,19 @@ func (t *snapshot) Files(skip func(string) bool) ([]project.File, error) {
 	for _, c := range t.overlay {
 		changed[c.Path] = c
 	}
-	out := make([]project.File, 0, len(t.entries)+len(t.overlay))
-	for _, e := range t.entries {
-		if skipped(path.Dir(e.Path)) || (e.Gitlink && skip(e.Path)) {
+	out := make([]project.File, 0, len(t.files)+len(t.overlay))
+	for _, f := range t.files {
+		if skipped(path.Dir(f.Path)) || (f.Gitlink && skip(f.Path)) {
 			continue
 		}
-		if c, ok := changed[e.Path]; ok {
-			delete(changed, e.Path)
+		if c, ok := changed[f.Path]; ok {
+			delete(changed, f.Path)
 			if !c.Deleted {
-				out = append(out, t.worktreeFile(e.Path))
+				out = append(out, t.worktreeFile(f.Path))
 			}
 			continue
 		}
-		out = append(out, project.File{Path: e.Path, ID: e.Blob.String(), Symlink: e.Symlink, Gitlink: e.Gitlink})
+		out = append(out, f)
 	}
 	for _, c := range t.overlay {
 		if _, left := changed[c.Path]; !left || c.Deleted || skipped(path.Dir(c.Path)) {
