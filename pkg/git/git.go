@@ -70,9 +70,11 @@ type Repo struct {
 	trees  sync.Map // Hash -> *object.Tree, decoded trees shared by walks
 	// mu serialises object reads: go-git's pack reader shares file offsets.
 	mu sync.Mutex
-	// indexStats are the index entries IndexFiles vouched for, sorted
-	// by path, whose stat data proves a work-tree file's content.
-	indexStats []indexStat
+	// indexEntries are the entries IndexFiles listed, sorted by path;
+	// indexStats[i] is the stat data of indexEntries[i], which proves a
+	// work-tree file's content.
+	indexEntries []Entry
+	indexStats   []indexStat
 	// indexListing, when set, is a listing PrefetchIndex started.
 	indexListing func() indexListing
 	// MergeBases, when set, memoises MergeBase lookups of ResolveBase.

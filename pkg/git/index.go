@@ -1,12 +1,12 @@
 package git
 
 import (
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
@@ -14,14 +14,18 @@ import (
 
 // indexStat is what the index recorded about a file when it last matched
 // its blob; a file whose stat still says the same holds the same bytes
-// (git's own rule, including its "racy" exception).
+// (git's own rule, including its "racy" exception). It is kept beside the
+// listing's entry (path and blob), compact: one for each file of a large
+// repository, alive for the whole scan.
 type indexStat struct {
-	path  string
-	blob  Hash
-	size  uint32
-	mtime time.Time
-	inode uint32
+	// mtime is in Unix nanoseconds; untrusted when the entry's stat
+	// proves nothing (a submodule, no recorded time, racily clean).
+	mtime       int64
+	size, inode uint32
 }
+
+// untrusted marks an indexStat that vouches for nothing.
+const untrusted = math.MinInt64
 
 // IndexFiles lists the files of tree from the index instead of from tree
 // objects, which is far cheaper on a large repository. It answers only when
@@ -43,7 +47,7 @@ func (r *Repo) IndexFiles(tree Hash) (entries []Entry, ok bool) {
 		return nil, false
 	}
 	r.mu.Lock()
-	r.indexStats = l.stats
+	r.indexEntries, r.indexStats = l.entries, l.stats
 	r.mu.Unlock()
 	return l.entries, true
 }
@@ -72,7 +76,7 @@ type indexListing struct {
 	ok      bool
 	tree    Hash
 	entries []Entry
-	// stats are the entries whose stat data is trustworthy, by path.
+	// stats[i] is the stat data of entries[i].
 	stats []indexStat
 }
 
@@ -92,14 +96,18 @@ func listIndex(path string) indexListing {
 		mode := filemode.FileMode(e.mode)
 		if mode == filemode.Submodule {
 			entries = append(entries, Entry{Path: e.name, Blob: e.hash, Gitlink: true})
+			stats = append(stats, indexStat{mtime: untrusted})
 			continue
 		}
 		entries = append(entries, Entry{Path: e.name, Blob: e.hash, Symlink: mode == filemode.Symlink, Executable: mode == filemode.Executable})
 		// Racily clean entries (modified in the same instant the index was
-		// written) cannot be trusted by stat; they are hashed instead.
-		if e.mtime.Before(idx.modTime) {
-			stats = append(stats, indexStat{path: e.name, blob: e.hash, size: e.size, mtime: e.mtime, inode: e.inode})
+		// written) cannot be trusted by stat; they are hashed instead. No
+		// recorded time (the zero time) matches no file's.
+		st := indexStat{mtime: untrusted}
+		if !e.mtime.IsZero() && e.mtime.Before(idx.modTime) {
+			st = indexStat{mtime: e.mtime.UnixNano(), size: e.size, inode: e.inode}
 		}
+		stats = append(stats, st)
 	}
 	return indexListing{ok: true, tree: idx.treeHash, entries: entries, stats: stats}
 }
@@ -107,14 +115,14 @@ func listIndex(path string) indexListing {
 // statMatches reports whether the index vouches that the file holds blob h.
 func (r *Repo) statMatches(p string, h Hash, st *syscall.Stat_t) bool {
 	r.mu.Lock()
-	stats := r.indexStats
+	entries, stats := r.indexEntries, r.indexStats
 	r.mu.Unlock()
-	i, found := slices.BinarySearchFunc(stats, p, func(s indexStat, p string) int { return strings.Compare(s.path, p) })
+	i, found := slices.BinarySearchFunc(entries, p, func(e Entry, p string) int { return strings.Compare(e.Path, p) })
 	if !found {
 		return false
 	}
 	is := stats[i]
-	return is.blob == h && int64(is.size) == st.Size && is.mtime.Equal(mtime(st)) &&
+	return is.mtime != untrusted && entries[i].Blob == h && int64(is.size) == st.Size && is.mtime == mtime(st).UnixNano() &&
 		(is.inode == 0 || uint32(st.Ino) == is.inode)
 }
 

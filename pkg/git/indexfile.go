@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,7 +16,7 @@ import (
 // field through reflection and allocates per entry, which made decoding
 // the index a tenth of a cold `atoll changed` on a large repository; this
 // reader makes one pass over the bytes, and names of version 2 and 3
-// entries are substrings of one string.
+// entries are substrings of one string of names.
 type indexFile struct {
 	entries []indexEntry
 	// modTime is the index file's own mtime (for the racy-clean rule).
@@ -157,6 +158,9 @@ func parseIndex(data []byte) (*indexFile, error) {
 		}
 		prev = e.name
 	}
+	if version < 4 {
+		compactNames(idx.entries)
+	}
 	for pos < len(body) {
 		if pos+8 > len(body) {
 			return nil, errIndexFormat
@@ -181,6 +185,29 @@ func parseIndex(data []byte) (*indexFile, error) {
 		}
 	}
 	return idx, nil
+}
+
+// compactNames moves the entries' names, substrings of a copy of the whole
+// index, into one string of just the names: the listing keeps them for the
+// whole scan, and the rest of the index (62 bytes and the padding of each
+// entry) is more than the names themselves.
+func compactNames(entries []indexEntry) {
+	n := 0
+	for i := range entries {
+		n += len(entries[i].name)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i := range entries {
+		b.WriteString(entries[i].name)
+	}
+	all := b.String()
+	off := 0
+	for i := range entries {
+		l := len(entries[i].name)
+		entries[i].name = all[off : off+l]
+		off += l
+	}
 }
 
 // indexOrdered reports whether entry (b, sb) may follow (a, sa): by name,
