@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -499,5 +500,65 @@ func TestParsedIsCalledOnceAfterEveryParse(t *testing.T) {
 	}
 	if calls != 1 || len(c.m) < 2 || cachedThen != len(c.m) {
 		t.Errorf("Parsed called %d times, with %d of the %d parsed files cached; want once, after all of them (at least the project's and the module's)", calls, cachedThen, len(c.m))
+	}
+}
+
+// shuffledTree lists a mapTree's files in another order than by path, as a
+// work tree's uncommitted additions come after the committed listing.
+type shuffledTree struct {
+	mapTree
+	order func([]File)
+}
+
+func (s shuffledTree) Files(skip func(string) bool) ([]File, error) {
+	files, err := s.mapTree.Files(skip)
+	s.order(files)
+	return files, err
+}
+
+// TestListingOrderDoesNotMatter: files are found by path (symlinked .tf
+// files, links on a module's way, a submodule's entry) whatever order the
+// tree lists them in.
+func TestListingOrderDoesNotMatter(t *testing.T) {
+	tree := mapTree{
+		"conf/s/main.tf":        mod("../../modules/link/sub"),
+		"modules/link@":         "alias",
+		"modules/alias@":        "real",
+		"modules/real/sub/x.tf": mod("../../shared"),
+		"modules/shared@":       "../vendor/shared",
+		"vendor/shared/main.tf": "",
+		"conf/app/main.tf":      "",
+		"conf/app/b.tf":         "",
+		"conf/app/a.tf@":        "../../shared/z.tf",
+		"shared/a.tf":           "",
+		"shared/m.tf":           "",
+		"shared/z.tf":           mod("../../modules/real/sub"), // read as conf/app/a.tf
+	}
+	want, err := Discover(tree, &config.Config{}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app Project
+	for _, p := range want.Projects {
+		if p.Dir == "conf/app" {
+			app = p
+		}
+	}
+	// The linked file's call is read from its target.
+	if len(app.Modules) == 0 || app.Modules[0].Dir != "modules/real/sub" {
+		t.Fatalf("conf/app modules = %+v, want modules/real/sub through conf/app/a.tf", app.Modules)
+	}
+	orders := map[string]func([]File){
+		"reversed": func(f []File) { slices.Reverse(f) },
+		"rotated":  func(f []File) { slices.Reverse(f[:len(f)/2]); slices.Reverse(f[len(f)/2:]); slices.Reverse(f) },
+	}
+	for name, order := range orders {
+		got, err := Discover(shuffledTree{tree, order}, &config.Config{}, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s listing: %+v\nwant %+v", name, got, want)
+		}
 	}
 }
