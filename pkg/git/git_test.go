@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atoll-tf/atoll/pkg/git"
 	"github.com/atoll-tf/atoll/pkg/internal/sandbox"
@@ -351,5 +352,71 @@ func TestNoCommitsIsTyped(t *testing.T) {
 	}
 	if _, err := open(t, dir).Head(); !errors.Is(err, git.ErrNoCommits) {
 		t.Errorf("err = %v, want ErrNoCommits", err)
+	}
+}
+
+// TestIndexStatVouchesOnlyForWhatItRecorded: a committed file is read from
+// the work tree when the index's stat data (size, mtime, inode) still
+// describes it, and otherwise only when its bytes hash to the blob. An
+// entry as new as the index itself (racily clean, git's rule) vouches
+// for nothing: an edit of the same size in the same instant goes unseen
+// by stat.
+func TestIndexStatVouchesOnlyForWhatItRecorded(t *testing.T) {
+	t.Parallel()
+	s := sandbox.New(t, map[string]string{"conf/a/main.tf": "a = 1\n", "conf/b/main.tf": "b = 1\n"})
+	// conf/r/main.tf gets an mtime after the index's: racily clean.
+	future := time.Now().Add(time.Hour).Truncate(time.Second)
+	racy := filepath.Join(s.Work, "conf", "r", "main.tf")
+	s.Write(map[string]string{"conf/r/main.tf": "r = 1\n"})
+	if err := os.Chtimes(racy, future, future); err != nil {
+		t.Fatal(err)
+	}
+	s.Git("add", "-A")
+	s.Git("commit", "-q", "-m", "racy")
+	r := open(t, s.Work)
+	c := headCommit(t, r)
+	entries, ok := r.IndexFiles(c.Tree)
+	if !ok {
+		t.Fatal("the index of a clean commit was not used")
+	}
+	blob := map[string]git.Hash{}
+	for _, e := range entries {
+		blob[e.Path] = e.Blob
+	}
+	// Same size, same mtime, same inode, other bytes.
+	edit := func(p, content string, mtime time.Time) {
+		t.Helper()
+		full := filepath.Join(s.Work, filepath.FromSlash(p))
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(full, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fi, err := os.Stat(filepath.Join(s.Work, "conf", "a", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit("conf/a/main.tf", "a = 2\n", fi.ModTime())
+	edit("conf/b/main.tf", "b = 2\n", fi.ModTime().Add(-time.Minute))
+	edit("conf/r/main.tf", "r = 2\n", future)
+	for p, want := range map[string]string{
+		// The index vouches by stat: the work tree's bytes are taken
+		// (git's own trade-off, what makes a cold scan cheap).
+		"conf/a/main.tf": "a = 2\n",
+		// Another mtime: the bytes are hashed, do not match, and the
+		// blob is read.
+		"conf/b/main.tf": "b = 1\n",
+		// Racily clean: the stat proves nothing.
+		"conf/r/main.tf": "r = 1\n",
+	} {
+		got, err := r.ReadCommitted(p, blob[p])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != want {
+			t.Errorf("ReadCommitted(%s) = %q, want %q", p, got, want)
+		}
 	}
 }
