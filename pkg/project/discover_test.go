@@ -521,18 +521,16 @@ func (s shuffledTree) Files(skip func(string) bool) ([]File, error) {
 // tree lists them in.
 func TestListingOrderDoesNotMatter(t *testing.T) {
 	tree := mapTree{
-		"conf/s/main.tf":        mod("../../modules/link/sub"),
-		"modules/link@":         "alias",
-		"modules/alias@":        "real",
-		"modules/real/sub/x.tf": mod("../../shared"),
-		"modules/shared@":       "../vendor/shared",
-		"vendor/shared/main.tf": "",
-		"conf/app/main.tf":      "",
-		"conf/app/b.tf":         "",
-		"conf/app/a.tf@":        "../../shared/z.tf",
-		"shared/a.tf":           "",
-		"shared/m.tf":           "",
-		"shared/z.tf":           mod("../../modules/real/sub"), // read as conf/app/a.tf
+		"conf/s/main.tf":      mod("../../lib/current/net"),
+		"lib/current@":        "v2",
+		"lib/v2/net/x.tf":     mod("../../../vendor/base"),
+		"vendor/base/main.tf": "",
+		"conf/app/main.tf":    "",
+		"conf/app/b.tf":       "",
+		"conf/app/a.tf@":      "../../shared/z.tf",
+		"shared/a.tf":         "",
+		"shared/m.tf":         "",
+		"shared/z.tf":         mod("../../lib/v2/net"), // read as conf/app/a.tf
 	}
 	want, err := Discover(tree, &config.Config{}, Options{})
 	if err != nil {
@@ -545,8 +543,8 @@ func TestListingOrderDoesNotMatter(t *testing.T) {
 		}
 	}
 	// The linked file's call is read from its target.
-	if len(app.Modules) == 0 || app.Modules[0].Dir != "modules/real/sub" {
-		t.Fatalf("conf/app modules = %+v, want modules/real/sub through conf/app/a.tf", app.Modules)
+	if len(app.Modules) == 0 || app.Modules[0].Dir != "lib/v2/net" {
+		t.Fatalf("conf/app modules = %+v, want lib/v2/net through conf/app/a.tf", app.Modules)
 	}
 	orders := map[string]func([]File){
 		"reversed": func(f []File) { slices.Reverse(f) },
