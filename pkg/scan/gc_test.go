@@ -47,3 +47,23 @@ func TestPauseGCLeavesLargeBudgetsAndUserSettingsAlone(t *testing.T) {
 		restore()
 	}
 }
+
+func TestSettlesOnlyScansTooLargeToPause(t *testing.T) {
+	large := int64(maxPausedGC/heapPerIndexByte + 1)
+	for _, tc := range []struct {
+		indexSize int64
+		paused    int
+		want      bool
+	}{
+		{large, 0, true},
+		// pauseGC took it: the collector is off within the budget.
+		{maxPausedGC / heapPerIndexByte, 0, false},
+		{1 << 10, 0, false},
+		// Another scan of this process paused the collector.
+		{large, 1, false},
+	} {
+		if got := settles(tc.indexSize, tc.paused); got != tc.want {
+			t.Errorf("settles(%d, %d) = %v, want %v", tc.indexSize, tc.paused, got, tc.want)
+		}
+	}
+}
