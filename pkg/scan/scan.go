@@ -172,7 +172,7 @@ func pauseGC(budget int64, userTuned bool) (restore func()) {
 // file and directory are dead then, and the caches are encoded next. Left
 // to itself the collector's goal stays twice the heap it last saw alive,
 // mid-discovery, and the encoding grows the heap to it: at 20,000
-// projects a peak of 159 MB, 135 MB with this collection, at no cost in
+// projects a peak of 157 MB, 136 MB with this collection, at no cost in
 // time (it is one the encoding would have triggered anyway).
 func settleHeap(repo *git.Repo) {
 	paused.Lock()
